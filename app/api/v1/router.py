@@ -1,0 +1,8 @@
+"""Every /api/v1 router, in one place."""
+
+from fastapi import APIRouter
+
+from app.api.v1.routes import auth
+
+api_router = APIRouter()
+api_router.include_router(auth.router)

@@ -1,0 +1,84 @@
+"""/auth: register, sign in, tokens, profile, password."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.api.deps import AuthServiceDep, CurrentUser, PrincipalDep
+from app.schemas.auth import (
+    PasswordChange,
+    ProfileUpdate,
+    RefreshRequest,
+    RegisterResponse,
+    TokenPair,
+    UserLogin,
+    UserRead,
+    UserRegister,
+)
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+UserAgent = Annotated[str, Header(include_in_schema=False)]
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=RegisterResponse)
+def register(body: UserRegister, auth: AuthServiceDep, user_agent: UserAgent = "") -> RegisterResponse:
+    """Create an account and sign it in. 409 `email_taken` if the email has an account."""
+    profile = body.model_dump(exclude={"email", "password"})
+    user, tokens = auth.register(
+        email=body.email, password=body.password, profile=profile, user_agent=user_agent
+    )
+    return RegisterResponse(user=UserRead.model_validate(user.model_dump()), tokens=tokens)
+
+
+@router.post("/login", response_model=TokenPair)
+def login(body: UserLogin, auth: AuthServiceDep, user_agent: UserAgent = "") -> TokenPair:
+    """Sign in with JSON; a wrong email and a wrong password give the same 401."""
+    _, tokens = auth.login(email=body.email, password=body.password, user_agent=user_agent)
+    return tokens
+
+
+@router.post("/token", response_model=TokenPair)
+def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], auth: AuthServiceDep) -> TokenPair:
+    """OAuth2 password form (the `username` field takes the email): for Swagger's Authorize."""
+    _, tokens = auth.login(email=form.username, password=form.password, user_agent="swagger")
+    return tokens
+
+
+@router.post("/refresh", response_model=TokenPair)
+def refresh(body: RefreshRequest, auth: AuthServiceDep) -> TokenPair:
+    """Trade a refresh token for a new pair. Each refresh token works once."""
+    return auth.refresh(refresh_token=body.refresh_token)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def logout(body: RefreshRequest, auth: AuthServiceDep) -> Response:
+    """End the session this refresh token belongs to."""
+    auth.logout(refresh_token=body.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me", response_model=UserRead)
+def read_me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user.model_dump())
+
+
+@router.patch("/me", response_model=UserRead)
+def update_me(body: ProfileUpdate, user: CurrentUser, auth: AuthServiceDep) -> UserRead:
+    """Change profile fields; only the fields sent are touched."""
+    changes = body.model_dump(exclude_unset=True, mode="json")
+    updated = auth.update_profile(user=user, changes=changes)
+    return UserRead.model_validate(updated.model_dump())
+
+
+@router.post("/change-password", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def change_password(body: PasswordChange, principal: PrincipalDep, auth: AuthServiceDep) -> Response:
+    """Set a new password; every other session is signed out."""
+    auth.change_password(
+        user=principal.user,
+        current_session_id=principal.session_id,
+        current_password=body.current_password,
+        new_password=body.new_password,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,108 @@
+"""Password hashing (Argon2 via pwdlib) and JWTs (PyJWT) with distinct access/refresh types."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import jwt
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from ulid import ULID
+
+from app.core.config import Settings
+from app.core.errors import AuthenticationError
+
+TokenType = Literal["access", "refresh"]
+
+_password_hash = PasswordHash((Argon2Hasher(),))
+# Verifying against this when the email is unknown costs the same time as a real check,
+# so response timing does not reveal which emails have accounts.
+_DUMMY_HASH = _password_hash.hash("dermalens-timing-equaliser")
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash; CPU-heavy, so call it from a sync route or a thread."""
+    return _password_hash.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """Constant-work check; a missing hash still spends the time of a real verify."""
+    if password_hash is None:
+        _password_hash.verify(password, _DUMMY_HASH)
+        return False
+    try:
+        return _password_hash.verify(password, password_hash)
+    except Exception:  # noqa: BLE001 - a malformed stored hash simply does not match
+        return False
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO 8601 with a `Z`, the one datetime format of the API and the tables."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    """Time-ordered id (ULID), so key order is creation order."""
+    return str(ULID())
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: str
+    session_id: str
+    jti: str
+    token_type: TokenType
+    expires_at: datetime
+
+
+class TokenCodec:
+    """Issues and checks the service's JWTs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._key = settings.secret_key
+        self._algorithm = settings.jwt_algorithm
+        self.access_ttl = timedelta(minutes=settings.access_token_minutes)
+        self.refresh_ttl = timedelta(days=settings.refresh_token_days)
+
+    def issue(
+        self, *, user_id: str, session_id: str, token_type: TokenType, jti: str | None = None
+    ) -> tuple[str, TokenClaims]:
+        now = utc_now()
+        ttl = self.access_ttl if token_type == "access" else self.refresh_ttl
+        claims = TokenClaims(user_id, session_id, jti or new_id(), token_type, now + ttl)
+        payload: dict[str, Any] = {
+            "sub": user_id,
+            "sid": session_id,
+            "jti": claims.jti,
+            "typ": token_type,
+            "iat": int(now.timestamp()),
+            "exp": int(claims.expires_at.timestamp()),
+        }
+        return jwt.encode(payload, self._key, algorithm=self._algorithm), claims
+
+    def decode(self, token: str, *, expected_type: TokenType) -> TokenClaims:
+        """Verify signature, expiry and type; any failure is the same 401."""
+        try:
+            payload = jwt.decode(
+                token,
+                self._key,
+                algorithms=[self._algorithm],
+                options={"require": ["exp", "iat", "sub", "typ", "jti", "sid"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthenticationError("The token has expired.", code="token_expired") from exc
+        except jwt.PyJWTError as exc:
+            raise AuthenticationError("The token is not valid.", code="invalid_token") from exc
+        if payload.get("typ") != expected_type:
+            raise AuthenticationError("The token is not valid.", code="invalid_token")
+        return TokenClaims(
+            user_id=str(payload["sub"]),
+            session_id=str(payload["sid"]),
+            jti=str(payload["jti"]),
+            token_type=expected_type,
+            expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+        )

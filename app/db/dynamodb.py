@@ -1,0 +1,239 @@
+"""boto3 client, table definitions, `ensure_tables`, and the one item conversion helper."""
+
+import logging
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from app.core.config import Settings
+
+logger = logging.getLogger("dermalens.db")
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def build_dynamodb_client(settings: Settings) -> Any:
+    """One client per process: explicit timeouts, pool size and standard retries.
+
+    No keys are read: boto3's default chain (the EC2 instance role) supplies credentials.
+    DynamoDB Local accepts any signature, so on a loopback endpoint we sign with
+    placeholder credentials instead of asking the machine for real ones.
+    """
+    config = Config(
+        region_name=settings.aws_region,
+        connect_timeout=settings.aws_connect_timeout_seconds,
+        read_timeout=settings.aws_read_timeout_seconds,
+        retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts},
+        max_pool_connections=settings.aws_max_pool_connections,
+    )
+    kwargs: dict[str, Any] = {"config": config}
+    if settings.aws_dynamodb_endpoint:
+        kwargs["endpoint_url"] = settings.aws_dynamodb_endpoint
+    if settings.uses_local_dynamodb:
+        kwargs["aws_access_key_id"] = "local"
+        kwargs["aws_secret_access_key"] = "local"
+    return boto3.session.Session().client("dynamodb", **kwargs)
+
+
+# ---- conversion: the only place Python values become DynamoDB attribute values ----
+
+
+def _to_dynamo_value(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _to_dynamo_value(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_to_dynamo_value(v) for v in value]
+    return value
+
+
+def _from_dynamo_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo_value(v) for k, v in value.items()}
+    if isinstance(value, (list, set)):
+        return [_from_dynamo_value(v) for v in value]
+    return value
+
+
+def to_item(record: dict[str, Any]) -> dict[str, Any]:
+    """Plain dict (floats, nested dicts) → DynamoDB item; `None` attributes are dropped."""
+    return {
+        key: _serializer.serialize(_to_dynamo_value(value))
+        for key, value in record.items()
+        if value is not None
+    }
+
+
+def to_attr(value: Any) -> dict[str, Any]:
+    """One Python value → one DynamoDB attribute value (for keys and expressions)."""
+    return _serializer.serialize(_to_dynamo_value(value))
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB item → plain dict with ints and floats, never `Decimal`."""
+    return {key: _from_dynamo_value(_deserializer.deserialize(value)) for key, value in item.items()}
+
+
+# ---- tables ----
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What `ensure_tables` creates for one table."""
+
+    logical_name: str
+    partition_key: str
+    sort_key: str | None = None
+    string_attributes: tuple[str, ...] = ()
+    global_indexes: tuple[tuple[str, str], ...] = ()  # (index name, partition key)
+    local_indexes: tuple[tuple[str, str], ...] = ()  # (index name, sort key)
+    ttl_attribute: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+TABLE_SPECS: tuple[TableSpec, ...] = (
+    TableSpec("users", "user_id", global_indexes=(("email-index", "email"),)),
+    TableSpec(
+        "scans",
+        "user_id",
+        "scan_id",
+        local_indexes=(("scan-date-index", "scan_date"),),
+    ),
+    TableSpec("plans", "user_id", "plan_id"),
+    TableSpec(
+        "chat",
+        "user_id",
+        "message_id",
+        local_indexes=(("session-index", "session_key"),),
+    ),
+    TableSpec("records", "user_id", "sk", ttl_attribute="expires_at_epoch"),
+)
+
+
+def _create_table_request(spec: TableSpec, table_name: str) -> dict[str, Any]:
+    key_schema = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+    attributes = {spec.partition_key}
+    if spec.sort_key:
+        key_schema.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
+        attributes.add(spec.sort_key)
+    request: dict[str, Any] = {
+        "TableName": table_name,
+        "KeySchema": key_schema,
+        "BillingMode": "PAY_PER_REQUEST",
+        "SSESpecification": {"Enabled": True},
+    }
+    if spec.global_indexes:
+        request["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": name,
+                "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for name, pk in spec.global_indexes
+        ]
+        attributes.update(pk for _, pk in spec.global_indexes)
+    if spec.local_indexes:
+        request["LocalSecondaryIndexes"] = [
+            {
+                "IndexName": name,
+                "KeySchema": [
+                    {"AttributeName": spec.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": sk, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for name, sk in spec.local_indexes
+        ]
+        attributes.update(sk for _, sk in spec.local_indexes)
+    request["AttributeDefinitions"] = [
+        {"AttributeName": name, "AttributeType": "S"} for name in sorted(attributes)
+    ]
+    return request
+
+
+def _table_exists(client: Any, table_name: str) -> bool:
+    try:
+        client.describe_table(TableName=table_name)
+        return True
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+            return False
+        raise
+
+
+def _request_optional_features(client: Any, spec: TableSpec, table_name: str) -> None:
+    """PITR and TTL: requested where the API allows; DynamoDB Local may refuse, which is fine."""
+    try:
+        client.update_continuous_backups(
+            TableName=table_name,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+    except ClientError as exc:
+        logger.info("point-in-time recovery not enabled on %s: %s", table_name, exc)
+    if spec.ttl_attribute:
+        try:
+            client.update_time_to_live(
+                TableName=table_name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute},
+            )
+        except ClientError as exc:
+            logger.info("TTL not enabled on %s: %s", table_name, exc)
+
+
+def ensure_tables(client: Any, settings: Settings) -> list[str]:
+    """Create the missing tables (on-demand, encrypted, PITR); returns the names created."""
+    created = []
+    for spec in TABLE_SPECS:
+        table_name = settings.table_names[spec.logical_name]
+        if _table_exists(client, table_name):
+            continue
+        logger.info("creating table %s", table_name)
+        try:
+            client.create_table(**_create_table_request(spec, table_name))
+        except ClientError as exc:
+            # Another instance created it between our describe and create.
+            if exc.response["Error"]["Code"] != "ResourceInUseException":
+                raise
+        client.get_waiter("table_exists").wait(
+            TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+        _request_optional_features(client, spec, table_name)
+        created.append(table_name)
+    return created
+
+
+def tables_ready(client: Any, settings: Settings) -> dict[str, bool]:
+    """Each table's name → whether it exists and is ACTIVE."""
+    status = {}
+    for table_name in settings.table_names.values():
+        try:
+            description = client.describe_table(TableName=table_name)["Table"]
+            status[table_name] = description["TableStatus"] == "ACTIVE"
+        except ClientError:
+            status[table_name] = False
+    return status
+
+
+def wait_for_dynamodb(client: Any, *, timeout_seconds: float = 30.0) -> None:
+    """Block until DynamoDB answers (the pre-start step), or raise TimeoutError."""
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        try:
+            client.list_tables(Limit=1)
+            return
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"DynamoDB did not answer within {timeout_seconds}s") from exc
+            time.sleep(0.2)

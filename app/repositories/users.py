@@ -1,0 +1,267 @@
+"""Users table: profiles, password hashes, auth sessions, and the email guard items.
+
+Email uniqueness: a GSI cannot enforce it, so each account owns a guard item
+(`user_id = "email#<email>"`) written in the same transaction as the user.
+Auth sessions live in a map on the user item (one entry per refresh-token family), so a
+rotation is one conditional update and "revoke all" is one write.
+"""
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.core.errors import AuthenticationError, ConflictError
+from app.db.dynamodb import from_item, to_attr, to_item
+from app.repositories.base import ConditionFailed, Repository, TransactionCancelled
+
+EMAIL_GUARD_PREFIX = "email#"
+
+
+class EmailTakenError(ConflictError):
+    code = "email_taken"
+    message = "An account with this email already exists."
+
+
+class AuthSession(BaseModel):
+    """One refresh-token family: the only refresh jti that may still be used."""
+
+    current_jti: str
+    created_at: str
+    expires_at: str
+    user_agent: str = ""
+
+
+class UserRecord(BaseModel):
+    user_id: str
+    email: str
+    password_hash: str
+    full_name: str | None = None
+    skin_type: str | None = None
+    primary_concern: str | None = None
+    concerns: list[str] = Field(default_factory=list)
+    sensitivities: list[str] = Field(default_factory=list)
+    pregnant_or_breastfeeding: bool = False
+    birth_year: int | None = None
+    timezone: str = "UTC"
+    email_verified: bool = False
+    created_at: str
+    updated_at: str
+    password_changed_at: str | None = None
+    deletion_requested_at: str | None = None
+    sessions: dict[str, AuthSession] = Field(default_factory=dict)
+
+    def stored(self) -> dict[str, Any]:
+        data = self.model_dump()
+        data["item_type"] = "user"
+        data["sessions"] = {k: v.model_dump() for k, v in self.sessions.items()}
+        return data
+
+
+class UsersRepository(Repository):
+    """The only code that reads or writes the users table."""
+
+    def create(self, *, user: UserRecord) -> None:
+        """Write the user and its email guard atomically; EmailTakenError if the email is used."""
+        guard = {
+            "user_id": EMAIL_GUARD_PREFIX + user.email,
+            "owner_id": user.user_id,
+            "item_type": "email_guard",
+        }
+        try:
+            self._call(
+                "transact_write_items",
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": to_item(guard),
+                            "ConditionExpression": "attribute_not_exists(user_id)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": to_item(user.stored()),
+                            "ConditionExpression": "attribute_not_exists(user_id)",
+                        }
+                    },
+                ],
+            )
+        except TransactionCancelled as exc:
+            if exc.reasons and exc.reasons[0] == "ConditionalCheckFailed":
+                raise EmailTakenError() from exc
+            if "TransactionConflict" in exc.reasons:
+                # A concurrent registration with this email is mid-flight: it wins.
+                raise EmailTakenError() from exc
+            raise
+
+    def get(self, *, user_id: str) -> UserRecord | None:
+        """One user by id (email guards are never returned)."""
+        if user_id.startswith(EMAIL_GUARD_PREFIX):
+            return None
+        result = self._call("get_item", Key={"user_id": to_attr(user_id)}, ConsistentRead=True)
+        item = result.get("Item")
+        return UserRecord.model_validate(from_item(item)) if item else None
+
+    def get_by_email(self, *, email: str) -> UserRecord | None:
+        """Resolve an email through its guard item (strongly consistent, unlike the GSI)."""
+        result = self._call(
+            "get_item", Key={"user_id": to_attr(EMAIL_GUARD_PREFIX + email)}, ConsistentRead=True
+        )
+        guard = result.get("Item")
+        if not guard:
+            return None
+        return self.get(user_id=from_item(guard)["owner_id"])
+
+    def update_profile(self, *, user_id: str, changes: dict[str, Any], updated_at: str) -> UserRecord:
+        """Set the given profile attributes (None removes one); returns the new record."""
+        names: dict[str, str] = {"#updated_at": "updated_at"}
+        values: dict[str, Any] = {":updated_at": to_attr(updated_at)}
+        sets = ["#updated_at = :updated_at"]
+        removes = []
+        for index, (field, value) in enumerate(sorted(changes.items())):
+            names[f"#f{index}"] = field
+            if value is None:
+                removes.append(f"#f{index}")
+            else:
+                values[f":v{index}"] = to_attr(value)
+                sets.append(f"#f{index} = :v{index}")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        return self._update_returning(user_id, expression, names, values)
+
+    def add_session(self, *, user_id: str, session_id: str, session: AuthSession, drop: list[str]) -> None:
+        """Record a new refresh family, dropping the given old ones (expired or over the cap)."""
+        names = {"#sessions": "sessions", "#new": session_id}
+        expression = "SET #sessions.#new = :session"
+        if drop:
+            removals = []
+            for index, old in enumerate(drop):
+                names[f"#old{index}"] = old
+                removals.append(f"#sessions.#old{index}")
+            expression += " REMOVE " + ", ".join(removals)
+        try:
+            self._call(
+                "update_item",
+                Key={"user_id": to_attr(user_id)},
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(user_id) AND attribute_not_exists(deletion_requested_at)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={":session": to_attr(session.model_dump())},
+            )
+        except ConditionFailed as exc:
+            raise AuthenticationError("This account no longer exists.") from exc
+
+    def rotate_session(
+        self, *, user_id: str, session_id: str, old_jti: str, new_jti: str, expires_at: str
+    ) -> bool:
+        """Swap the family's current jti if it is still `old_jti`; False if it was not."""
+        try:
+            self._call(
+                "update_item",
+                Key={"user_id": to_attr(user_id)},
+                UpdateExpression="SET #sessions.#sid.current_jti = :new, #sessions.#sid.expires_at = :exp",
+                ConditionExpression="#sessions.#sid.current_jti = :old AND attribute_not_exists(deletion_requested_at)",
+                ExpressionAttributeNames={"#sessions": "sessions", "#sid": session_id},
+                ExpressionAttributeValues={
+                    ":new": to_attr(new_jti),
+                    ":old": to_attr(old_jti),
+                    ":exp": to_attr(expires_at),
+                },
+            )
+            return True
+        except ConditionFailed:
+            return False
+
+    def remove_sessions(self, *, user_id: str, session_ids: list[str]) -> None:
+        """Revoke the given refresh families (no error if already gone)."""
+        if not session_ids:
+            return
+        names = {"#sessions": "sessions"}
+        removals = []
+        for index, session_id in enumerate(session_ids):
+            names[f"#s{index}"] = session_id
+            removals.append(f"#sessions.#s{index}")
+        try:
+            self._call(
+                "update_item",
+                Key={"user_id": to_attr(user_id)},
+                UpdateExpression="REMOVE " + ", ".join(removals),
+                ConditionExpression="attribute_exists(user_id)",
+                ExpressionAttributeNames=names,
+            )
+        except ConditionFailed:
+            return
+
+    def set_password(
+        self, *, user_id: str, password_hash: str, changed_at: str, keep_session_id: str | None
+    ) -> None:
+        """New hash; every session but `keep_session_id` is revoked in the same write."""
+        user = self.get(user_id=user_id)
+        if user is None:
+            return
+        kept = {k: v.model_dump() for k, v in user.sessions.items() if k == keep_session_id}
+        self._call(
+            "update_item",
+            Key={"user_id": to_attr(user_id)},
+            UpdateExpression="SET password_hash = :hash, password_changed_at = :at, updated_at = :at, #sessions = :kept",
+            ExpressionAttributeNames={"#sessions": "sessions"},
+            ExpressionAttributeValues={
+                ":hash": to_attr(password_hash),
+                ":at": to_attr(changed_at),
+                ":kept": {"M": to_item(kept)} if kept else {"M": {}},
+            },
+        )
+
+    def set_email_verified(self, *, user_id: str, verified_at: str) -> None:
+        self._call(
+            "update_item",
+            Key={"user_id": to_attr(user_id)},
+            UpdateExpression="SET email_verified = :true, updated_at = :at",
+            ConditionExpression="attribute_exists(user_id)",
+            ExpressionAttributeValues={":true": to_attr(True), ":at": to_attr(verified_at)},
+        )
+
+    def mark_deletion_requested(self, *, user_id: str, requested_at: str) -> None:
+        """Tokens stop working from this write on; the data is removed afterwards."""
+        try:
+            self._call(
+                "update_item",
+                Key={"user_id": to_attr(user_id)},
+                UpdateExpression="SET deletion_requested_at = if_not_exists(deletion_requested_at, :at), #sessions = :none",
+                ConditionExpression="attribute_exists(user_id)",
+                ExpressionAttributeNames={"#sessions": "sessions"},
+                ExpressionAttributeValues={":at": to_attr(requested_at), ":none": {"M": {}}},
+            )
+        except ConditionFailed:
+            return
+
+    def delete(self, *, user_id: str, email: str) -> None:
+        """Remove the user and its email guard together (idempotent)."""
+        self._call(
+            "transact_write_items",
+            TransactItems=[
+                {"Delete": {"TableName": self.table_name, "Key": {"user_id": to_attr(user_id)}}},
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": {"user_id": to_attr(EMAIL_GUARD_PREFIX + email)},
+                        "ConditionExpression": "attribute_not_exists(user_id) OR owner_id = :owner",
+                        "ExpressionAttributeValues": {":owner": to_attr(user_id)},
+                    }
+                },
+            ],
+        )
+
+    def _update_returning(
+        self, user_id: str, expression: str, names: dict[str, str], values: dict[str, Any]
+    ) -> UserRecord:
+        result = self._call(
+            "update_item",
+            Key={"user_id": to_attr(user_id)},
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(user_id)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+        return UserRecord.model_validate(from_item(result["Attributes"]))

@@ -1,0 +1,32 @@
+"""Reusable `Annotated` path and query parameter types (one name and shape everywhere)."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import Header, Path, Query
+
+ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
+
+ScanId = Annotated[str, Path(pattern=ULID_PATTERN, description="A scan id (ULID).")]
+PlanId = Annotated[str, Path(pattern=ULID_PATTERN, description="A plan id (ULID).")]
+SessionId = Annotated[str, Path(pattern=ULID_PATTERN, description="A chat session id (ULID).")]
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size.")]
+Cursor = Annotated[str | None, Query(max_length=1024, description="`next_cursor` of the previous page.")]
+DateFrom = Annotated[date | None, Query(alias="from", description="Inclusive start date (YYYY-MM-DD, UTC).")]
+DateTo = Annotated[date | None, Query(alias="to", description="Inclusive end date (YYYY-MM-DD, UTC).")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[A-Za-z0-9_.:-]{1,128}$",
+        description="Retry-safe creation: the same key returns the same object for 24 h.",
+    ),
+]
+
+
+def date_bounds(date_from: date | None, date_to: date | None) -> tuple[str | None, str | None]:
+    """Dates → inclusive ISO timestamp bounds comparable with stored `*_date`/`*_at` strings."""
+    return (
+        f"{date_from.isoformat()}T00:00:00" if date_from else None,
+        f"{date_to.isoformat()}T23:59:59.999999Z~" if date_to else None,
+    )

@@ -11,6 +11,7 @@ from app.core.errors import AuthenticationError
 from app.repositories.users import UserRecord
 from app.services.auth import AuthService
 from app.services.container import Container
+from app.services.scans import ScanService
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -30,7 +31,12 @@ def get_auth_service(container: ContainerDep) -> AuthService:
     return container.auth
 
 
+def get_scan_service(container: ContainerDep) -> ScanService:
+    return container.scans
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ScanServiceDep = Annotated[ScanService, Depends(get_scan_service)]
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 

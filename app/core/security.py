@@ -1,5 +1,6 @@
 """Password hashing (Argon2 via pwdlib) and JWTs (PyJWT) with distinct access/refresh types."""
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -45,9 +46,18 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+_id_lock = threading.Lock()
+_last_id = 0
+
+
 def new_id() -> str:
-    """Time-ordered id (ULID), so key order is creation order."""
-    return str(ULID())
+    """Time-ordered id (ULID), strictly increasing within the process, so key order is creation order."""
+    global _last_id
+    with _id_lock:
+        candidate = int(ULID())
+        # Two ids in the same millisecond could otherwise sort in either order.
+        _last_id = candidate if candidate > _last_id else _last_id + 1
+        return str(ULID.from_int(_last_id))
 
 
 @dataclass(frozen=True)

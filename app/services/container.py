@@ -6,8 +6,14 @@ from typing import Any
 from app.core.config import Settings
 from app.core.security import TokenCodec
 from app.db.dynamodb import build_dynamodb_client
+from app.repositories.scans import ScansRepository
 from app.repositories.users import UsersRepository
+from app.services.analysis import AnalysisProcessor, AnalysisWorker
 from app.services.auth import AuthService
+from app.services.images import ImageLimits
+from app.services.scans import ScanService
+from app.services.storage import ImageStorage, build_storage
+from app.services.vision import VisionProvider, build_vision_provider
 
 
 @dataclass
@@ -16,10 +22,19 @@ class Container:
 
     settings: Settings
     dynamodb: Any
+    storage: ImageStorage
+    vision: VisionProvider
     users: UsersRepository
+    scans_repo: ScansRepository
     auth: AuthService
+    scans: ScanService
+    analysis: AnalysisProcessor
+    analysis_worker: AnalysisWorker
     extras: dict[str, Any] = field(default_factory=dict)
-    background: list[Any] = field(default_factory=list)
+
+    @property
+    def background(self) -> list[Any]:
+        return [self.analysis_worker]
 
     async def start(self) -> None:
         """Start background workers (each has async `start()`/`stop()`)."""
@@ -31,9 +46,36 @@ class Container:
             await worker.stop()
 
 
-def build_container(settings: Settings, *, dynamodb_client: Any | None = None) -> Container:
+def build_container(
+    settings: Settings,
+    *,
+    dynamodb_client: Any | None = None,
+    storage: ImageStorage | None = None,
+    vision: VisionProvider | None = None,
+) -> Container:
+    """Build every part from settings; tests may pass a client, storage or vision provider in."""
     client = dynamodb_client or build_dynamodb_client(settings)
     names = settings.table_names
+    storage = storage or build_storage(settings)
+    vision = vision or build_vision_provider(settings)
     users = UsersRepository(client, names["users"])
+    scans_repo = ScansRepository(client, names["scans"], names["records"])
     auth = AuthService(users=users, tokens=TokenCodec(settings), max_sessions=settings.max_sessions_per_user)
-    return Container(settings=settings, dynamodb=client, users=users, auth=auth)
+    processor = AnalysisProcessor(scans=scans_repo, storage=storage, vision=vision)
+    worker = AnalysisWorker(processor=processor, scans=scans_repo, workers=settings.analysis_workers)
+    limits = ImageLimits(
+        max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels, min_side=settings.min_image_side
+    )
+    scans = ScanService(scans=scans_repo, storage=storage, limits=limits, enqueue=worker.enqueue)
+    return Container(
+        settings=settings,
+        dynamodb=client,
+        storage=storage,
+        vision=vision,
+        users=users,
+        scans_repo=scans_repo,
+        auth=auth,
+        scans=scans,
+        analysis=processor,
+        analysis_worker=worker,
+    )

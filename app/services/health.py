@@ -14,12 +14,10 @@ def readiness(container: Container) -> dict[str, Any]:
         checks["dynamodb"] = {"ok": all(tables.values()), "tables": tables}
     except Exception as exc:  # noqa: BLE001 - readiness reports, it does not fail
         checks["dynamodb"] = {"ok": False, "error": type(exc).__name__}
-    storage = container.extras.get("storage")
-    if storage is not None:
-        try:
-            storage.check()
-            checks["storage"] = {"ok": True}
-        except Exception as exc:  # noqa: BLE001
-            checks["storage"] = {"ok": False, "error": type(exc).__name__}
+    try:
+        container.storage.check()
+        checks["storage"] = {"ok": True, "backend": container.storage.name}
+    except Exception as exc:  # noqa: BLE001
+        checks["storage"] = {"ok": False, "backend": container.storage.name, "error": type(exc).__name__}
     ready = all(check["ok"] for check in checks.values())
     return {"status": "ready" if ready else "not_ready", "checks": checks}

@@ -135,6 +135,10 @@ class ScanService:
     ) -> tuple[list[ScanRecord], str | None]:
         return self._scans.get_page(user_id=user_id, limit=limit, cursor=cursor, date_from=date_from, date_to=date_to)
 
+    def completed_between(self, *, user_id: str, date_from: str, date_to: str) -> list[ScanRecord]:
+        """Completed, quality-passed scans in the range, oldest first (progress)."""
+        return self._scans.completed_between(user_id=user_id, date_from=date_from, date_to=date_to)
+
     def delete(self, *, user_id: str, scan_id: str) -> None:
         """Photos first, then the item: a failure halfway leaves a scan the user can delete again."""
         scan = self.get(user_id=user_id, scan_id=scan_id)

@@ -2,7 +2,9 @@
 
 from fastapi import APIRouter
 
-from app.api.v1.routes import auth
+from app.api.v1.routes import auth, scans, storage
 
 api_router = APIRouter()
 api_router.include_router(auth.router)
+api_router.include_router(scans.router)
+api_router.include_router(storage.router)

@@ -1,0 +1,33 @@
+"""Fixed-window rate limits and quotas on DynamoDB counters (shared by every instance)."""
+
+import math
+import time
+from collections.abc import Callable
+
+from app.core.errors import RateLimitedError
+from app.repositories.counters import CountersRepository
+
+
+class RateLimiter:
+    """`hit` counts one use of `name` by `owner` and refuses it past `limit` per window."""
+
+    def __init__(self, *, counters: CountersRepository, clock: Callable[[], float] = time.time) -> None:
+        self._counters = counters
+        self._clock = clock
+
+    def hit(self, *, owner: str, name: str, limit: int, window_seconds: int, message: str | None = None) -> int:
+        """Returns the count in this window; raises 429 with Retry-After when over the limit."""
+        now = self._clock()
+        bucket = math.floor(now / window_seconds)
+        window_end = (bucket + 1) * window_seconds
+        count = self._counters.increment(
+            owner=owner, key=f"ratelimit#{name}#{bucket}", expires_at_epoch=int(window_end + 60)
+        )
+        if count > limit:
+            raise RateLimitedError(
+                message or f"Limit of {limit} per {window_seconds} s reached; try again later.",
+                code=f"{name}_rate_limited",
+                retry_after=math.ceil(window_end - now),
+                details={"limit": limit, "window_seconds": window_seconds},
+            )
+        return count

@@ -1,0 +1,59 @@
+"""Real photos for tests, from scikit-image's bundled data (no network)."""
+
+import io
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image
+from skimage import data
+
+
+@lru_cache
+def face_rgb() -> np.ndarray:
+    """A real face photo (the astronaut portrait), 512x512 RGB."""
+    return data.astronaut()
+
+
+def encode(rgb: np.ndarray, fmt: str = "JPEG", **save_kwargs: object) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb.astype(np.uint8)).save(buffer, format=fmt, **save_kwargs)
+    return buffer.getvalue()
+
+
+def face_jpeg() -> bytes:
+    return encode(face_rgb(), quality=95)
+
+
+def face_jpeg_with_gps() -> bytes:
+    """The face photo carrying camera EXIF and a GPS position, as phones write them."""
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    exif[0x0110] = "Phone 15"
+    gps = exif.get_ifd(0x8825)
+    gps[1] = "N"
+    gps[2] = (48.0, 51.0, 29.0)
+    return encode(face_rgb(), exif=exif, quality=95)
+
+
+def darkened_face_jpeg(factor: float = 0.12) -> bytes:
+    return encode(face_rgb() * factor)
+
+
+def blurred_face_jpeg() -> bytes:
+    from PIL import ImageFilter
+
+    image = Image.fromarray(face_rgb()).filter(ImageFilter.GaussianBlur(radius=8))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def no_face_jpeg() -> bytes:
+    return encode(data.coffee())
+
+
+def redder_face_jpeg(amount: float = 40.0) -> bytes:
+    rgb = face_rgb().astype(np.float32)
+    rgb[..., 0] = np.clip(rgb[..., 0] + amount, 0, 255)
+    rgb[..., 1] = np.clip(rgb[..., 1] - amount / 3, 0, 255)
+    return encode(rgb)

@@ -9,8 +9,11 @@ from fastapi.security import OAuth2PasswordBearer
 from app.core.config import Settings
 from app.core.errors import AuthenticationError
 from app.repositories.users import UserRecord
+from app.services.account import AccountService
 from app.services.auth import AuthService
+from app.services.chat import ChatService
 from app.services.container import Container
+from app.services.plans import PlanService
 from app.services.scans import ScanService
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -31,13 +34,37 @@ def get_auth_service(container: ContainerDep) -> AuthService:
     return container.auth
 
 
+def get_account_service(container: ContainerDep) -> AccountService:
+    return container.account
+
+
 def get_scan_service(container: ContainerDep) -> ScanService:
     return container.scans
 
 
+def get_plan_service(container: ContainerDep) -> PlanService:
+    return container.plans
+
+
+def get_chat_service(container: ContainerDep) -> ChatService:
+    return container.chat
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-ScanServiceDep = Annotated[ScanService, Depends(get_scan_service)]
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
+ScanServiceDep = Annotated[ScanService, Depends(get_scan_service)]
+PlanServiceDep = Annotated[PlanService, Depends(get_plan_service)]
+ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
+BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address (uvicorn's --proxy-headers resolves it behind a load balancer)."""
+    return request.client.host if request.client else "unknown"
+
+
+ClientIp = Annotated[str, Depends(client_ip)]
 
 
 @dataclass(frozen=True)
@@ -48,14 +75,24 @@ class Principal:
     session_id: str
 
 
-def get_principal(auth: AuthServiceDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+def _principal(auth: AuthService, token: str | None, *, allow_pending_deletion: bool) -> Principal:
     if not token:
         raise AuthenticationError("Sign in and send the access token as 'Authorization: Bearer ...'.")
-    user, claims = auth.authenticate(access_token=token)
+    user, claims = auth.authenticate(access_token=token, allow_pending_deletion=allow_pending_deletion)
     return Principal(user=user, session_id=claims.session_id)
 
 
+def get_principal(auth: AuthServiceDep, token: BearerToken) -> Principal:
+    return _principal(auth, token, allow_pending_deletion=False)
+
+
+def get_principal_for_deletion(auth: AuthServiceDep, token: BearerToken) -> Principal:
+    """Like `get_principal`, but lets a half-finished account deletion be retried."""
+    return _principal(auth, token, allow_pending_deletion=True)
+
+
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+DeletingPrincipalDep = Annotated[Principal, Depends(get_principal_for_deletion)]
 
 
 def get_current_user(principal: PrincipalDep) -> UserRecord:

@@ -63,6 +63,21 @@ class Settings(BaseSettings):
     refresh_token_days: int = Field(default=30, ge=1, le=365)
     max_sessions_per_user: int = Field(default=20, ge=1, le=100)
 
+    # Abuse resistance
+    login_lockout_threshold: int = Field(default=5, ge=1)
+    login_lockout_base_seconds: int = Field(default=30, ge=1)
+    login_lockout_max_seconds: int = Field(default=3600, ge=1)
+    login_ip_lockout_threshold: int = Field(default=20, ge=1)
+    scans_per_day: int = Field(default=20, ge=1)
+    chat_messages_per_minute: int = Field(default=10, ge=1)
+    password_reset_requests_per_hour: int = Field(default=5, ge=1)
+
+    # Mail (verification and password reset)
+    mail_backend: Literal["log", "ses"] = "log"
+    mail_from: str = "DermaLens <no-reply@dermalens.app>"
+    app_link_base_url: str = "dermalens://"
+    email_token_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
+
     # Domain
     plan_lock_days: int = Field(default=28, ge=1, le=365)
 

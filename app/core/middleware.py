@@ -1,5 +1,6 @@
 """Pure ASGI middleware: request id + access log, security headers, body size limit."""
 
+import json
 import logging
 import re
 import time
@@ -103,22 +104,20 @@ class BodySizeLimitMiddleware:
                 received += len(message.get("body", b""))
                 if received > limit:
                     too_large = True
-                    raise _BodyTooLarge()
+                    raise _BodyTooLargeError()
             return message
 
         try:
             await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
+        except _BodyTooLargeError:
             await _send_413(send, limit)
 
 
-class _BodyTooLarge(Exception):
+class _BodyTooLargeError(Exception):
     pass
 
 
 async def _send_413(send: Send, limit: int) -> None:
-    import json
-
     body: Any = error_body(
         "payload_too_large", f"The request body is larger than {limit} bytes.", {"max_bytes": limit}
     )

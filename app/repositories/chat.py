@@ -29,7 +29,11 @@ class ChatMessageRecord(BaseModel):
     interrupted: bool = False
 
     def stored(self) -> dict[str, Any]:
-        return {**self.model_dump(), "session_key": f"M#{self.session_id}#{self.message_id}", "item_type": "message"}
+        return {
+            **self.model_dump(),
+            "session_key": f"M#{self.session_id}#{self.message_id}",
+            "item_type": "message",
+        }
 
 
 class ChatSessionRecord(BaseModel):
@@ -52,7 +56,10 @@ class ChatRepository(Repository):
     ) -> None:
         """Both messages and the session summary in one transaction: history is never half-written."""
         last = messages[-1]
-        summary_key = {"user_id": to_attr(user_id), "message_id": to_attr(SUMMARY_PREFIX + session.session_id)}
+        summary_key = {
+            "user_id": to_attr(user_id),
+            "message_id": to_attr(SUMMARY_PREFIX + session.session_id),
+        }
         actions: list[dict[str, Any]] = [
             {"Put": {"TableName": self.table_name, "Item": to_item(m.stored())}} for m in messages
         ]
@@ -107,7 +114,9 @@ class ChatRepository(Repository):
         item = result.get("Item")
         return ChatSessionRecord.model_validate(from_item(item)) if item else None
 
-    def sessions_page(self, *, user_id: str, limit: int, cursor: str | None) -> tuple[list[ChatSessionRecord], str | None]:
+    def sessions_page(
+        self, *, user_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[ChatSessionRecord], str | None]:
         """Newest activity first, one query on the session index."""
         kwargs: dict[str, Any] = {
             "IndexName": "session-index",
@@ -117,7 +126,10 @@ class ChatRepository(Repository):
             "Limit": limit,
         }
         start = decode_cursor(
-            cursor, partition_key="user_id", partition_value=user_id, allowed_keys={"message_id", "session_key"}
+            cursor,
+            partition_key="user_id",
+            partition_value=user_id,
+            allowed_keys={"message_id", "session_key"},
         )
         if start:
             kwargs["ExclusiveStartKey"] = start
@@ -137,7 +149,10 @@ class ChatRepository(Repository):
             "Limit": limit,
         }
         start = decode_cursor(
-            cursor, partition_key="user_id", partition_value=user_id, allowed_keys={"message_id", "session_key"}
+            cursor,
+            partition_key="user_id",
+            partition_value=user_id,
+            allowed_keys={"message_id", "session_key"},
         )
         if start:
             kwargs["ExclusiveStartKey"] = start
@@ -154,8 +169,13 @@ class ChatRepository(Repository):
             ExpressionAttributeValues={":uid": to_attr(user_id), ":m": to_attr(f"M#{session_id}#")},
             ProjectionExpression="user_id, message_id",
         )
-        self._delete_keys([{"user_id": to_attr(user_id), "message_id": to_attr(i["message_id"])} for i in items])
-        self._call("delete_item", Key={"user_id": to_attr(user_id), "message_id": to_attr(SUMMARY_PREFIX + session_id)})
+        self._delete_keys(
+            [{"user_id": to_attr(user_id), "message_id": to_attr(i["message_id"])} for i in items]
+        )
+        self._call(
+            "delete_item",
+            Key={"user_id": to_attr(user_id), "message_id": to_attr(SUMMARY_PREFIX + session_id)},
+        )
 
     def all_items(self, *, user_id: str) -> list[dict[str, Any]]:
         """Every chat item of the user (export, deletion)."""
@@ -167,5 +187,7 @@ class ChatRepository(Repository):
 
     def delete_all(self, *, user_id: str) -> int:
         items = self.all_items(user_id=user_id)
-        self._delete_keys([{"user_id": to_attr(user_id), "message_id": to_attr(i["message_id"])} for i in items])
+        self._delete_keys(
+            [{"user_id": to_attr(user_id), "message_id": to_attr(i["message_id"])} for i in items]
+        )
         return len(items)

@@ -10,7 +10,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.db.dynamodb import from_item, to_attr, to_item
-from app.repositories.base import ConditionFailed, Repository, TransactionCancelled, decode_cursor, encode_cursor
+from app.repositories.base import (
+    ConditionFailed,
+    Repository,
+    TransactionCancelled,
+    decode_cursor,
+    encode_cursor,
+)
 
 PlanStatus = Literal["active", "paused", "completed", "abandoned", "replaced"]
 SLOT_SK = "plan#slot"
@@ -72,7 +78,9 @@ class PlansRepository(Repository):
         item = result.get("Item")
         return PlanSlot.model_validate(from_item(item)) if item else PlanSlot()
 
-    def create(self, *, plan: PlanRecord, slot: PlanSlot, previous: PlanRecord | None, previous_status: str | None) -> None:
+    def create(
+        self, *, plan: PlanRecord, slot: PlanSlot, previous: PlanRecord | None, previous_status: str | None
+    ) -> None:
         """New plan + slot (version-checked) + the previous plan closed, all or nothing."""
         new_slot = {
             "user_id": plan.user_id,
@@ -129,7 +137,9 @@ class PlansRepository(Repository):
         item = result.get("Item")
         return PlanRecord.model_validate(from_item(item)) if item else None
 
-    def get_page(self, *, user_id: str, limit: int, cursor: str | None) -> tuple[list[PlanRecord], str | None]:
+    def get_page(
+        self, *, user_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[PlanRecord], str | None]:
         """Newest first."""
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": "user_id = :uid",
@@ -137,7 +147,9 @@ class PlansRepository(Repository):
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        start = decode_cursor(cursor, partition_key="user_id", partition_value=user_id, allowed_keys={"plan_id"})
+        start = decode_cursor(
+            cursor, partition_key="user_id", partition_value=user_id, allowed_keys={"plan_id"}
+        )
         if start:
             kwargs["ExclusiveStartKey"] = start
         page = self._call("query", **kwargs)
@@ -152,14 +164,18 @@ class PlansRepository(Repository):
         )
         return [PlanRecord.model_validate(item) for item in items]
 
-    def set_status(self, *, plan: PlanRecord, status: str, allowed_from: tuple[str, ...], now: str, release_slot: bool) -> bool:
+    def set_status(
+        self, *, plan: PlanRecord, status: str, allowed_from: tuple[str, ...], now: str, release_slot: bool
+    ) -> bool:
         """Conditional status change; ending a plan also clears it from the slot (lock kept)."""
         values: dict[str, Any] = {":status": to_attr(status), ":now": to_attr(now)}
         terms = []
         for index, old in enumerate(allowed_from):
             values[f":from{index}"] = to_attr(old)
             terms.append(f"#status = :from{index}")
-        expression = "SET #status = :status, updated_at = :now" + (", ended_at = :now" if release_slot else "")
+        expression = "SET #status = :status, updated_at = :now" + (
+            ", ended_at = :now" if release_slot else ""
+        )
         actions: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -195,7 +211,10 @@ class PlansRepository(Repository):
     def put_checkin(self, *, plan: PlanRecord, checkin: CheckIn, extra_warning: str | None) -> PlanRecord:
         """One check-in per day: a later one for the same date replaces it."""
         expression = "SET checkins.#date = :checkin, updated_at = :now"
-        values: dict[str, Any] = {":checkin": to_attr(checkin.model_dump()), ":now": to_attr(checkin.recorded_at)}
+        values: dict[str, Any] = {
+            ":checkin": to_attr(checkin.model_dump()),
+            ":now": to_attr(checkin.recorded_at),
+        }
         if extra_warning:
             expression += ", warnings = list_append(if_not_exists(warnings, :empty), :warning)"
             values[":warning"] = to_attr([extra_warning])
@@ -219,6 +238,8 @@ class PlansRepository(Repository):
         plans = self.all_for_user(user_id=user_id)
         self._delete_keys([{"user_id": to_attr(user_id), "plan_id": to_attr(p.plan_id)} for p in plans])
         self._call(
-            "delete_item", TableName=self.records_table, Key={"user_id": to_attr(user_id), "sk": to_attr(SLOT_SK)}
+            "delete_item",
+            TableName=self.records_table,
+            Key={"user_id": to_attr(user_id), "sk": to_attr(SLOT_SK)},
         )
         return len(plans)

@@ -236,7 +236,11 @@ class ScansRepository(Repository):
     def finish(self, *, scan: ScanRecord, updates: dict[str, Any]) -> bool:
         """processing → completed | failed, removing the job marker in the same transaction."""
         return self._transition(
-            scan=scan, expected=("processing",), updates=updates, removes=("lease_expires_at",), marker="delete"
+            scan=scan,
+            expected=("processing",),
+            updates=updates,
+            removes=("lease_expires_at",),
+            marker="delete",
         )
 
     def _transition(
@@ -266,7 +270,12 @@ class ScansRepository(Repository):
         marker_action: dict[str, Any]
         if marker == "put":
             marker_item = to_item(
-                {"user_id": JOBS_PARTITION, "sk": f"{scan.user_id}#{scan.scan_id}", "owner_id": scan.user_id, "scan_id": scan.scan_id}
+                {
+                    "user_id": JOBS_PARTITION,
+                    "sk": f"{scan.user_id}#{scan.scan_id}",
+                    "owner_id": scan.user_id,
+                    "scan_id": scan.scan_id,
+                }
             )
             marker_action = {"Put": {"TableName": self.records_table, "Item": marker_item}}
         else:
@@ -322,3 +331,17 @@ class ScansRepository(Repository):
                 },
             ],
         )
+
+    def delete_all(self, *, user_id: str) -> int:
+        """Every scan of the user and their job markers (account deletion); safe to repeat."""
+        scans = self.all_for_user(user_id=user_id)
+        self._delete_keys([{"user_id": to_attr(user_id), "scan_id": to_attr(s.scan_id)} for s in scans])
+        markers = [
+            {"user_id": to_attr(JOBS_PARTITION), "sk": to_attr(f"{user_id}#{s.scan_id}")}
+            for s in scans
+            if s.status in {"queued", "processing"}
+        ]
+        for start in range(0, len(markers), 25):
+            requests = [{"DeleteRequest": {"Key": key}} for key in markers[start : start + 25]]
+            self._call("batch_write_item", RequestItems={self.records_table: requests})
+        return len(scans)

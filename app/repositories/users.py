@@ -227,10 +227,9 @@ class UsersRepository(Repository):
             self._call(
                 "update_item",
                 Key={"user_id": to_attr(user_id)},
-                UpdateExpression="SET deletion_requested_at = if_not_exists(deletion_requested_at, :at), #sessions = :none",
+                UpdateExpression="SET deletion_requested_at = if_not_exists(deletion_requested_at, :at)",
                 ConditionExpression="attribute_exists(user_id)",
-                ExpressionAttributeNames={"#sessions": "sessions"},
-                ExpressionAttributeValues={":at": to_attr(requested_at), ":none": {"M": {}}},
+                ExpressionAttributeValues={":at": to_attr(requested_at)},
             )
         except ConditionFailed:
             return

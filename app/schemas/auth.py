@@ -128,3 +128,25 @@ class UserRead(BaseModel):
 class RegisterResponse(BaseModel):
     user: UserRead
     tokens: TokenPair
+
+
+class AccountDelete(StrictModel):
+    password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
+
+
+class EmailTokenConfirm(StrictModel):
+    token: Annotated[str, Field(min_length=10, max_length=200)]
+
+
+class PasswordResetRequest(StrictModel):
+    email: NormalisedEmail = Field(max_length=254)
+
+
+class PasswordResetConfirm(StrictModel):
+    token: Annotated[str, Field(min_length=10, max_length=200)]
+    new_password: Password
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    message: str

@@ -5,6 +5,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 
 ItemT = TypeVar("ItemT")
+ULID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 
 
 class Page(BaseModel, Generic[ItemT]):

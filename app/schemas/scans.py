@@ -46,8 +46,12 @@ class ScanRead(BaseModel):
     passed_quality: bool | None = None
     quality: dict[str, Any] | None = Field(None, description="angle → quality report")
     scores: dict[str, float] | None = Field(None, description="metric → 0-100, higher = healthier")
-    regions: dict[str, dict[str, dict[str, float]]] | None = Field(None, description="angle → region → metric → score")
-    deltas: dict[str, Any] | None = Field(None, description="changes against the previous scan and the plan baseline")
+    regions: dict[str, dict[str, dict[str, float]]] | None = Field(
+        None, description="angle → region → metric → score"
+    )
+    deltas: dict[str, Any] | None = Field(
+        None, description="changes against the previous scan and the plan baseline"
+    )
     failure: ScanFailure | None = None
     image_urls: dict[str, str] = Field(default_factory=dict, description="angle → short-lived download link")
     overlay_url: str | None = None

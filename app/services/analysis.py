@@ -73,7 +73,10 @@ class AnalysisProcessor:
         log = {"scan_id": scan_id, "attempt": scan.attempts}
         if scan.attempts > MAX_ATTEMPTS:
             # The process died mid-analysis this many times: stop, say so, let the user retry.
-            self._scans.finish(scan=scan, updates=self._failure("too_many_attempts", "The analysis kept failing; retry the scan."))
+            self._scans.finish(
+                scan=scan,
+                updates=self._failure("too_many_attempts", "The analysis kept failing; retry the scan."),
+            )
             return "failed"
         logger.info("analysis started", extra=log)
         try:
@@ -81,9 +84,11 @@ class AnalysisProcessor:
         except DomainError as exc:
             updates = self._failure(exc.code, exc.message)
             logger.warning("analysis failed: %s", exc.code, extra=log)
-        except Exception as exc:  # noqa: BLE001 - recorded on the scan, never swallowed silently
+        except Exception as exc:
             logger.exception("analysis crashed", extra=log)
-            updates = self._failure("internal_error", f"The analysis crashed ({type(exc).__name__}); retry the scan.")
+            updates = self._failure(
+                "internal_error", f"The analysis crashed ({type(exc).__name__}); retry the scan."
+            )
         self._scans.finish(scan=scan, updates=updates)
         logger.info("analysis finished", extra={**log, "status": updates["status"]})
         return str(updates["status"])
@@ -93,7 +98,9 @@ class AnalysisProcessor:
         for angle, key in scan.image_keys.items():
             data = self._storage.get(key=key)
             if data is None:
-                raise AnalysisFailedError("A photo of this scan is missing from storage.", code="image_missing")
+                raise AnalysisFailedError(
+                    "A photo of this scan is missing from storage.", code="image_missing"
+                )
             images[angle] = data
         analysis = self._vision.analyze(images)
         now = iso(utc_now())
@@ -107,13 +114,19 @@ class AnalysisProcessor:
         if not analysis.passed_quality:
             problems = [p.model_dump() for p in analysis.problems]
             first = problems[0]["message"] if problems else "The photo did not pass the quality check."
-            return {**base, "status": "failed", "failure": {"code": "quality_check_failed", "message": first, "problems": problems}}
+            return {
+                **base,
+                "status": "failed",
+                "failure": {"code": "quality_check_failed", "message": first, "problems": problems},
+            }
         self._store_overlay(scan, images, analysis)
         previous = self._scans.latest_completed(user_id=scan.user_id, before_scan_id=scan.scan_id)
         baseline = self.baseline_lookup(scan.user_id) if self.baseline_lookup else None
         deltas = {
             "previous": delta_against(previous, analysis.scores),
-            "baseline": delta_against(baseline, analysis.scores) if baseline and baseline.scan_id != scan.scan_id else None,
+            "baseline": delta_against(baseline, analysis.scores)
+            if baseline and baseline.scan_id != scan.scan_id
+            else None,
         }
         return {
             **base,
@@ -128,12 +141,19 @@ class AnalysisProcessor:
         if front is None or "front" not in images:
             return
         overlay = self._vision.render_overlay(images["front"], front)
-        self._storage.put(key=overlay_key(scan.user_id, scan.scan_id), data=overlay, content_type="image/jpeg")
+        self._storage.put(
+            key=overlay_key(scan.user_id, scan.scan_id), data=overlay, content_type="image/jpeg"
+        )
 
     @staticmethod
     def _failure(code: str, message: str) -> dict[str, Any]:
         now = iso(utc_now())
-        return {"status": "failed", "failure": {"code": code, "message": message}, "completed_at": now, "updated_at": now}
+        return {
+            "status": "failed",
+            "failure": {"code": code, "message": message},
+            "completed_at": now,
+            "updated_at": now,
+        }
 
 
 def _analysis_summary(analysis: ScanAnalysis) -> dict[str, Any]:
@@ -157,7 +177,12 @@ class AnalysisWorker:
     """In-process worker pool; `enqueue` is what the scan service calls after a submit."""
 
     def __init__(
-        self, *, processor: AnalysisProcessor, scans: ScansRepository, workers: int, sweep_seconds: float = 60.0
+        self,
+        *,
+        processor: AnalysisProcessor,
+        scans: ScansRepository,
+        workers: int,
+        sweep_seconds: float = 60.0,
     ) -> None:
         self._processor = processor
         self._scans = scans
@@ -179,7 +204,7 @@ class AnalysisWorker:
     def _run(self, job: tuple[str, str]) -> None:
         try:
             self._processor.process(*job)
-        except Exception:  # noqa: BLE001 - the job marker keeps the scan; the next sweep retries
+        except Exception:
             logger.exception("analysis job could not be recorded", extra={"scan_id": job[1]})
         finally:
             with self._lock:

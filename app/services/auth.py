@@ -17,6 +17,7 @@ from app.core.security import (
 )
 from app.repositories.users import AuthSession, UserRecord, UsersRepository
 from app.schemas.auth import TokenPair
+from app.services.login_guard import LoginGuard
 
 logger = logging.getLogger("dermalens.auth")
 
@@ -26,7 +27,15 @@ INVALID_LOGIN = "Incorrect email or password."
 class AuthService:
     """Everything about who the caller is; routers call it, it calls the users repository."""
 
-    def __init__(self, *, users: UsersRepository, tokens: TokenCodec, max_sessions: int) -> None:
+    def __init__(
+        self,
+        *,
+        users: UsersRepository,
+        tokens: TokenCodec,
+        max_sessions: int,
+        guard: LoginGuard | None = None,
+    ) -> None:
+        self._guard = guard
         self._users = users
         self._tokens = tokens
         self._max_sessions = max_sessions
@@ -48,15 +57,23 @@ class AuthService:
         audit("user.registered", user_id=user.user_id)
         return user, self._start_session(user, user_agent)
 
-    def login(self, *, email: str, password: str, user_agent: str = "") -> tuple[UserRecord, TokenPair]:
-        """Same 401 for an unknown email and a wrong password."""
-        user = self._users.get_by_email(email=email.strip().lower())
-        if not verify_password(password, user.password_hash if user else None) or user is None:
-            audit("auth.login_failed", email_known=user is not None)
+    def login(
+        self, *, email: str, password: str, user_agent: str = "", client_ip: str = "unknown"
+    ) -> tuple[UserRecord, TokenPair]:
+        """Same 401 for an unknown email and a wrong password; repeated failures lock out (429)."""
+        email = email.strip().lower()
+        if self._guard:
+            self._guard.check(email=email, ip=client_ip)
+        user = self._users.get_by_email(email=email)
+        valid = verify_password(password, user.password_hash if user else None)
+        if not valid or user is None or user.deletion_requested_at:
+            audit("auth.login_failed", email_known=user is not None, client_ip=client_ip)
+            if self._guard:
+                self._guard.record_failure(email=email, ip=client_ip)
             raise AuthenticationError(INVALID_LOGIN, code="invalid_credentials")
-        if user.deletion_requested_at:
-            raise AuthenticationError(INVALID_LOGIN, code="invalid_credentials")
-        audit("auth.login", user_id=user.user_id)
+        if self._guard:
+            self._guard.record_success(email=email)
+        audit("auth.login", user_id=user.user_id, client_ip=client_ip)
         return user, self._start_session(user, user_agent)
 
     def refresh(self, *, refresh_token: str) -> TokenPair:
@@ -102,11 +119,13 @@ class AuthService:
         self._users.remove_sessions(user_id=claims.user_id, session_ids=[claims.session_id])
         audit("auth.logout", user_id=claims.user_id)
 
-    def authenticate(self, *, access_token: str) -> tuple[UserRecord, TokenClaims]:
+    def authenticate(
+        self, *, access_token: str, allow_pending_deletion: bool = False
+    ) -> tuple[UserRecord, TokenClaims]:
         """The user behind a bearer token; a revoked session or deleted account is a 401."""
         claims = self._tokens.decode(access_token, expected_type="access")
         user = self._users.get(user_id=claims.user_id)
-        if user is None or user.deletion_requested_at:
+        if user is None or (user.deletion_requested_at and not allow_pending_deletion):
             raise AuthenticationError("This account no longer exists.", code="invalid_token")
         if claims.session_id not in user.sessions:
             raise AuthenticationError("This session has ended; sign in again.", code="session_revoked")

@@ -1,19 +1,37 @@
 """Wiring: builds clients, repositories and services from settings (in the lifespan, or a CLI)."""
 
+import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
+
 from app.core.config import Settings
+from app.core.errors import DomainError
 from app.core.security import TokenCodec
 from app.db.dynamodb import build_dynamodb_client
+from app.repositories.chat import ChatRepository
+from app.repositories.plans import PlansRepository
+from app.repositories.records import RecordsRepository
 from app.repositories.scans import ScansRepository
 from app.repositories.users import UsersRepository
+from app.services.account import AccountService
 from app.services.analysis import AnalysisProcessor, AnalysisWorker
 from app.services.auth import AuthService
+from app.services.chat import ChatService
+from app.services.chat_ai import ChatProvider, build_chat_provider, build_fallback_provider
+from app.services.chat_context import ChatContextBuilder
 from app.services.images import ImageLimits
+from app.services.login_guard import LockoutPolicy, LoginGuard
+from app.services.mail import LogMailer, Mailer, SesMailer
+from app.services.plans import PlanService
+from app.services.quotas import RateLimiter
 from app.services.scans import ScanService
 from app.services.storage import ImageStorage, build_storage
 from app.services.vision import VisionProvider, build_vision_provider
+
+logger = logging.getLogger("dermalens.container")
 
 
 @dataclass
@@ -24,26 +42,48 @@ class Container:
     dynamodb: Any
     storage: ImageStorage
     vision: VisionProvider
+    chat_provider: ChatProvider
+    mailer: Mailer
     users: UsersRepository
     scans_repo: ScansRepository
+    plans_repo: PlansRepository
+    chat_repo: ChatRepository
+    records: RecordsRepository
+    limiter: RateLimiter
+    login_guard: LoginGuard
     auth: AuthService
+    account: AccountService
     scans: ScanService
+    plans: PlanService
+    chat: ChatService
     analysis: AnalysisProcessor
     analysis_worker: AnalysisWorker
     extras: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def background(self) -> list[Any]:
-        return [self.analysis_worker]
-
     async def start(self) -> None:
-        """Start background workers (each has async `start()`/`stop()`)."""
-        for worker in self.background:
-            await worker.start()
+        """Finish interrupted work (deletions, scans) and start the analysis workers."""
+        try:
+            await asyncio.to_thread(self.account.resume_pending_deletions)
+        except DomainError as exc:
+            logger.warning("could not resume pending account deletions: %s", exc.message)
+        await self.analysis_worker.start()
 
     async def stop(self) -> None:
-        for worker in reversed(self.background):
-            await worker.stop()
+        await self.analysis_worker.stop()
+        # Remote providers hold HTTP connection pools; the local ones have nothing to close.
+        if hasattr(self.chat_provider, "aclose"):
+            await self.chat_provider.aclose()
+        if hasattr(self.vision, "close"):
+            await asyncio.to_thread(self.vision.close)
+
+
+def build_mailer(settings: Settings) -> Mailer:
+    if settings.mail_backend == "ses":
+        return SesMailer(
+            client=boto3.session.Session().client("ses", region_name=settings.aws_region),
+            sender=settings.mail_from,
+        )
+    return LogMailer()
 
 
 def build_container(
@@ -52,30 +92,100 @@ def build_container(
     dynamodb_client: Any | None = None,
     storage: ImageStorage | None = None,
     vision: VisionProvider | None = None,
+    chat_provider: ChatProvider | None = None,
 ) -> Container:
-    """Build every part from settings; tests may pass a client, storage or vision provider in."""
+    """Build every part from settings; tests may pass a client, storage or provider in."""
     client = dynamodb_client or build_dynamodb_client(settings)
     names = settings.table_names
     storage = storage or build_storage(settings)
     vision = vision or build_vision_provider(settings)
+    chat_provider = chat_provider or build_chat_provider(settings)
+    mailer = build_mailer(settings)
+
     users = UsersRepository(client, names["users"])
     scans_repo = ScansRepository(client, names["scans"], names["records"])
-    auth = AuthService(users=users, tokens=TokenCodec(settings), max_sessions=settings.max_sessions_per_user)
-    processor = AnalysisProcessor(scans=scans_repo, storage=storage, vision=vision)
+    plans_repo = PlansRepository(client, names["plans"], names["records"])
+    chat_repo = ChatRepository(client, names["chat"])
+    records = RecordsRepository(client, names["records"])
+    limiter = RateLimiter(counters=records)
+
+    login_guard = LoginGuard(
+        counters=records,
+        account_policy=LockoutPolicy(
+            settings.login_lockout_threshold,
+            settings.login_lockout_base_seconds,
+            settings.login_lockout_max_seconds,
+        ),
+        ip_policy=LockoutPolicy(
+            settings.login_ip_lockout_threshold,
+            settings.login_lockout_base_seconds,
+            settings.login_lockout_max_seconds,
+        ),
+    )
+    auth = AuthService(
+        users=users,
+        tokens=TokenCodec(settings),
+        max_sessions=settings.max_sessions_per_user,
+        guard=login_guard,
+    )
+    plans = PlanService(plans=plans_repo, scans=scans_repo, lock_days=settings.plan_lock_days)
+    processor = AnalysisProcessor(
+        scans=scans_repo, storage=storage, vision=vision, baseline_lookup=plans.baseline_scan
+    )
     worker = AnalysisWorker(processor=processor, scans=scans_repo, workers=settings.analysis_workers)
     limits = ImageLimits(
-        max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels, min_side=settings.min_image_side
+        max_bytes=settings.max_image_bytes,
+        max_pixels=settings.max_image_pixels,
+        min_side=settings.min_image_side,
     )
-    scans = ScanService(scans=scans_repo, storage=storage, limits=limits, enqueue=worker.enqueue)
+    scans = ScanService(
+        scans=scans_repo,
+        storage=storage,
+        limits=limits,
+        enqueue=worker.enqueue,
+        limiter=limiter,
+        scans_per_day=settings.scans_per_day,
+    )
+    chat = ChatService(
+        chat=chat_repo,
+        provider=chat_provider,
+        fallback=build_fallback_provider(settings),
+        context_builder=ChatContextBuilder(scans=scans_repo, plans=plans),
+        limiter=limiter,
+        messages_per_minute=settings.chat_messages_per_minute,
+    )
+    account = AccountService(
+        users=users,
+        scans=scans_repo,
+        plans=plans_repo,
+        chat=chat_repo,
+        records=records,
+        storage=storage,
+        mailer=mailer,
+        limiter=limiter,
+        link_base_url=settings.app_link_base_url,
+        token_minutes=settings.email_token_minutes,
+        reset_requests_per_hour=settings.password_reset_requests_per_hour,
+    )
     return Container(
         settings=settings,
         dynamodb=client,
         storage=storage,
         vision=vision,
+        chat_provider=chat_provider,
+        mailer=mailer,
         users=users,
         scans_repo=scans_repo,
+        plans_repo=plans_repo,
+        chat_repo=chat_repo,
+        records=records,
+        limiter=limiter,
+        login_guard=login_guard,
         auth=auth,
+        account=account,
         scans=scans,
+        plans=plans,
+        chat=chat,
         analysis=processor,
         analysis_worker=worker,
     )

@@ -87,7 +87,9 @@ def _open(data: bytes, *, limits: ImageLimits, angle: str | None) -> Image.Image
             image.load()  # decode fully now: a truncated file fails here, not in the worker
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
             raise UnprocessableError(
-                "The image has too many pixels.", code="image_dimensions_too_large", details=_error_details(angle)
+                "The image has too many pixels.",
+                code="image_dimensions_too_large",
+                details=_error_details(angle),
             ) from exc
         except UnidentifiedImageError as exc:
             raise UnsupportedMediaTypeError(

@@ -5,17 +5,19 @@ import time
 from collections.abc import Callable
 
 from app.core.errors import RateLimitedError
-from app.repositories.counters import CountersRepository
+from app.repositories.records import RecordsRepository
 
 
 class RateLimiter:
     """`hit` counts one use of `name` by `owner` and refuses it past `limit` per window."""
 
-    def __init__(self, *, counters: CountersRepository, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, *, counters: RecordsRepository, clock: Callable[[], float] = time.time) -> None:
         self._counters = counters
         self._clock = clock
 
-    def hit(self, *, owner: str, name: str, limit: int, window_seconds: int, message: str | None = None) -> int:
+    def hit(
+        self, *, owner: str, name: str, limit: int, window_seconds: int, message: str | None = None
+    ) -> int:
         """Returns the count in this window; raises 429 with Retry-After when over the limit."""
         now = self._clock()
         bucket = math.floor(now / window_seconds)

@@ -9,6 +9,7 @@ from app.core.security import iso, new_id, utc_now
 from app.core.vocabulary import ScanAngle
 from app.repositories.scans import ScanRecord, ScansRepository
 from app.services.images import ACCEPTED_CONTENT_TYPES, ImageLimits, clean_image
+from app.services.quotas import RateLimiter
 from app.services.storage.base import ImageStorage, UploadTarget
 
 logger = logging.getLogger("dermalens.scans")
@@ -49,7 +50,11 @@ class ScanService:
         storage: ImageStorage,
         limits: ImageLimits,
         enqueue: Callable[[str, str], None],
+        limiter: RateLimiter | None = None,
+        scans_per_day: int = 0,
     ) -> None:
+        self._limiter = limiter
+        self._scans_per_day = scans_per_day
         self._scans = scans
         self._storage = storage
         self._limits = limits
@@ -60,6 +65,7 @@ class ScanService:
     ) -> tuple[ScanRecord, dict[str, UploadTarget]]:
         """A scan awaiting its photos, with one upload target per angle."""
         ordered = _ordered_angles(angles)
+        self._count_against_quota(user_id)
         now = utc_now()
         scan_id = new_id()
         scan = ScanRecord(
@@ -76,12 +82,25 @@ class ScanService:
         scan = self._scans.create(scan=scan, idempotency_ttl_epoch=int((now + IDEMPOTENCY_TTL).timestamp()))
         return scan, self.upload_targets(scan)
 
+    def _count_against_quota(self, user_id: str) -> None:
+        """Analysis is the expensive part of the product: a daily per-user quota."""
+        if self._limiter and self._scans_per_day:
+            self._limiter.hit(
+                owner=user_id,
+                name="scans",
+                limit=self._scans_per_day,
+                window_seconds=86400,
+                message=f"You can start {self._scans_per_day} scans a day; try again tomorrow.",
+            )
+
     def upload_targets(self, scan: ScanRecord) -> dict[str, UploadTarget]:
         if scan.status != "awaiting_upload":
             return {}
         return {
             angle: self._storage.upload_target(
-                key=scan.upload_keys[angle], content_types=ACCEPTED_CONTENT_TYPES, max_bytes=self._limits.max_bytes
+                key=scan.upload_keys[angle],
+                content_types=ACCEPTED_CONTENT_TYPES,
+                max_bytes=self._limits.max_bytes,
             )
             for angle in scan.angles
         }
@@ -92,12 +111,16 @@ class ScanService:
         if scan.status != "awaiting_upload":
             if scan.status in {"queued", "processing", "completed"}:
                 return scan  # a retried submit is harmless
-            raise ConflictError("This scan has already been analysed; use retry.", code="scan_not_awaiting_upload")
+            raise ConflictError(
+                "This scan has already been analysed; use retry.", code="scan_not_awaiting_upload"
+            )
         raw = {angle: self._storage.get(key=scan.upload_keys[angle]) for angle in scan.angles}
         missing = [angle for angle, data in raw.items() if data is None]
         if missing:
             raise ConflictError(
-                "Some photos have not been uploaded yet.", code="images_missing", details={"missing_angles": missing}
+                "Some photos have not been uploaded yet.",
+                code="images_missing",
+                details={"missing_angles": missing},
             )
         images = {angle: data for angle, data in raw.items() if data is not None}
         return self._store_and_queue(scan, images)
@@ -107,14 +130,22 @@ class ScanService:
         if "front" not in images:
             raise UnprocessableError("A front photo is required.", code="front_image_required")
         # Validate before creating anything, so a bad photo leaves no half-made scan behind.
-        cleaned = {angle: clean_image(data, limits=self._limits, angle=angle).jpeg for angle, data in images.items()}
+        cleaned = {
+            angle: clean_image(data, limits=self._limits, angle=angle).jpeg for angle, data in images.items()
+        }
         scan, _ = self.create(user_id=user_id, angles=[ScanAngle(a) for a in cleaned], idempotency_key=None)
         return self._store_and_queue(scan, cleaned, already_clean=True)
 
-    def _store_and_queue(self, scan: ScanRecord, images: dict[str, bytes], *, already_clean: bool = False) -> ScanRecord:
+    def _store_and_queue(
+        self, scan: ScanRecord, images: dict[str, bytes], *, already_clean: bool = False
+    ) -> ScanRecord:
         keys = {}
         for angle in scan.angles:
-            data = images[angle] if already_clean else clean_image(images[angle], limits=self._limits, angle=angle).jpeg
+            data = (
+                images[angle]
+                if already_clean
+                else clean_image(images[angle], limits=self._limits, angle=angle).jpeg
+            )
             keys[angle] = image_key(scan.user_id, scan.scan_id, angle)
             self._storage.put(key=keys[angle], data=data, content_type="image/jpeg")
         self._scans.mark_uploaded(scan=scan, image_keys=keys, now=iso(utc_now()))
@@ -133,7 +164,9 @@ class ScanService:
     def get_page(
         self, *, user_id: str, limit: int, cursor: str | None, date_from: str | None, date_to: str | None
     ) -> tuple[list[ScanRecord], str | None]:
-        return self._scans.get_page(user_id=user_id, limit=limit, cursor=cursor, date_from=date_from, date_to=date_to)
+        return self._scans.get_page(
+            user_id=user_id, limit=limit, cursor=cursor, date_from=date_from, date_to=date_to
+        )
 
     def completed_between(self, *, user_id: str, date_from: str, date_to: str) -> list[ScanRecord]:
         """Completed, quality-passed scans in the range, oldest first (progress)."""
@@ -149,7 +182,9 @@ class ScanService:
     def retry(self, *, user_id: str, scan_id: str) -> ScanRecord:
         scan = self.get(user_id=user_id, scan_id=scan_id)
         if scan.status != "failed":
-            raise ConflictError("Only a failed scan can be retried.", code="scan_not_failed", details={"status": scan.status})
+            raise ConflictError(
+                "Only a failed scan can be retried.", code="scan_not_failed", details={"status": scan.status}
+            )
         if not self._scans.requeue(scan=scan, now=iso(utc_now())):
             raise ConflictError("The scan changed meanwhile; reload it.", code="scan_changed")
         self._enqueue(user_id, scan_id)

@@ -41,7 +41,9 @@ class ChatContext(BaseModel):
         description="plan_id, status, current_week, days_elapsed, days_remaining, is_locked, "
         "today {am: [steps], pm: [steps], night_active}, warnings",
     )
-    adherence: dict[str, Any] | None = Field(None, description="am_percent, pm_percent, streak_days, reactions")
+    adherence: dict[str, Any] | None = Field(
+        None, description="am_percent, pm_percent, streak_days, reactions"
+    )
     history: list[ChatTurn] = Field(default_factory=list, description="recent turns, oldest first")
 
 

@@ -109,8 +109,19 @@ def clean_output(text: str) -> str:
     return text
 
 
+def clean_piece(piece: str) -> str:
+    """A streamed piece: control characters removed, nothing else touched (pieces join exactly)."""
+    return _CONTROL.sub("", piece)
+
+
+def closing_note(flags: list[RedFlag], body: str, *, medical_topic: bool = True) -> str:
+    """The "not medical advice" line, when the topic calls for it and it is not there yet."""
+    if (flags or medical_topic) and NOT_MEDICAL_ADVICE not in body:
+        return f"\n\n{NOT_MEDICAL_ADVICE}"
+    return ""
+
+
 def finalize(answer: str, flags: list[RedFlag], *, medical_topic: bool) -> str:
     """Preamble for red flags + the cleaned answer + the note where relevant."""
     body = clean_output(answer)
-    note = f"\n\n{NOT_MEDICAL_ADVICE}" if (flags or medical_topic) and NOT_MEDICAL_ADVICE not in body else ""
-    return safety_preamble(flags) + body + note
+    return safety_preamble(flags) + body + closing_note(flags, body, medical_topic=medical_topic)

@@ -24,7 +24,9 @@ class LocalImageStorage:
 
     name = "local"
 
-    def __init__(self, *, root: Path, secret_key: str, upload_ttl: int, download_ttl: int, public_base_url: str = "") -> None:
+    def __init__(
+        self, *, root: Path, secret_key: str, upload_ttl: int, download_ttl: int, public_base_url: str = ""
+    ) -> None:
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self._key = secret_key + ":storage"
@@ -52,7 +54,9 @@ class LocalImageStorage:
     def verify(self, token: str, *, op: str) -> dict[str, Any]:
         """The claims of a valid token for `op`; 403 otherwise."""
         try:
-            claims = jwt.decode(token, self._key, algorithms=["HS256"], options={"require": ["exp", "key", "op"]})
+            claims = jwt.decode(
+                token, self._key, algorithms=["HS256"], options={"require": ["exp", "key", "op"]}
+            )
         except jwt.PyJWTError as exc:
             raise InvalidSignedUrlError() from exc
         if claims.get("typ") != "storage" or claims.get("op") != op:
@@ -69,7 +73,9 @@ class LocalImageStorage:
             )
         if len(data) > int(claims["max"]):
             raise PayloadTooLargeError(
-                f"The file is larger than {claims['max']} bytes.", code="image_too_large", details={"max_bytes": claims["max"]}
+                f"The file is larger than {claims['max']} bytes.",
+                code="image_too_large",
+                details={"max_bytes": claims["max"]},
             )
         self.put(key=claims["key"], data=data, content_type=content_type)
         return str(claims["key"])

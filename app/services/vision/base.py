@@ -22,7 +22,9 @@ class AnalysisFailedError(DomainError):
 
 
 class QualityProblem(BaseModel):
-    code: str = Field(description="no_face, face_too_small, too_dark, too_bright, blurry, low_resolution, ...")
+    code: str = Field(
+        description="no_face, face_too_small, too_dark, too_bright, blurry, low_resolution, ..."
+    )
     message: str = Field(description="What the user should do differently.")
 
 

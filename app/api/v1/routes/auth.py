@@ -1,13 +1,27 @@
 """/auth: register, sign in, tokens, profile, password."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.api.deps import AuthServiceDep, CurrentUser, PrincipalDep
+from app.api.deps import (
+    AccountServiceDep,
+    AuthServiceDep,
+    ClientIp,
+    ContainerDep,
+    CurrentUser,
+    DeletingPrincipalDep,
+    PrincipalDep,
+)
+from app.api.v1.routes.scans import absolute
 from app.schemas.auth import (
+    Accepted,
+    AccountDelete,
+    EmailTokenConfirm,
     PasswordChange,
+    PasswordResetConfirm,
+    PasswordResetRequest,
     ProfileUpdate,
     RefreshRequest,
     RegisterResponse,
@@ -33,16 +47,18 @@ def register(body: UserRegister, auth: AuthServiceDep, user_agent: UserAgent = "
 
 
 @router.post("/login", response_model=TokenPair)
-def login(body: UserLogin, auth: AuthServiceDep, user_agent: UserAgent = "") -> TokenPair:
-    """Sign in with JSON; a wrong email and a wrong password give the same 401."""
-    _, tokens = auth.login(email=body.email, password=body.password, user_agent=user_agent)
+def login(body: UserLogin, auth: AuthServiceDep, ip: ClientIp, user_agent: UserAgent = "") -> TokenPair:
+    """Sign in with JSON; a wrong email and a wrong password give the same 401; repeated failures 429."""
+    _, tokens = auth.login(email=body.email, password=body.password, user_agent=user_agent, client_ip=ip)
     return tokens
 
 
 @router.post("/token", response_model=TokenPair)
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], auth: AuthServiceDep) -> TokenPair:
+def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], auth: AuthServiceDep, ip: ClientIp
+) -> TokenPair:
     """OAuth2 password form (the `username` field takes the email): for Swagger's Authorize."""
-    _, tokens = auth.login(email=form.username, password=form.password, user_agent="swagger")
+    _, tokens = auth.login(email=form.username, password=form.password, user_agent="swagger", client_ip=ip)
     return tokens
 
 
@@ -81,4 +97,50 @@ def change_password(body: PasswordChange, principal: PrincipalDep, auth: AuthSer
         current_password=body.current_password,
         new_password=body.new_password,
     )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def delete_me(body: AccountDelete, principal: DeletingPrincipalDep, account: AccountServiceDep) -> Response:
+    """Delete the account and everything stored about it (photos included). Safe to retry."""
+    account.delete_account(user=principal.user, password=body.password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me/export")
+def export_me(
+    user: CurrentUser, account: AccountServiceDep, container: ContainerDep, request: Request
+) -> dict[str, Any]:
+    """Everything stored about you, as JSON, with short-lived photo download links."""
+
+    def image_url(key: str) -> str:
+        return absolute(request, container.storage.download_url(key=key))
+
+    return account.export(user=user, image_url=image_url)
+
+
+@router.post("/verify-email/request", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
+def request_email_verification(user: CurrentUser, account: AccountServiceDep) -> Accepted:
+    """Mail a confirmation link to the account's email."""
+    account.request_email_verification(user=user)
+    return Accepted(message="If your email is not verified yet, a confirmation link is on its way.")
+
+
+@router.post("/verify-email/confirm", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def confirm_email_verification(body: EmailTokenConfirm, account: AccountServiceDep) -> Response:
+    account.confirm_email_verification(token=body.token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/password-reset/request", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
+def request_password_reset(body: PasswordResetRequest, account: AccountServiceDep) -> Accepted:
+    """Mail a reset link; the answer is the same whether or not the email has an account."""
+    account.request_password_reset(email=body.email)
+    return Accepted(message="If an account exists for this email, a reset link is on its way.")
+
+
+@router.post("/password-reset/confirm", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def confirm_password_reset(body: PasswordResetConfirm, account: AccountServiceDep) -> Response:
+    """Set a new password with the mailed token (single use); every session is signed out."""
+    account.confirm_password_reset(token=body.token, new_password=body.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -38,7 +38,11 @@ def to_read(scan: ScanRecord, service: ScanService, request: Request) -> ScanRea
 
 @router.post("/scans", status_code=status.HTTP_201_CREATED, response_model=ScanCreated)
 def create_scan(
-    body: ScanCreate, user: CurrentUser, scans: ScanServiceDep, request: Request, idempotency_key: IdempotencyKey = None
+    body: ScanCreate,
+    user: CurrentUser,
+    scans: ScanServiceDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
 ) -> ScanCreated:
     """Start a scan; upload each angle as told in `uploads`, then call submit."""
     scan, targets = scans.create(user_id=user.user_id, angles=body.angles, idempotency_key=idempotency_key)
@@ -97,7 +101,9 @@ def list_scans(
     if date_from and date_to and date_from > date_to:
         raise BadRequestError("`from` must not be after `to`.", code="invalid_date_range")
     start, end = date_bounds(date_from, date_to)
-    items, next_cursor = scans.get_page(user_id=user.user_id, limit=limit, cursor=cursor, date_from=start, date_to=end)
+    items, next_cursor = scans.get_page(
+        user_id=user.user_id, limit=limit, cursor=cursor, date_from=start, date_to=end
+    )
     return ScanPage(items=[to_read(s, scans, request) for s in items], next_cursor=next_cursor)
 
 
@@ -135,7 +141,11 @@ Metric = Annotated[str | None, Query(pattern="^(" + "|".join(METRICS_WITH_OVERAL
 
 @router.get("/progress", response_model=ProgressRead, tags=["progress"])
 def get_progress(
-    user: CurrentUser, scans: ScanServiceDep, metric: Metric = None, date_from: DateFrom = None, date_to: DateTo = None
+    user: CurrentUser,
+    scans: ScanServiceDep,
+    metric: Metric = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
 ) -> ProgressRead:
     """Per-metric series over completed scans that passed the quality check, with a weekly trend."""
     if date_from and date_to and date_from > date_to:

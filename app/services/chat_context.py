@@ -1,0 +1,56 @@
+"""What the assistant is told about a user: derived numbers and text only, never photos."""
+
+from app.core.security import utc_now
+from app.repositories.scans import ScansRepository
+from app.repositories.users import UserRecord
+from app.services.chat_ai.base import ChatContext
+from app.services.plans import PlanService, adherence, plan_timeline
+
+
+class ChatContextBuilder:
+    def __init__(self, *, scans: ScansRepository, plans: PlanService) -> None:
+        self._scans = scans
+        self._plans = plans
+
+    def __call__(self, user: UserRecord) -> ChatContext:
+        now = utc_now()
+        profile = {
+            "full_name": user.full_name,
+            "skin_type": user.skin_type,
+            "primary_concern": user.primary_concern,
+            "concerns": user.concerns,
+            "sensitivities": user.sensitivities,
+            "pregnant_or_breastfeeding": user.pregnant_or_breastfeeding,
+            "age": now.year - user.birth_year if user.birth_year else None,
+        }
+        scan = self._scans.latest_completed(user_id=user.user_id)
+        latest_scan = (
+            {
+                "scan_id": scan.scan_id,
+                "scan_date": scan.scan_date,
+                "scores": scan.scores,
+                "deltas": scan.deltas,
+            }
+            if scan
+            else None
+        )
+        plan_record = self._plans.find_active(user_id=user.user_id)
+        plan = None
+        plan_adherence = None
+        if plan_record:
+            timeline = plan_timeline(plan_record, user, now)
+            plan = {
+                "plan_id": plan_record.plan_id,
+                "status": plan_record.status,
+                "start_date": plan_record.start_date,
+                "baseline_scores": plan_record.baseline_scores,
+                "primary_concerns": plan_record.routine.get("primary_concerns", []),
+                "am": plan_record.routine.get("am", []),
+                "pm": plan_record.routine.get("pm", []),
+                "weekly_schedule": plan_record.routine.get("weekly_schedule", []),
+                "reasoning": plan_record.routine.get("reasoning", []),
+                "warnings": plan_record.warnings,
+                **timeline,
+            }
+            plan_adherence = adherence(plan_record, user, now)
+        return ChatContext(profile=profile, latest_scan=latest_scan, plan=plan, adherence=plan_adherence)

@@ -1,0 +1,36 @@
+"""Ingredient checks for a signed-in user, and the offset cursor of the catalog search."""
+
+import base64
+import binascii
+
+from app.core.errors import BadRequestError
+from app.core.security import utc_now
+from app.repositories.users import UserRecord
+from app.schemas.ingredients import IngredientCheckRequest
+from app.services.plans import engine_profile
+from app.services.routine_engine.conflicts import check
+from app.services.routine_engine.models import ConflictReport, ProductInput
+
+
+def check_for_user(*, user: UserRecord, request: IngredientCheckRequest) -> ConflictReport:
+    products = [ProductInput(name=p.name, ingredients=p.ingredients, inci=p.inci) for p in request.products]
+    return check(ingredients=request.ingredients, products=products, profile=engine_profile(user, utc_now()))
+
+
+def encode_offset(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+
+
+def decode_offset(cursor: str | None) -> int:
+    """The catalog is static data, so its cursor is an offset (still opaque to clients)."""
+    if not cursor:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, value = raw.split(":", 1)
+        offset = int(value)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise BadRequestError("The cursor is not valid.", code="invalid_cursor") from exc
+    if prefix != "o" or not 0 <= offset <= 100_000:
+        raise BadRequestError("The cursor is not valid.", code="invalid_cursor")
+    return offset

@@ -13,7 +13,7 @@ from app.api.v1.routes import health
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
-from app.core.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from app.core.middleware import BodySizeLimitMiddleware, ContentTypeMiddleware, RequestContextMiddleware
 from app.db.dynamodb import ensure_tables, wait_for_dynamodb
 from app.schemas.common import ERROR_RESPONSES
 from app.services.container import Container, build_container
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router, prefix=API_PREFIX)
+    app.add_middleware(ContentTypeMiddleware, storage_prefix=f"{API_PREFIX}/storage/")
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_body_bytes=settings.max_request_body_bytes,

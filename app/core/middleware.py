@@ -130,3 +130,46 @@ async def _send_413(send: Send, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": raw})
+
+
+ALLOWED_BODY_TYPES = ("application/json", "multipart/form-data", "application/x-www-form-urlencoded")
+
+
+class ContentTypeMiddleware:
+    """A request body must say what it is: JSON, a form, or (signed storage uploads) an image."""
+
+    def __init__(self, app: ASGIApp, *, storage_prefix: str) -> None:
+        self.app = app
+        self.storage_prefix = storage_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in {"POST", "PUT", "PATCH"}:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        content_type = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+        has_body = headers.get(b"content-length", b"0") not in (b"0", b"") or b"transfer-encoding" in headers
+        allowed = ALLOWED_BODY_TYPES
+        if scope.get("path", "").startswith(self.storage_prefix):
+            allowed = ("image/",)
+        if has_body and not any(content_type.startswith(t) for t in allowed):
+            raw = json.dumps(
+                error_body(
+                    "unsupported_media_type",
+                    f"Content-Type {content_type or '(none)'} is not accepted here.",
+                    {"accepted": list(allowed)},
+                )
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 415,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(raw)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": raw})
+            return
+        await self.app(scope, receive, send)

@@ -51,7 +51,8 @@ def _to_dynamo_value(value: Any) -> Any:
     if isinstance(value, float):
         return Decimal(str(value))
     if isinstance(value, dict):
-        return {k: _to_dynamo_value(v) for k, v in value.items() if v is not None}
+        # Nested None stays (as NULL) so a stored model reads back with the same fields.
+        return {k: _to_dynamo_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_to_dynamo_value(v) for v in value]
     return value

@@ -30,8 +30,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, description in {
         400: "Bad request",
         401: "Not authenticated",
+        403: "Forbidden (e.g. an invalid or expired signed URL)",
         404: "Not found (also another user's object)",
         409: "Conflict with the current state",
+        413: "Body or file too large",
+        415: "Unsupported content type",
         422: "Validation error",
         429: "Rate limited",
         503: "A dependency is unavailable",

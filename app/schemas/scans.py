@@ -1,6 +1,6 @@
 """Scan and progress request/response models."""
 
-from datetime import datetime
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,8 +63,8 @@ class ScanPage(BaseModel):
 
 
 class ProgressRead(BaseModel):
-    date_from: datetime | None = Field(None, alias="from")
-    date_to: datetime | None = Field(None, alias="to")
+    date_from: date | None = Field(None, alias="from")
+    date_to: date | None = Field(None, alias="to")
     scan_count: int
     metrics: list[MetricProgress]
 

@@ -58,13 +58,17 @@ def test_conversation_keeps_context_across_turns(client: TestClient, user_with_p
     assert f"pores: {pores:.0f}" in follow_up["assistant_message"]["content"]
     third = send(client, user_with_plan, "Can I use retinol with glycolic acid?", first["session_id"])
     assert "glycolic" in third["assistant_message"]["content"].lower()
-    messages = client.get(f"{CHAT}/sessions/{first['session_id']}/messages", headers=user_with_plan["headers"]).json()
+    messages = client.get(
+        f"{CHAT}/sessions/{first['session_id']}/messages", headers=user_with_plan["headers"]
+    ).json()
     assert [m["role"] for m in messages["items"]] == ["user", "assistant"] * 3
     assert messages["items"][2]["content"] == "and pores?"
 
 
 def test_interaction_answer_uses_conflict_rules(client: TestClient, user_with_plan: dict) -> None:
-    answer = send(client, user_with_plan, "Can I use tretinoin together with benzoyl peroxide?")["assistant_message"]
+    answer = send(client, user_with_plan, "Can I use tretinoin together with benzoyl peroxide?")[
+        "assistant_message"
+    ]
     assert answer["intent"] == "interaction"
     assert "AVOID" in answer["content"] or "CAUTION" in answer["content"]
     assert "benzoyl" in answer["content"].lower()
@@ -85,7 +89,9 @@ def test_unknown_questions_are_admitted(client: TestClient, user: dict) -> None:
         ("I hate my skin so much, I want to die", "988"),
     ],
 )
-def test_red_flags_always_get_safety_advice(client: TestClient, user: dict, message: str, expected: str) -> None:
+def test_red_flags_always_get_safety_advice(
+    client: TestClient, user: dict, message: str, expected: str
+) -> None:
     turn = send(client, user, message)
     answer = turn["assistant_message"]["content"]
     assert answer.startswith("**Please read this first.**")
@@ -104,7 +110,9 @@ def _events(raw: str) -> list[tuple[str, dict]]:
 
 def test_streaming_stores_exactly_what_it_streamed(client: TestClient, user_with_plan: dict) -> None:
     response = client.post(
-        f"{CHAT}/messages/stream", headers=user_with_plan["headers"], json={"content": "my skin burns badly, severe pain, what are my scores?"}
+        f"{CHAT}/messages/stream",
+        headers=user_with_plan["headers"],
+        json={"content": "my skin burns badly, severe pain, what are my scores?"},
     )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
@@ -116,7 +124,9 @@ def test_streaming_stores_exactly_what_it_streamed(client: TestClient, user_with
     done = events[-1][1]
     assert done["assistant_message"]["content"] == streamed
     assert streamed.startswith("**Please read this first.**")
-    stored = client.get(f"{CHAT}/sessions/{done['session_id']}/messages", headers=user_with_plan["headers"]).json()["items"]
+    stored = client.get(
+        f"{CHAT}/sessions/{done['session_id']}/messages", headers=user_with_plan["headers"]
+    ).json()["items"]
     assert stored[-1]["content"] == streamed
     assert stored[-1]["interrupted"] is False
 
@@ -128,7 +138,9 @@ def test_long_session_pages_in_order(client: TestClient, user: dict) -> None:
     seen, cursor = [], None
     while True:
         params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
-        page = client.get(f"{CHAT}/sessions/{session_id}/messages", headers=user["headers"], params=params).json()
+        page = client.get(
+            f"{CHAT}/sessions/{session_id}/messages", headers=user["headers"], params=params
+        ).json()
         seen.extend(page["items"])
         cursor = page["next_cursor"]
         if not cursor:
@@ -136,7 +148,9 @@ def test_long_session_pages_in_order(client: TestClient, user: dict) -> None:
     assert len(seen) == 10
     assert [m["created_at"] for m in seen] == sorted(m["created_at"] for m in seen)
     assert [m["message_id"] for m in seen] == sorted(m["message_id"] for m in seen)
-    assert [m["content"] for m in seen if m["role"] == "user"][1:] == [f"question number {i} about sunscreen" for i in range(4)]
+    assert [m["content"] for m in seen if m["role"] == "user"][1:] == [
+        f"question number {i} about sunscreen" for i in range(4)
+    ]
 
 
 def test_sessions_ordered_by_latest_activity(client: TestClient, user: dict) -> None:
@@ -150,9 +164,13 @@ def test_sessions_ordered_by_latest_activity(client: TestClient, user: dict) -> 
 def test_other_users_session_is_404_and_delete(client: TestClient, register, user: dict) -> None:
     session_id = send(client, user, "hello")["session_id"]
     intruder = register()
-    assert client.get(f"{CHAT}/sessions/{session_id}/messages", headers=intruder["headers"]).status_code == 404
+    assert (
+        client.get(f"{CHAT}/sessions/{session_id}/messages", headers=intruder["headers"]).status_code == 404
+    )
     assert client.delete(f"{CHAT}/sessions/{session_id}", headers=intruder["headers"]).status_code == 404
-    response = client.post(f"{CHAT}/messages", headers=intruder["headers"], json={"content": "hi", "session_id": session_id})
+    response = client.post(
+        f"{CHAT}/messages", headers=intruder["headers"], json={"content": "hi", "session_id": session_id}
+    )
     assert response.status_code == 404
     assert client.delete(f"{CHAT}/sessions/{session_id}", headers=user["headers"]).status_code == 204
     assert client.get(f"{CHAT}/sessions/{session_id}/messages", headers=user["headers"]).status_code == 404
@@ -161,7 +179,9 @@ def test_other_users_session_is_404_and_delete(client: TestClient, register, use
 
 @pytest.mark.parametrize("content", ["", "   ", "x" * 2001])
 def test_empty_or_oversized_message_is_422(client: TestClient, user: dict, content: str) -> None:
-    assert client.post(f"{CHAT}/messages", headers=user["headers"], json={"content": content}).status_code == 422
+    assert (
+        client.post(f"{CHAT}/messages", headers=user["headers"], json={"content": content}).status_code == 422
+    )
 
 
 def test_rate_limit_gives_429_with_retry_after(client: TestClient, user: dict, settings) -> None:

@@ -31,7 +31,9 @@ def test_plan_needs_a_completed_scan(client: TestClient, user: dict) -> None:
     response = client.post(PLANS, headers=user["headers"], json={})
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "no_completed_scan"
-    failed = wait_for(client, user["headers"], upload_scan(client, user["headers"], no_face_jpeg())["scan_id"])
+    failed = wait_for(
+        client, user["headers"], upload_scan(client, user["headers"], no_face_jpeg())["scan_id"]
+    )
     response = client.post(PLANS, headers=user["headers"], json={"scan_id": failed["scan_id"]})
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "scan_not_completed"
@@ -52,14 +54,18 @@ def test_create_plan_from_latest_scan(client: TestClient, scanned_user: dict) ->
     assert active["plan_id"] == plan["plan_id"]
 
 
-def test_locked_plan_refuses_a_new_one_unless_adverse_reaction(client: TestClient, scanned_user: dict) -> None:
+def test_locked_plan_refuses_a_new_one_unless_adverse_reaction(
+    client: TestClient, scanned_user: dict
+) -> None:
     first = client.post(PLANS, headers=scanned_user["headers"], json={}).json()
     again = client.post(PLANS, headers=scanned_user["headers"], json={})
     assert again.status_code == 409
     error = again.json()["error"]
     assert error["code"] == "plan_locked"
     assert error["details"]["days_remaining"] == 28
-    override = client.post(PLANS, headers=scanned_user["headers"], json={"override_reason": "adverse_reaction"})
+    override = client.post(
+        PLANS, headers=scanned_user["headers"], json={"override_reason": "adverse_reaction"}
+    )
     assert override.status_code == 201
     second = override.json()
     assert second["override_reason"] == "adverse_reaction"
@@ -118,8 +124,16 @@ def test_checkins_replace_per_day_and_adherence(client: TestClient, scanned_user
     assert adherence["am_percent"] == 100.0 and adherence["pm_percent"] == 100.0
     assert adherence["streak_days"] == 1
     future = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
-    assert client.post(url, headers=headers, json={"date": future, "am_done": True, "pm_done": True}).status_code == 422
-    assert client.post(url, headers=headers, json={"date": "yesterday", "am_done": True, "pm_done": True}).status_code == 422
+    assert (
+        client.post(url, headers=headers, json={"date": future, "am_done": True, "pm_done": True}).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            url, headers=headers, json={"date": "yesterday", "am_done": True, "pm_done": True}
+        ).status_code
+        == 422
+    )
 
 
 def test_severe_reaction_warns_and_suggests_a_dermatologist(client: TestClient, scanned_user: dict) -> None:
@@ -128,7 +142,12 @@ def test_severe_reaction_warns_and_suggests_a_dermatologist(client: TestClient, 
     response = client.post(
         f"{PLANS}/{plan_id}/checkins",
         headers=headers,
-        json={"date": today(), "am_done": True, "pm_done": False, "reaction": {"severity": "severe", "description": "burning"}},
+        json={
+            "date": today(),
+            "am_done": True,
+            "pm_done": False,
+            "reaction": {"severity": "severe", "description": "burning"},
+        },
     )
     assert response.status_code == 201
     assert "dermatologist" in response.json()["advice"]
@@ -151,7 +170,9 @@ def test_another_users_plan_is_404(client: TestClient, register, scanned_user: d
         response = client.request(method, path, headers=intruder["headers"], json=body)
         assert response.status_code == 404, (method, path)
     assert client.get(f"{PLANS}/{plan_id}", headers=scanned_user["headers"]).json()["status"] == "active"
-    other_scan = client.post(PLANS, headers=intruder["headers"], json={"scan_id": scanned_user["scan"]["scan_id"]})
+    other_scan = client.post(
+        PLANS, headers=intruder["headers"], json={"scan_id": scanned_user["scan"]["scan_id"]}
+    )
     assert other_scan.status_code == 404
 
 
@@ -160,7 +181,15 @@ def test_pregnant_user_plan_has_no_retinoid(client: TestClient, register) -> Non
     client.patch("/api/v1/auth/me", headers=user["headers"], json={"pregnant_or_breastfeeding": True})
     wait_for(client, user["headers"], upload_scan(client, user["headers"], face_jpeg())["scan_id"])
     plan = client.post(PLANS, headers=user["headers"], json={}).json()
-    retinoids = {"tretinoin", "adapalene", "tazarotene", "retinal", "retinol", "hydroxypinacolone_retinoate", "retinyl_palmitate"}
+    retinoids = {
+        "tretinoin",
+        "adapalene",
+        "tazarotene",
+        "retinal",
+        "retinol",
+        "hydroxypinacolone_retinoate",
+        "retinyl_palmitate",
+    }
     used = {s for step in plan["routine"]["am"] + plan["routine"]["pm"] for s in step["key_ingredients"]}
     used |= {s for nt in plan["routine"]["night_treatments"] for s in nt["step"]["key_ingredients"]}
     assert not used & retinoids
@@ -177,29 +206,55 @@ def test_scan_deltas_against_plan_baseline(client: TestClient, scanned_user: dic
 
 def test_ingredient_search_and_conflict_check(client: TestClient, register) -> None:
     user = register()
-    client.patch("/api/v1/auth/me", headers=user["headers"], json={"pregnant_or_breastfeeding": True, "sensitivities": ["fragrance"]})
-    found = client.get("/api/v1/ingredients", headers=user["headers"], params={"q": "retin", "limit": 3}).json()
+    client.patch(
+        "/api/v1/auth/me",
+        headers=user["headers"],
+        json={"pregnant_or_breastfeeding": True, "sensitivities": ["fragrance"]},
+    )
+    found = client.get(
+        "/api/v1/ingredients", headers=user["headers"], params={"q": "retin", "limit": 3}
+    ).json()
     assert found["items"] and found["total"] >= 3
-    assert all("retin" in (i["slug"] + i["name"].lower() + " ".join(i["aliases"])) for i in found["items"][:2])
+    assert all(
+        "retin" in (i["slug"] + i["name"].lower() + " ".join(i["aliases"])) for i in found["items"][:2]
+    )
     if found["next_cursor"]:
-        page2 = client.get("/api/v1/ingredients", headers=user["headers"], params={"q": "retin", "limit": 3, "cursor": found["next_cursor"]}).json()
+        page2 = client.get(
+            "/api/v1/ingredients",
+            headers=user["headers"],
+            params={"q": "retin", "limit": 3, "cursor": found["next_cursor"]},
+        ).json()
         assert {i["slug"] for i in page2["items"]}.isdisjoint({i["slug"] for i in found["items"]})
-    assert client.get("/api/v1/ingredients/niacinamide", headers=user["headers"]).json()["slug"] == "niacinamide"
+    assert (
+        client.get("/api/v1/ingredients/niacinamide", headers=user["headers"]).json()["slug"] == "niacinamide"
+    )
     assert client.get("/api/v1/ingredients/unobtainium", headers=user["headers"]).status_code == 404
     report = client.post(
         "/api/v1/ingredients/check",
         headers=user["headers"],
         json={
             "products": [
-                {"name": "Night serum", "inci": "Aqua, Glycerin, Retinol, Tocopherol, Parfum (Fragrance), Linalool."},
-                {"name": "Glow toner", "inci": "Aqua, Glycolic Acid, Sodium Hydroxide, Aloe Barbadensis Leaf Juice, Moonbeam Extract"},
+                {
+                    "name": "Night serum",
+                    "inci": "Aqua, Glycerin, Retinol, Tocopherol, Parfum (Fragrance), Linalool.",
+                },
+                {
+                    "name": "Glow toner",
+                    "inci": "Aqua, Glycolic Acid, Sodium Hydroxide, Aloe Barbadensis Leaf Juice, Moonbeam Extract",
+                },
             ]
         },
     ).json()
     pairs = {(c["a"]["slug"], c["b"]["slug"]) for c in report["conflicts"]}
     assert ("retinol", "glycolic_acid") in pairs or ("glycolic_acid", "retinol") in pairs
-    retinol_glycolic = next(c for c in report["conflicts"] if {c["a"]["slug"], c["b"]["slug"]} == {"retinol", "glycolic_acid"})
-    assert retinol_glycolic["severity"] in {"avoid", "caution"} and retinol_glycolic["reason"] and retinol_glycolic["fix"]
+    retinol_glycolic = next(
+        c for c in report["conflicts"] if {c["a"]["slug"], c["b"]["slug"]} == {"retinol", "glycolic_acid"}
+    )
+    assert (
+        retinol_glycolic["severity"] in {"avoid", "caution"}
+        and retinol_glycolic["reason"]
+        and retinol_glycolic["fix"]
+    )
     kinds = {(c["kind"], c["slug"]) for c in report["cautions"]}
     assert ("pregnancy", "retinol") in kinds
     assert ("sensitivity", "parfum") in kinds

@@ -24,7 +24,9 @@ def test_scan_interrupted_mid_processing_completes_after_restart(settings, user:
     # The process "crashes" after queuing and claiming, with the lease already run out.
     assert container.scans_repo.mark_uploaded(scan=scan, image_keys=keys, now=iso(utc_now()))
     past = utc_now() - timedelta(minutes=10)
-    claimed = container.scans_repo.claim(user_id=user_id, scan_id=scan.scan_id, now=iso(past), lease_until=iso(past))
+    claimed = container.scans_repo.claim(
+        user_id=user_id, scan_id=scan.scan_id, now=iso(past), lease_until=iso(past)
+    )
     assert claimed is not None and claimed.status == "processing"
 
     with TestClient(create_app(settings)) as restarted:

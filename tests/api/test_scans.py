@@ -53,7 +53,9 @@ def test_presigned_local_flow_scores_the_face_and_strips_metadata(client: TestCl
     body = created.json()
     assert body["status"] == "awaiting_upload"
     (target,) = body["uploads"]
-    assert target["angle"] == "front" and target["method"] == "PUT" and target["max_bytes"] == 10 * 1024 * 1024
+    assert (
+        target["angle"] == "front" and target["method"] == "PUT" and target["max_bytes"] == 10 * 1024 * 1024
+    )
     put = client.put(target["url"], content=face_jpeg_with_gps(), headers=target["headers"])
     assert put.status_code == 204
     submitted = client.post(f"{SCANS}/{body['scan_id']}/submit", headers=user["headers"])
@@ -62,8 +64,19 @@ def test_presigned_local_flow_scores_the_face_and_strips_metadata(client: TestCl
     scan = wait_for(client, user["headers"], body["scan_id"])
     assert scan["status"] == "completed", scan
     assert scan["passed_quality"] is True
-    assert set(scan["scores"]) >= {"acne", "redness", "oiliness", "hydration", "pores", "wrinkles",
-                                   "pigmentation", "dark_circles", "texture", "evenness", "overall"}
+    assert set(scan["scores"]) >= {
+        "acne",
+        "redness",
+        "oiliness",
+        "hydration",
+        "pores",
+        "wrinkles",
+        "pigmentation",
+        "dark_circles",
+        "texture",
+        "evenness",
+        "overall",
+    }
     assert all(0 <= v <= 100 for v in scan["scores"].values())
     stored = client.get(scan["image_urls"]["front"])
     assert stored.status_code == 200
@@ -87,7 +100,9 @@ def test_tampered_or_wrong_op_upload_url_is_403(client: TestClient, user: dict) 
     scan = client.post(SCANS, headers=user["headers"], json={}).json()
     url = scan["uploads"][0]["url"]
     tampered = url[:-3] + ("abc" if not url.endswith("abc") else "xyz")
-    assert client.put(tampered, content=face_jpeg(), headers={"Content-Type": "image/jpeg"}).status_code == 403
+    assert (
+        client.put(tampered, content=face_jpeg(), headers={"Content-Type": "image/jpeg"}).status_code == 403
+    )
     assert client.get(url).status_code == 403  # an upload token is not a download token
 
 
@@ -101,7 +116,9 @@ def test_expired_upload_url_is_403(client: TestClient, container: Any, user: dic
         scan = client.post(SCANS, headers=user["headers"], json={}).json()
     finally:
         storage._upload_ttl = original
-    response = client.put(scan["uploads"][0]["url"], content=face_jpeg(), headers={"Content-Type": "image/jpeg"})
+    response = client.put(
+        scan["uploads"][0]["url"], content=face_jpeg(), headers={"Content-Type": "image/jpeg"}
+    )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "invalid_signed_url"
 
@@ -137,8 +154,12 @@ def test_create_requires_front_angle_and_known_angles(client: TestClient, user: 
         (b"", 422, "empty_image"),
     ],
 )
-def test_bad_uploads_are_refused_with_a_reason(client: TestClient, user: dict, payload: bytes, status: int, code: str) -> None:
-    response = client.post(f"{SCANS}/upload", headers=user["headers"], files={"front": ("x.jpg", payload, "image/jpeg")})
+def test_bad_uploads_are_refused_with_a_reason(
+    client: TestClient, user: dict, payload: bytes, status: int, code: str
+) -> None:
+    response = client.post(
+        f"{SCANS}/upload", headers=user["headers"], files={"front": ("x.jpg", payload, "image/jpeg")}
+    )
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code
     assert client.get(SCANS, headers=user["headers"]).json()["items"] == []
@@ -146,7 +167,9 @@ def test_bad_uploads_are_refused_with_a_reason(client: TestClient, user: dict, p
 
 def test_gif_is_refused_even_when_named_jpg(client: TestClient, user: dict) -> None:
     response = client.post(
-        f"{SCANS}/upload", headers=user["headers"], files={"front": ("x.jpg", encode(face_rgb(), "GIF"), "image/jpeg")}
+        f"{SCANS}/upload",
+        headers=user["headers"],
+        files={"front": ("x.jpg", encode(face_rgb(), "GIF"), "image/jpeg")},
     )
     assert response.status_code == 415
 
@@ -183,7 +206,9 @@ def test_three_angle_upload_completes(client: TestClient, user: dict) -> None:
 
 def test_deltas_against_previous_scan(client: TestClient, user: dict) -> None:
     first = wait_for(client, user["headers"], upload_scan(client, user["headers"], face_jpeg())["scan_id"])
-    second = wait_for(client, user["headers"], upload_scan(client, user["headers"], redder_face_jpeg())["scan_id"])
+    second = wait_for(
+        client, user["headers"], upload_scan(client, user["headers"], redder_face_jpeg())["scan_id"]
+    )
     assert first["deltas"]["previous"] is None
     previous = second["deltas"]["previous"]
     assert previous["scan_id"] == first["scan_id"]
@@ -212,7 +237,9 @@ def test_list_date_range_and_bad_cursor(client: TestClient, user: dict) -> None:
     today = time.strftime("%Y-%m-%d", time.gmtime())
     in_range = client.get(SCANS, headers=user["headers"], params={"from": today, "to": today}).json()
     assert len(in_range["items"]) == 1
-    past = client.get(SCANS, headers=user["headers"], params={"from": "2020-01-01", "to": "2020-12-31"}).json()
+    past = client.get(
+        SCANS, headers=user["headers"], params={"from": "2020-01-01", "to": "2020-12-31"}
+    ).json()
     assert past["items"] == []
     bad = client.get(SCANS, headers=user["headers"], params={"cursor": "not-a-cursor!!"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_cursor"
@@ -248,7 +275,9 @@ def test_delete_removes_scan_and_images(client: TestClient, user: dict, containe
 def test_retry_only_for_failed_scans(client: TestClient, user: dict, completed_scan: dict) -> None:
     response = client.post(f"{SCANS}/{completed_scan['scan_id']}/retry", headers=user["headers"])
     assert response.status_code == 409
-    failed = wait_for(client, user["headers"], upload_scan(client, user["headers"], no_face_jpeg())["scan_id"])
+    failed = wait_for(
+        client, user["headers"], upload_scan(client, user["headers"], no_face_jpeg())["scan_id"]
+    )
     retried = client.post(f"{SCANS}/{failed['scan_id']}/retry", headers=user["headers"])
     assert retried.status_code == 202
     assert wait_for(client, user["headers"], failed["scan_id"])["failure"]["code"] == "quality_check_failed"
@@ -272,4 +301,6 @@ def test_progress_series_and_trend(client: TestClient, user: dict) -> None:
     assert redness["trend"] == "improving"
     everything = client.get("/api/v1/progress", headers=user["headers"]).json()
     assert {m["metric"] for m in everything["metrics"]} >= {"redness", "overall"}
-    assert client.get("/api/v1/progress", headers=user["headers"], params={"metric": "glow"}).status_code == 422
+    assert (
+        client.get("/api/v1/progress", headers=user["headers"], params={"metric": "glow"}).status_code == 422
+    )

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.core.vocabulary import METRICS
 from tests.api.test_scans import upload_scan, wait_for
 from tests.images import face_jpeg
 
@@ -33,7 +34,7 @@ def test_new_session_gets_a_title_and_cites_my_scores(client: TestClient, user_w
     scores = user_with_plan["scan"]["scores"]
     answer = turn["assistant_message"]["content"]
     assert f"{scores['overall']:.0f}" in answer
-    worst = min((m for m in scores if m != "overall"), key=lambda m: scores[m])
+    worst = sorted((m for m in METRICS if m in scores), key=lambda m: scores[m])[0]
     assert worst.replace("_", " ") in answer
     assert turn["assistant_message"]["context_refs"]["scan_id"] == user_with_plan["scan"]["scan_id"]
     sessions = client.get(f"{CHAT}/sessions", headers=user_with_plan["headers"]).json()["items"]

@@ -14,14 +14,18 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from app.core.config import Settings
+from app.main import create_app
 from tests.conftest import PASSWORD, unique_email
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 
 
 @pytest.fixture(scope="session")
-def api_schema(client: TestClient) -> Any:
-    return schemathesis.openapi.from_asgi("/api/v1/openapi.json", client.app)
+def api_schema(settings: Settings) -> Any:
+    # A dedicated app instance: schemathesis runs its lifespan in its own event loop for the rest
+    # of the process, which must not replace the shared test client's container.
+    return schemathesis.openapi.from_asgi("/api/v1/openapi.json", create_app(settings))
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """The S3 backend against moto's server mode: the real presigned POST/GET HTTP flow."""
 
 import base64
+import contextlib
 import json
 from collections.abc import Iterator
 
@@ -39,10 +40,8 @@ def storage(s3_endpoint: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> S3Im
         s3_endpoint_url=s3_endpoint,
     )
     client = build_s3_client(settings)
-    try:
+    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
         client.create_bucket(Bucket=BUCKET)
-    except client.exceptions.BucketAlreadyOwnedByYou:
-        pass
     return S3ImageStorage(client=client, bucket=BUCKET, upload_ttl=300, download_ttl=60)
 
 

@@ -117,6 +117,8 @@ class DynamoDBLocal:
                 f"port {self.port} is already in use; stop what runs there or set "
                 "DYNAMODB_LOCAL_PORT to another port"
             )
+        if self.log_file:
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
             self.command(), stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent

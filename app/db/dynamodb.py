@@ -19,6 +19,18 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
+def aws_client_config(settings: Settings, **extra: Any) -> Config:
+    """Timeouts, pool size and standard retries shared by every AWS client we build."""
+    return Config(
+        region_name=settings.aws_region,
+        connect_timeout=settings.aws_connect_timeout_seconds,
+        read_timeout=settings.aws_read_timeout_seconds,
+        retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts},
+        max_pool_connections=settings.aws_max_pool_connections,
+        **extra,
+    )
+
+
 def build_dynamodb_client(settings: Settings) -> Any:
     """One client per process: explicit timeouts, pool size and standard retries.
 
@@ -26,14 +38,7 @@ def build_dynamodb_client(settings: Settings) -> Any:
     DynamoDB Local accepts any signature, so on a loopback endpoint we sign with
     placeholder credentials instead of asking the machine for real ones.
     """
-    config = Config(
-        region_name=settings.aws_region,
-        connect_timeout=settings.aws_connect_timeout_seconds,
-        read_timeout=settings.aws_read_timeout_seconds,
-        retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts},
-        max_pool_connections=settings.aws_max_pool_connections,
-    )
-    kwargs: dict[str, Any] = {"config": config}
+    kwargs: dict[str, Any] = {"config": aws_client_config(settings)}
     if settings.aws_dynamodb_endpoint:
         kwargs["endpoint_url"] = settings.aws_dynamodb_endpoint
     if settings.uses_local_dynamodb:

@@ -119,6 +119,27 @@ class Repository:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def _query_page(
+        self,
+        *,
+        user_id: str,
+        limit: int,
+        cursor: str | None,
+        cursor_keys: set[str],
+        forward: bool,
+        **query: Any,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a query in the user's partition, with the one cursor style of the API."""
+        kwargs: dict[str, Any] = {"ScanIndexForward": forward, "Limit": limit, **query}
+        start = decode_cursor(
+            cursor, partition_key="user_id", partition_value=user_id, allowed_keys=cursor_keys
+        )
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = self._call("query", **kwargs)
+        items = [from_item(item) for item in page.get("Items", [])]
+        return items, encode_cursor(page.get("LastEvaluatedKey"), partition_key="user_id")
+
     def _delete_keys(self, keys: list[dict[str, Any]]) -> None:
         """Delete items by key in batches of 25, retrying unprocessed ones."""
         for start in range(0, len(keys), 25):

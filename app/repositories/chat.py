@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.db.dynamodb import from_item, to_attr, to_item
-from app.repositories.base import Repository, TransactionCancelled, decode_cursor, encode_cursor
+from app.repositories.base import Repository, TransactionCancelled
 
 SUMMARY_PREFIX = "session#"
 
@@ -118,47 +118,33 @@ class ChatRepository(Repository):
         self, *, user_id: str, limit: int, cursor: str | None
     ) -> tuple[list[ChatSessionRecord], str | None]:
         """Newest activity first, one query on the session index."""
-        kwargs: dict[str, Any] = {
-            "IndexName": "session-index",
-            "KeyConditionExpression": "user_id = :uid AND begins_with(session_key, :s)",
-            "ExpressionAttributeValues": {":uid": to_attr(user_id), ":s": to_attr("S#")},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        start = decode_cursor(
-            cursor,
-            partition_key="user_id",
-            partition_value=user_id,
-            allowed_keys={"message_id", "session_key"},
+        items, next_cursor = self._query_page(
+            user_id=user_id,
+            limit=limit,
+            cursor=cursor,
+            cursor_keys={"message_id", "session_key"},
+            forward=False,
+            IndexName="session-index",
+            KeyConditionExpression="user_id = :uid AND begins_with(session_key, :s)",
+            ExpressionAttributeValues={":uid": to_attr(user_id), ":s": to_attr("S#")},
         )
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        page = self._call("query", **kwargs)
-        sessions = [ChatSessionRecord.model_validate(from_item(i)) for i in page.get("Items", [])]
-        return sessions, encode_cursor(page.get("LastEvaluatedKey"), partition_key="user_id")
+        return [ChatSessionRecord.model_validate(i) for i in items], next_cursor
 
     def messages_page(
         self, *, user_id: str, session_id: str, limit: int, cursor: str | None, newest_first: bool = False
     ) -> tuple[list[ChatMessageRecord], str | None]:
         """A session's messages in order (chronological unless `newest_first`)."""
-        kwargs: dict[str, Any] = {
-            "IndexName": "session-index",
-            "KeyConditionExpression": "user_id = :uid AND begins_with(session_key, :m)",
-            "ExpressionAttributeValues": {":uid": to_attr(user_id), ":m": to_attr(f"M#{session_id}#")},
-            "ScanIndexForward": not newest_first,
-            "Limit": limit,
-        }
-        start = decode_cursor(
-            cursor,
-            partition_key="user_id",
-            partition_value=user_id,
-            allowed_keys={"message_id", "session_key"},
+        items, next_cursor = self._query_page(
+            user_id=user_id,
+            limit=limit,
+            cursor=cursor,
+            cursor_keys={"message_id", "session_key"},
+            forward=not newest_first,
+            IndexName="session-index",
+            KeyConditionExpression="user_id = :uid AND begins_with(session_key, :m)",
+            ExpressionAttributeValues={":uid": to_attr(user_id), ":m": to_attr(f"M#{session_id}#")},
         )
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        page = self._call("query", **kwargs)
-        messages = [ChatMessageRecord.model_validate(from_item(i)) for i in page.get("Items", [])]
-        return messages, encode_cursor(page.get("LastEvaluatedKey"), partition_key="user_id")
+        return [ChatMessageRecord.model_validate(i) for i in items], next_cursor
 
     def delete_session(self, *, user_id: str, session_id: str) -> None:
         """Messages first, summary last: a failure halfway leaves a visible session to delete again."""

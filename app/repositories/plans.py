@@ -14,8 +14,6 @@ from app.repositories.base import (
     ConditionFailed,
     Repository,
     TransactionCancelled,
-    decode_cursor,
-    encode_cursor,
 )
 
 PlanStatus = Literal["active", "paused", "completed", "abandoned", "replaced"]
@@ -141,20 +139,16 @@ class PlansRepository(Repository):
         self, *, user_id: str, limit: int, cursor: str | None
     ) -> tuple[list[PlanRecord], str | None]:
         """Newest first."""
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "user_id = :uid",
-            "ExpressionAttributeValues": {":uid": to_attr(user_id)},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        start = decode_cursor(
-            cursor, partition_key="user_id", partition_value=user_id, allowed_keys={"plan_id"}
+        items, next_cursor = self._query_page(
+            user_id=user_id,
+            limit=limit,
+            cursor=cursor,
+            cursor_keys={"plan_id"},
+            forward=False,
+            KeyConditionExpression="user_id = :uid",
+            ExpressionAttributeValues={":uid": to_attr(user_id)},
         )
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        page = self._call("query", **kwargs)
-        plans = [PlanRecord.model_validate(from_item(item)) for item in page.get("Items", [])]
-        return plans, encode_cursor(page.get("LastEvaluatedKey"), partition_key="user_id")
+        return [PlanRecord.model_validate(item) for item in items], next_cursor
 
     def all_for_user(self, *, user_id: str) -> list[PlanRecord]:
         items = self._query_all(

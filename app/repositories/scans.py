@@ -14,8 +14,6 @@ from app.repositories.base import (
     ConditionFailed,
     Repository,
     TransactionCancelled,
-    decode_cursor,
-    encode_cursor,
 )
 
 ScanStatus = Literal["awaiting_upload", "queued", "processing", "completed", "failed"]
@@ -123,22 +121,25 @@ class ScansRepository(Repository):
         """Newest first; with a date range, through the scan-date index."""
         values = {":uid": to_attr(user_id)}
         condition = "user_id = :uid"
-        kwargs: dict[str, Any] = {"ScanIndexForward": False, "Limit": limit}
-        allowed = {"scan_id"}
+        index: dict[str, Any] = {}
+        cursor_keys = {"scan_id"}
         if date_from or date_to:
-            kwargs["IndexName"] = "scan-date-index"
-            allowed = {"scan_id", "scan_date"}
+            index = {"IndexName": "scan-date-index"}
+            cursor_keys = {"scan_id", "scan_date"}
             values[":from"] = to_attr(date_from or "0000")
             values[":to"] = to_attr(date_to or "9999")
             condition += " AND scan_date BETWEEN :from AND :to"
-        start = decode_cursor(cursor, partition_key="user_id", partition_value=user_id, allowed_keys=allowed)
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        page = self._call(
-            "query", KeyConditionExpression=condition, ExpressionAttributeValues=values, **kwargs
+        items, next_cursor = self._query_page(
+            user_id=user_id,
+            limit=limit,
+            cursor=cursor,
+            cursor_keys=cursor_keys,
+            forward=False,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            **index,
         )
-        scans = [ScanRecord.model_validate(from_item(item)) for item in page.get("Items", [])]
-        return scans, encode_cursor(page.get("LastEvaluatedKey"), partition_key="user_id")
+        return [ScanRecord.model_validate(item) for item in items], next_cursor
 
     def completed_between(self, *, user_id: str, date_from: str, date_to: str) -> list[ScanRecord]:
         """Completed scans that passed the quality gate, oldest first (progress series)."""

@@ -5,12 +5,12 @@ from datetime import timedelta
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from app.core.config import Settings
 from app.core.errors import DependencyUnavailableError
 from app.core.security import utc_now
+from app.db.dynamodb import aws_client_config
 from app.services.storage.base import UploadTarget
 
 logger = logging.getLogger("dermalens.storage.s3")
@@ -18,15 +18,7 @@ logger = logging.getLogger("dermalens.storage.s3")
 
 def build_s3_client(settings: Settings) -> Any:
     """Instance-role credentials; explicit timeouts and standard retries, like DynamoDB."""
-    config = Config(
-        region_name=settings.aws_region,
-        signature_version="s3v4",
-        connect_timeout=settings.aws_connect_timeout_seconds,
-        read_timeout=settings.aws_read_timeout_seconds,
-        retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts},
-        max_pool_connections=settings.aws_max_pool_connections,
-    )
-    kwargs: dict[str, Any] = {"config": config}
+    kwargs: dict[str, Any] = {"config": aws_client_config(settings, signature_version="s3v4")}
     if settings.s3_endpoint_url:
         kwargs["endpoint_url"] = settings.s3_endpoint_url
     return boto3.session.Session().client("s3", **kwargs)

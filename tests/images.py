@@ -10,8 +10,8 @@ from skimage import data
 
 @lru_cache
 def face_rgb() -> np.ndarray:
-    """A real face photo (the astronaut portrait), 512x512 RGB."""
-    return data.astronaut()
+    """A real face photo (the astronaut portrait) at a phone-like 1024x1024, RGB."""
+    return np.asarray(Image.fromarray(data.astronaut()).resize((1024, 1024), Image.Resampling.LANCZOS))
 
 
 def encode(rgb: np.ndarray, fmt: str = "JPEG", **save_kwargs: object) -> bytes:
@@ -42,7 +42,7 @@ def darkened_face_jpeg(factor: float = 0.12) -> bytes:
 def blurred_face_jpeg() -> bytes:
     from PIL import ImageFilter
 
-    image = Image.fromarray(face_rgb()).filter(ImageFilter.GaussianBlur(radius=8))
+    image = Image.fromarray(face_rgb()).filter(ImageFilter.GaussianBlur(radius=12))
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG")
     return buffer.getvalue()

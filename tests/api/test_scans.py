@@ -288,7 +288,7 @@ def test_malformed_scan_id_is_422(client: TestClient, user: dict) -> None:
 
 
 def test_progress_series_and_trend(client: TestClient, user: dict) -> None:
-    for photo in (redder_face_jpeg(60), redder_face_jpeg(30), face_jpeg()):
+    for photo in (redder_face_jpeg(20), redder_face_jpeg(10), face_jpeg()):
         wait_for(client, user["headers"], upload_scan(client, user["headers"], photo)["scan_id"])
     wait_for(client, user["headers"], upload_scan(client, user["headers"], no_face_jpeg())["scan_id"])
     body = client.get("/api/v1/progress", headers=user["headers"], params={"metric": "redness"}).json()

@@ -55,7 +55,7 @@ INTENTS: tuple[Intent, ...] = (
     Intent(
         "interaction",
         (
-            r"\b(with|together|combine|combining|mix|mixing|layer|layering|same time|and)\b.*\?",
+            r"\b(with|together|combine|combining|mix|mixing|layer|layering|same time)\b.*\?",
             r"\bcan i (use|put|apply|mix|combine)\b.*\b(with|and|together|after|before)\b",
             r"\b(mix|combine|layer)\b",
         ),

@@ -57,3 +57,13 @@ def redder_face_jpeg(amount: float = 40.0) -> bytes:
     rgb[..., 0] = np.clip(rgb[..., 0] + amount, 0, 255)
     rgb[..., 1] = np.clip(rgb[..., 1] - amount / 3, 0, 255)
     return encode(rgb)
+
+
+def face_heic() -> bytes:
+    """The face photo as an iPhone would send it (HEIF container)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    buffer = io.BytesIO()
+    Image.fromarray(face_rgb()).save(buffer, format="HEIF", quality=90)
+    return buffer.getvalue()

@@ -13,6 +13,7 @@ from tests.images import (
     blurred_face_jpeg,
     darkened_face_jpeg,
     encode,
+    face_heic,
     face_jpeg,
     face_jpeg_with_gps,
     face_rgb,
@@ -174,9 +175,9 @@ def test_gif_is_refused_even_when_named_jpg(client: TestClient, user: dict) -> N
     assert response.status_code == 415
 
 
-def test_png_and_webp_are_accepted(client: TestClient, user: dict) -> None:
-    for fmt in ("PNG", "WEBP"):
-        scan = upload_scan(client, user["headers"], encode(face_rgb(), fmt))
+def test_png_webp_and_heic_are_accepted(client: TestClient, user: dict) -> None:
+    for photo in (encode(face_rgb(), "PNG"), encode(face_rgb(), "WEBP"), face_heic()):
+        scan = upload_scan(client, user["headers"], photo)
         assert wait_for(client, user["headers"], scan["scan_id"])["status"] == "completed"
 
 

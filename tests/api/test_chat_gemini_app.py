@@ -1,0 +1,106 @@
+"""The chat API wired to the Gemini provider, against the fake Gemini server."""
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from tests.conftest import PASSWORD, make_settings, unique_email
+from tests.services.gemini.fake_gemini import FakeGemini, error_reply, stream_reply, text_reply
+
+CHAT = "/api/v1/chat/messages"
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeGemini]:
+    with FakeGemini() as server:
+        yield server
+
+
+def gemini_app(endpoint: str, tmp_path: Any, fake: FakeGemini, **overrides: Any) -> TestClient:
+    settings = make_settings(
+        endpoint,
+        tmp_path,
+        chat_provider="gemini",
+        gemini_api_key="test-key",
+        gemini_base_url=fake.base_url,
+        gemini_max_retries=0,
+        gemini_timeout_seconds=2,
+        **overrides,
+    )
+    return TestClient(create_app(settings))
+
+
+def sign_up(client: TestClient) -> dict[str, str]:
+    body = client.post("/api/v1/auth/register", json={"email": unique_email(), "password": PASSWORD}).json()
+    return {"Authorization": f"Bearer {body['tokens']['access_token']}"}
+
+
+def test_gemini_answer_is_stored_and_safety_rules_wrap_it(
+    dynamodb_endpoint: str, tmp_path, fake: FakeGemini
+) -> None:
+    with gemini_app(dynamodb_endpoint, tmp_path, fake) as client:
+        headers = sign_up(client)
+        fake.enqueue(text_reply("Keep using a gentle cleanser."))
+        turn = client.post(
+            CHAT, headers=headers, json={"content": "My mole is bleeding, what cleanser?"}
+        ).json()
+        answer = turn["assistant_message"]
+        assert answer["provider"] == "gemini"
+        assert answer["content"].startswith("**Please read this first.**"), (
+            "red flags are not left to the model"
+        )
+        assert "Keep using a gentle cleanser." in answer["content"]
+        sent = fake.requests[-1]
+        assert "not a doctor" in sent.system_text.lower() or "dermatolog" in sent.system_text.lower()
+        assert not any("inlineData" in part for part in sent.parts), "no photos go to the assistant"
+
+
+def test_gemini_down_is_503_and_stores_nothing(dynamodb_endpoint: str, tmp_path, fake: FakeGemini) -> None:
+    with gemini_app(dynamodb_endpoint, tmp_path, fake) as client:
+        headers = sign_up(client)
+        fake.enqueue(error_reply(500, "INTERNAL"))
+        response = client.post(CHAT, headers=headers, json={"content": "hello"})
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "assistant_unavailable"
+        assert client.get("/api/v1/chat/sessions", headers=headers).json()["items"] == []
+
+
+def test_gemini_down_falls_back_to_local_when_configured(
+    dynamodb_endpoint: str, tmp_path, fake: FakeGemini
+) -> None:
+    with gemini_app(dynamodb_endpoint, tmp_path, fake, chat_fallback_to_local=True) as client:
+        headers = sign_up(client)
+        fake.enqueue(error_reply(429, "RESOURCE_EXHAUSTED"))
+        response = client.post(CHAT, headers=headers, json={"content": "When should I rescan?"})
+        assert response.status_code == 201
+        assert response.json()["assistant_message"]["provider"] == "local"
+        assert "once a week" in response.json()["assistant_message"]["content"]
+
+
+def test_client_leaving_mid_stream_leaves_a_whole_turn(
+    dynamodb_endpoint: str, tmp_path, fake: FakeGemini
+) -> None:
+    with gemini_app(dynamodb_endpoint, tmp_path, fake) as client:
+        headers = sign_up(client)
+        container = client.app.state.container  # type: ignore[attr-defined]
+        user = container.auth.authenticate(access_token=headers["Authorization"][7:])[0]
+        fake.enqueue(stream_reply(["Apply ", "sunscreen ", "every ", "morning."], event_delay_seconds=0.05))
+
+        async def read_two_pieces_then_leave() -> tuple[str, str]:
+            events = container.chat.stream(user=user, content="sunscreen tips?", session_id=None)
+            start = await anext(events)
+            streamed = [(await anext(events))["data"]["text"] for _ in range(2)]
+            await events.aclose()  # what Starlette does when the client disconnects
+            return start["data"]["session_id"], "".join(streamed)
+
+        session_id, streamed = asyncio.run(read_two_pieces_then_leave())
+        messages = client.get(f"/api/v1/chat/sessions/{session_id}/messages", headers=headers).json()["items"]
+        assert [m["role"] for m in messages] == ["user", "assistant"]
+        assert messages[1]["interrupted"] is True
+        assert messages[1]["content"] == streamed
+        session = client.get("/api/v1/chat/sessions", headers=headers).json()["items"][0]
+        assert session["message_count"] == 2

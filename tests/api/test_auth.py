@@ -241,3 +241,37 @@ def test_tampered_expired_and_wrong_type_tokens_are_401(client: TestClient, sett
 def test_access_token_is_refused_by_refresh(client: TestClient, user: dict) -> None:
     response = client.post(f"{AUTH}/refresh", json={"refresh_token": user["tokens"]["access_token"]})
     assert response.status_code == 401
+
+
+JSON_ENDPOINTS = {
+    "/register": {"email": "someone@example.com", "password": PASSWORD},
+    "/login": {"email": "someone@example.com", "password": PASSWORD},
+    "/refresh": {"refresh_token": "x" * 20},
+    "/logout": {"refresh_token": "x" * 20},
+    "/change-password": {"current_password": PASSWORD, "new_password": "another passphrase"},
+    "/password-reset/request": {"email": "someone@example.com"},
+    "/password-reset/confirm": {"token": "x" * 20, "new_password": "another passphrase"},
+    "/verify-email/confirm": {"token": "x" * 20},
+}
+
+
+@pytest.mark.parametrize("path", sorted(JSON_ENDPOINTS))
+def test_every_json_auth_endpoint_refuses_bad_bodies(client: TestClient, user: dict, path: str) -> None:
+    valid = JSON_ENDPOINTS[path]
+    field = next(iter(valid))
+    cases = {
+        "malformed": (b'{"' + field.encode() + b'": ', 400),
+        "missing field": ({k: v for k, v in valid.items() if k != field}, 422),
+        "wrong type": ({**valid, field: ["not", "a", "string"]}, 422),
+        "oversized": ({**valid, field: "x" * 5000}, 422),
+        "not an object": ([valid], 422),
+    }
+    for name, (body, status) in cases.items():
+        if isinstance(body, bytes):
+            response = client.post(
+                f"{AUTH}{path}", headers={**user["headers"], "Content-Type": "application/json"}, content=body
+            )
+        else:
+            response = client.post(f"{AUTH}{path}", headers=user["headers"], json=body)
+        assert response.status_code == status, (path, name, response.text)
+        assert "error" in response.json() and "Traceback" not in response.text

@@ -166,6 +166,19 @@ def test_bad_uploads_are_refused_with_a_reason(
     assert client.get(SCANS, headers=user["headers"]).json()["items"] == []
 
 
+def test_decompression_bomb_is_refused_before_decoding(client: TestClient, user: dict) -> None:
+    buffer = io.BytesIO()
+    Image.new("1", (9000, 9000)).save(buffer, format="PNG")  # 81 MP in a file of a few KB
+    assert len(buffer.getvalue()) < 100_000
+    response = client.post(
+        f"{SCANS}/upload",
+        headers=user["headers"],
+        files={"front": ("bomb.png", buffer.getvalue(), "image/png")},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "image_dimensions_too_large"
+
+
 def test_gif_is_refused_even_when_named_jpg(client: TestClient, user: dict) -> None:
     response = client.post(
         f"{SCANS}/upload",

@@ -211,25 +211,25 @@ class ChatService:
             }.items()
             if v
         }
-        user_message = ChatMessageRecord(
-            user_id=user.user_id,
-            message_id=new_id(),
-            session_id=session.session_id,
-            role="user",
-            content=content,
-            created_at=iso(utc_now()),
-            safety_flags=[f.category for f in flags],
-        )
-        assistant_message = ChatMessageRecord(
-            user_id=user.user_id,
-            message_id=new_id(),
-            session_id=session.session_id,
-            role="assistant",
-            content=answer,
-            created_at=iso(utc_now()),
+
+        def message(role: str, text: str, **extra: Any) -> ChatMessageRecord:
+            return ChatMessageRecord(
+                user_id=user.user_id,
+                message_id=new_id(),
+                session_id=session.session_id,
+                role=role,
+                content=text,
+                created_at=iso(utc_now()),
+                safety_flags=[f.category for f in flags],
+                **extra,
+            )
+
+        user_message = message("user", content)
+        assistant_message = message(
+            "assistant",
+            answer,
             provider=reply.provider,
             intent=reply.intent,
-            safety_flags=[f.category for f in flags],
             context_refs=refs,
             interrupted=interrupted,
         )

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
+from app.core.config import Settings
 from app.core.errors import DependencyUnavailableError
 from app.db.local_dynamodb import free_port
 from app.services.storage.s3 import S3ImageStorage, build_s3_client
@@ -27,19 +28,23 @@ def s3_endpoint() -> Iterator[str]:
     server.stop()
 
 
-@pytest.fixture
-def storage(s3_endpoint: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> S3ImageStorage:
+def s3_settings(endpoint: str, tmp_path, monkeypatch: pytest.MonkeyPatch, **overrides) -> Settings:
     # moto accepts any credentials; real deployments use the instance role instead.
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    settings = make_settings(
+    return make_settings(
         "http://127.0.0.1:1",
         tmp_path,
         storage_backend="s3",
         s3_bucket_name=BUCKET,
-        s3_endpoint_url=s3_endpoint,
+        s3_endpoint_url=endpoint,
+        **overrides,
     )
-    client = build_s3_client(settings)
+
+
+@pytest.fixture
+def storage(s3_endpoint: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> S3ImageStorage:
+    client = build_s3_client(s3_settings(s3_endpoint, tmp_path, monkeypatch))
     with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
         client.create_bucket(Bucket=BUCKET)
     return S3ImageStorage(client=client, bucket=BUCKET, upload_ttl=300, download_ttl=60)
@@ -86,16 +91,7 @@ def test_delete_prefix_removes_every_object(storage: S3ImageStorage) -> None:
 
 
 def test_unreachable_s3_is_a_503_error(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    settings = make_settings(
-        "http://127.0.0.1:1",
-        tmp_path,
-        storage_backend="s3",
-        s3_bucket_name=BUCKET,
-        s3_endpoint_url=f"http://127.0.0.1:{free_port()}",
-        aws_max_attempts=1,
-    )
+    settings = s3_settings(f"http://127.0.0.1:{free_port()}", tmp_path, monkeypatch, aws_max_attempts=1)
     storage = S3ImageStorage(client=build_s3_client(settings), bucket=BUCKET, upload_ttl=60, download_ttl=60)
     with pytest.raises(DependencyUnavailableError):
         storage.put(key="users/x/a.jpg", data=b"x", content_type="image/jpeg")

@@ -4,6 +4,7 @@ import hashlib
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from app.core.errors import AuthenticationError, BadRequestError
@@ -168,7 +169,7 @@ class AccountService:
 
     # ---- export ----
 
-    def export(self, *, user: UserRecord, image_url: Any) -> dict[str, Any]:
+    def export(self, *, user: UserRecord, image_url: Callable[[str], str]) -> dict[str, Any]:
         """Everything stored about the user, as JSON-ready data (no password hash, no token ids)."""
         profile = user.model_dump(exclude={"password_hash", "sessions"})
         sessions = [

@@ -243,15 +243,3 @@ class AnalysisWorker:
             executor, self._executor = self._executor, None
             # Queued-but-not-started jobs are dropped here; their markers bring them back.
             await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
-
-    def drain(self, timeout: float = 30.0) -> None:
-        """Wait until nothing is in flight (tests and the CLI)."""
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if not self._in_flight:
-                    return
-            time.sleep(0.02)
-        raise TimeoutError("analysis did not finish in time")

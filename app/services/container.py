@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -58,7 +58,6 @@ class Container:
     chat: ChatService
     analysis: AnalysisProcessor
     analysis_worker: AnalysisWorker
-    extras: dict[str, Any] = field(default_factory=dict)
 
     async def start(self) -> None:
         """Finish interrupted work (deletions, scans) and start the analysis workers."""

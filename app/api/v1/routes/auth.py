@@ -14,7 +14,7 @@ from app.api.deps import (
     DeletingPrincipalDep,
     PrincipalDep,
 )
-from app.api.v1.routes.scans import absolute
+from app.api.links import absolute
 from app.schemas.auth import (
     Accepted,
     AccountDelete,

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
 
 from app.api.deps import CurrentUser, ScanServiceDep
+from app.api.links import absolute
 from app.api.params import Cursor, DateFrom, DateTo, IdempotencyKey, Limit, ScanId, date_bounds
 from app.core.errors import BadRequestError, PayloadTooLargeError
 from app.core.vocabulary import METRICS_WITH_OVERALL
@@ -14,11 +15,6 @@ from app.services.progress import progress
 from app.services.scans import ScanService
 
 router = APIRouter(tags=["scans"])
-
-
-def absolute(request: Request, url: str) -> str:
-    """Local-storage links are app-relative; the client needs them absolute."""
-    return str(request.base_url).rstrip("/") + url if url.startswith("/") else url
 
 
 def to_read(scan: ScanRecord, service: ScanService, request: Request) -> ScanRead:

@@ -7,7 +7,6 @@ answer is capped. The safety layer around every provider still runs on top of th
 
 import json
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
@@ -17,6 +16,7 @@ from google.genai import types
 
 from app.core.config import Settings
 from app.services.chat_ai.base import ChatContext, ChatProviderError, ChatReply, ChatTurn
+from app.services.chat_ai.safety import MAX_ANSWER_CHARS, clean_piece
 from app.services.gemini_client import (
     UNAVAILABLE_ERRORS,
     UNDECODABLE_ERRORS,
@@ -28,12 +28,10 @@ logger = logging.getLogger("dermalens.chat.gemini")
 
 UNAVAILABLE = "assistant_unavailable"
 INVALID_RESPONSE = "assistant_invalid_response"
-MAX_REPLY_CHARS = 4000
+MAX_REPLY_CHARS = MAX_ANSWER_CHARS
 MAX_TURN_CHARS = 4000
 # A reply that ended for any other reason (SAFETY, RECITATION, ...) is not shown.
 _FINISHED_OK = {None, types.FinishReason.STOP, types.FinishReason.MAX_TOKENS}
-# C0/C1 controls except tab and newline, plus bidi overrides that can disguise text.
-_UNSAFE_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # The model needs no name or contact details to answer a skincare question.
 _PRIVATE_PROFILE_KEYS = {"full_name", "email", "phone"}
 
@@ -87,7 +85,7 @@ class GeminiChatProvider:
         except UNDECODABLE_ERRORS as exc:
             raise _invalid(f"undecodable HTTP body ({type(exc).__name__})") from exc
         _check_finished(response)
-        text = clean_text(_text_of(response)).strip()[:MAX_REPLY_CHARS].rstrip()
+        text = clean_piece(_text_of(response)).strip()[:MAX_REPLY_CHARS].rstrip()
         if not text:
             raise _invalid("empty answer")
         return ChatReply(content=text, provider=self.name)
@@ -105,7 +103,7 @@ class GeminiChatProvider:
             async with aclosing(chunks):
                 async for chunk in chunks:
                     _check_finished(chunk)
-                    piece = clean_text(_text_of(chunk))
+                    piece = clean_piece(_text_of(chunk))
                     if not sent:
                         piece = piece.lstrip()  # nothing shown yet: no leading blank lines
                     piece = piece[: MAX_REPLY_CHARS - sent]
@@ -150,11 +148,6 @@ def build_contents(*, message: str, history: list[ChatTurn]) -> list[types.Conte
         for role, text in turns
         if text.strip()
     ]
-
-
-def clean_text(text: str) -> str:
-    """Model text without control characters (tab and newline kept)."""
-    return _UNSAFE_CHARS.sub("", text.replace("\r\n", "\n"))
 
 
 def _text_of(response: types.GenerateContentResponse) -> str:

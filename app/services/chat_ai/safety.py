@@ -84,7 +84,8 @@ RED_FLAGS: tuple[RedFlag, ...] = (
 )
 
 _COMPILED = tuple((flag, tuple(re.compile(p, re.IGNORECASE) for p in flag.patterns)) for flag in RED_FLAGS)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0/C1 controls except tab and newline, plus bidi overrides that can disguise text.
+_UNSAFE_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def red_flags(message: str) -> list[RedFlag]:
@@ -103,15 +104,15 @@ def safety_preamble(flags: list[RedFlag]) -> str:
 
 def clean_output(text: str) -> str:
     """Model output is untrusted text: no control characters, bounded length."""
-    text = _CONTROL.sub("", unicodedata.normalize("NFKC", text)).strip()
+    text = clean_piece(unicodedata.normalize("NFKC", text)).strip()
     if len(text) > MAX_ANSWER_CHARS:
         text = text[: MAX_ANSWER_CHARS - 1].rstrip() + "…"
     return text
 
 
 def clean_piece(piece: str) -> str:
-    """A streamed piece: control characters removed, nothing else touched (pieces join exactly)."""
-    return _CONTROL.sub("", piece)
+    """Control and bidi characters removed, CRLF made LF; nothing else touched, so pieces join exactly."""
+    return _UNSAFE_CHARS.sub("", piece.replace("\r\n", "\n"))
 
 
 def closing_note(flags: list[RedFlag], body: str, *, medical_topic: bool = True) -> str:

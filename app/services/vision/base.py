@@ -28,6 +28,22 @@ class QualityProblem(BaseModel):
     message: str = Field(description="What the user should do differently.")
 
 
+# What the app shows for each quality problem, whichever provider found it.
+QUALITY_MESSAGES: dict[str, str] = {
+    "no_face": "We could not find a face. Look straight at the camera with your whole face uncovered.",
+    "multiple_faces": "More than one face is in the photo. Retake it with only your face in the frame.",
+    "face_too_small": "Your face is too small in the photo. Hold the camera closer so your face fills the frame.",
+    "low_resolution": "The photo has too little detail of your face. Use the main camera or move closer.",
+    "too_dark": "The photo is too dark. Face a window or a soft light and avoid backlight.",
+    "too_bright": "The photo is overexposed. Avoid direct sunlight or flash on your face.",
+    "blurry": "The photo is blurry. Hold the phone steady, tap to focus on your face and retake it.",
+}
+
+
+def quality_problem(code: str) -> QualityProblem:
+    return QualityProblem(code=code, message=QUALITY_MESSAGES[code])
+
+
 class QualityReport(BaseModel):
     passed: bool
     face_found: bool

@@ -31,6 +31,7 @@ from app.services.vision.base import (
     QualityProblem,
     QualityReport,
     ScanAnalysis,
+    quality_problem,
 )
 
 logger = logging.getLogger("dermalens.vision.gemini")
@@ -42,14 +43,6 @@ DEFAULT_MAX_IMAGE_SIDE = 1536
 
 ProblemCode = Literal["no_face", "face_too_small", "too_dark", "too_bright", "blurry", "low_resolution"]
 
-PROBLEM_MESSAGES: dict[str, str] = {
-    "no_face": "No face was found. Face the camera with your whole face in the frame.",
-    "face_too_small": "Your face is too small in the photo. Move closer so it fills most of the frame.",
-    "too_dark": "The photo is too dark. Face a window or a soft, even light.",
-    "too_bright": "The photo is too bright. Avoid direct sunlight and flash.",
-    "blurry": "The photo is blurry. Hold the phone still and let it focus.",
-    "low_resolution": "The photo's resolution is too low. Use the main camera at full resolution.",
-}
 
 METRIC_HINTS: dict[str, str] = {
     "acne": "few or no active breakouts, comedones or post-acne marks",
@@ -285,7 +278,7 @@ def _angle_analysis(item: _WireAngle, *, size: tuple[int, int]) -> AngleAnalysis
         face_found=item.quality.face_found,
         width=size[0],
         height=size[1],
-        problems=[QualityProblem(code=code, message=PROBLEM_MESSAGES[code]) for code in codes],
+        problems=[quality_problem(code) for code in codes],
     )
     scores: dict[str, float] = {}
     if report.passed and item.scores is not None:

@@ -23,6 +23,7 @@ from app.services.vision.base import (
     QualityProblem,
     QualityReport,
     ScanAnalysis,
+    quality_problem,
 )
 from app.services.vision.metrics import FACE_SIZE, FaceResult, compute_planes, measure_face, overall_score
 from app.services.vision.overlay import draw_overlay, encode_jpeg
@@ -66,15 +67,6 @@ REDUCED_FLAGS: dict[int, int] = {
     8: cv2.IMREAD_REDUCED_COLOR_8,
 }
 
-MESSAGES: dict[str, str] = {
-    "no_face": "We could not find a face. Look straight at the camera with your whole face uncovered.",
-    "multiple_faces": "More than one face is in the photo. Retake it with only your face in the frame.",
-    "face_too_small": "Your face is too small in the photo. Hold the camera closer so your face fills the frame.",
-    "low_resolution": "The photo has too little detail of your face. Use the main camera or move closer.",
-    "too_dark": "The photo is too dark. Face a window or a soft light and avoid backlight.",
-    "too_bright": "The photo is overexposed. Avoid direct sunlight or flash on your face.",
-    "blurry": "The photo is blurry. Hold the phone steady, tap to focus on your face and retake it.",
-}
 EXPOSURE_CODES = frozenset({"too_dark", "too_bright"})
 
 # One classifier per thread and cascade: detectMultiScale is not documented as thread-safe.
@@ -144,10 +136,6 @@ def decode(*, data: bytes, min_side: int | None) -> Decoded:
     if image is None:
         raise AnalysisFailedError("The photo could not be decoded.", code="undecodable_image")
     return Decoded(image=image, width=width, height=height, reduction=reduction)
-
-
-def _problem(code: str) -> QualityProblem:
-    return QualityProblem(code=code, message=MESSAGES[code])
 
 
 def _downscale(grey: np.ndarray, *, area: float) -> tuple[np.ndarray, float]:
@@ -448,9 +436,9 @@ class LocalVisionProvider:
 
     def _exposure_problems(self, brightness: float, clipped: float) -> list[QualityProblem]:
         if brightness < self.dark_threshold:
-            return [_problem("too_dark")]
+            return [quality_problem("too_dark")]
         if brightness > self.bright_threshold or clipped > self.max_clipped_fraction:
-            return [_problem("too_bright")]
+            return [quality_problem("too_bright")]
         return []
 
     def _no_face_quality(self, *, decoded: Decoded, grey: np.ndarray) -> QualityReport:
@@ -463,7 +451,7 @@ class LocalVisionProvider:
             brightness=round(brightness, 1),
             width=decoded.width,
             height=decoded.height,
-            problems=[*self._exposure_problems(brightness, clipped), _problem("no_face")],
+            problems=[*self._exposure_problems(brightness, clipped), quality_problem("no_face")],
         )
 
     def _quality(self, *, decoded: Decoded, detection: Detection, crop: FaceCrop) -> QualityReport:
@@ -480,14 +468,14 @@ class LocalVisionProvider:
             brightness, float(np.count_nonzero(pixels >= CLIPPED_LEVEL)) / pixels.size
         )
         if detection.similar_faces > 1:
-            problems.append(_problem("multiple_faces"))
+            problems.append(quality_problem("multiple_faces"))
         if fraction < self.min_face_fraction:
-            problems.append(_problem("face_too_small"))
+            problems.append(quality_problem("face_too_small"))
         if min(w, h) * decoded.scale < self.min_face_px:
-            problems.append(_problem("low_resolution"))
+            problems.append(quality_problem("low_resolution"))
         # Bad exposure also flattens the Laplacian: report the cause, not the symptom.
         if not any(p.code in EXPOSURE_CODES for p in problems) and sharpness < self.blur_threshold:
-            problems.append(_problem("blurry"))
+            problems.append(quality_problem("blurry"))
         return QualityReport(
             passed=not problems,
             face_found=True,

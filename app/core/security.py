@@ -46,6 +46,11 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def parse_iso(moment: str) -> datetime:
+    """The inverse of `iso` (timezone-aware)."""
+    return datetime.fromisoformat(moment)
+
+
 _id_lock = threading.Lock()
 _last_id = 0
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from app.core.errors import ConflictError, NotFoundError, UnprocessableError
 from app.core.logging import audit
-from app.core.security import iso, new_id, utc_now
+from app.core.security import iso, new_id, parse_iso, utc_now
 from app.repositories.plans import CheckIn, PlanConflict, PlanRecord, PlansRepository
 from app.repositories.scans import ScanRecord, ScansRepository
 from app.repositories.users import UserRecord
@@ -125,9 +125,7 @@ class PlanService:
     ) -> None:
         if not lock_until or lock_until <= iso(now) or override == ADVERSE_REACTION:
             return
-        remaining = math.ceil(
-            (datetime.fromisoformat(lock_until.replace("Z", "+00:00")) - now).total_seconds() / 86400
-        )
+        remaining = math.ceil((parse_iso(lock_until) - now).total_seconds() / 86400)
         raise PlanLockedError(
             f"Your plan is locked for {remaining} more day(s) so it can work through a full skin cycle. "
             "Report an adverse reaction to change it now.",
@@ -262,7 +260,7 @@ def plan_timeline(plan: PlanRecord, user: UserRecord, now: datetime | None = Non
     today = _user_today(user, now)
     start = date.fromisoformat(plan.start_date)
     days_elapsed = max(0, (today - start).days)
-    lock_until = datetime.fromisoformat(plan.lock_until.replace("Z", "+00:00"))
+    lock_until = parse_iso(plan.lock_until)
     seconds_left = (lock_until - now).total_seconds()
     days_remaining = max(0, math.ceil(seconds_left / 86400))
     current_week = min(PLAN_WEEKS, days_elapsed // 7 + 1)
@@ -282,7 +280,7 @@ def adherence(plan: PlanRecord, user: UserRecord, now: datetime | None = None) -
     start = date.fromisoformat(plan.start_date)
     end = today
     if plan.ended_at:
-        end = min(today, datetime.fromisoformat(plan.ended_at.replace("Z", "+00:00")).date())
+        end = min(today, parse_iso(plan.ended_at).date())
     days = max(1, (end - start).days + 1)
     checkins = plan.checkins
     am_done = sum(1 for c in checkins.values() if c.am_done)

@@ -1,9 +1,8 @@
 """Progress over time: per-metric series, change since the first scan, weekly trend (pure)."""
 
-from datetime import datetime
-
 from pydantic import BaseModel
 
+from app.core.security import parse_iso
 from app.core.vocabulary import METRICS_WITH_OVERALL
 from app.repositories.scans import ScanRecord
 
@@ -27,16 +26,12 @@ class MetricProgress(BaseModel):
     trend: str  # improving | worsening | stable | insufficient_data
 
 
-def _parse(moment: str) -> datetime:
-    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
-
-
 def slope_per_week(points: list[ProgressPoint]) -> float | None:
     """Least-squares slope of value against time, in points per week; None under 2 distinct times."""
     if len(points) < 2:
         return None
-    t0 = _parse(points[0].scan_date)
-    xs = [(_parse(p.scan_date) - t0).total_seconds() / SECONDS_PER_WEEK for p in points]
+    t0 = parse_iso(points[0].scan_date)
+    xs = [(parse_iso(p.scan_date) - t0).total_seconds() / SECONDS_PER_WEEK for p in points]
     ys = [p.value for p in points]
     mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
     spread = sum((x - mean_x) ** 2 for x in xs)

@@ -1,14 +1,13 @@
 """Pure ASGI middleware: request id + access log, security headers, body size limit."""
 
-import json
 import logging
 import re
 import time
-from typing import Any
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import error_body
+from app.core.errors import error_response
 from app.core.request_context import reset_request_id, set_request_id
 from app.core.security import new_id
 
@@ -92,44 +91,33 @@ class BodySizeLimitMiddleware:
         limit = self.max_json_bytes if "json" in content_type else self.max_body_bytes
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _send_413(send, limit)
+            await _too_large(limit)(scope, receive, send)
             return
         received = 0
-        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received, too_large
+            nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    too_large = True
                     raise _BodyTooLargeError()
             return message
 
         try:
             await self.app(scope, limited_receive, send)
         except _BodyTooLargeError:
-            await _send_413(send, limit)
+            await _too_large(limit)(scope, receive, send)
 
 
 class _BodyTooLargeError(Exception):
     pass
 
 
-async def _send_413(send: Send, limit: int) -> None:
-    body: Any = error_body(
-        "payload_too_large", f"The request body is larger than {limit} bytes.", {"max_bytes": limit}
+def _too_large(limit: int) -> JSONResponse:
+    return error_response(
+        413, "payload_too_large", f"The request body is larger than {limit} bytes.", {"max_bytes": limit}
     )
-    raw = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": raw})
 
 
 ALLOWED_BODY_TYPES = ("application/json", "multipart/form-data", "application/x-www-form-urlencoded")
@@ -153,23 +141,12 @@ class ContentTypeMiddleware:
         if scope.get("path", "").startswith(self.storage_prefix):
             allowed = ("image/",)
         if has_body and not any(content_type.startswith(t) for t in allowed):
-            raw = json.dumps(
-                error_body(
-                    "unsupported_media_type",
-                    f"Content-Type {content_type or '(none)'} is not accepted here.",
-                    {"accepted": list(allowed)},
-                )
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 415,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(raw)).encode()),
-                    ],
-                }
+            response = error_response(
+                415,
+                "unsupported_media_type",
+                f"Content-Type {content_type or '(none)'} is not accepted here.",
+                {"accepted": list(allowed)},
             )
-            await send({"type": "http.response.body", "body": raw})
+            await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -1,20 +1,11 @@
 """What every repository shares: error translation at the boundary and opaque cursors."""
 
-import base64
-import binascii
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
 
+from app.core.cursors import pack_cursor, unpack_cursor
 from app.core.errors import BadRequestError, DependencyUnavailableError
 from app.db.dynamodb import from_item, to_attr
 
@@ -59,9 +50,7 @@ def call_dynamodb(operation: Callable[..., T], **kwargs: Any) -> T:
         ):
             raise DependencyUnavailableError("The database is unavailable; try again shortly.") from exc
         raise
-    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError) as exc:
-        raise DependencyUnavailableError("The database is unavailable; try again shortly.") from exc
-    except BotoCoreError as exc:
+    except BotoCoreError as exc:  # connection refused, timeouts, closed connections, ...
         raise DependencyUnavailableError("The database is unavailable; try again shortly.") from exc
 
 
@@ -69,9 +58,7 @@ def encode_cursor(last_evaluated_key: dict[str, Any] | None, *, partition_key: s
     """An opaque cursor holding the key past the partition key (which the caller supplies)."""
     if not last_evaluated_key:
         return None
-    plain = {k: v for k, v in from_item(last_evaluated_key).items() if k != partition_key}
-    raw = json.dumps(plain, separators=(",", ":"), sort_keys=True).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return pack_cursor({k: v for k, v in from_item(last_evaluated_key).items() if k != partition_key})
 
 
 def decode_cursor(
@@ -80,18 +67,10 @@ def decode_cursor(
     """Rebuild an ExclusiveStartKey for *this* user, so a cursor can never reach another's data."""
     if not cursor:
         return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        plain = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise BadRequestError("The cursor is not valid.", code="invalid_cursor") from exc
-    if (
-        not isinstance(plain, dict)
-        or set(plain) != allowed_keys
-        or not all(isinstance(v, str) and 0 < len(v) <= 200 for v in plain.values())
-    ):
+    position = unpack_cursor(cursor, keys=allowed_keys)
+    if not all(isinstance(v, str) and 0 < len(v) <= 200 for v in position.values()):
         raise BadRequestError("The cursor is not valid.", code="invalid_cursor")
-    key = {name: to_attr(value) for name, value in plain.items()}
+    key = {name: to_attr(value) for name, value in position.items()}
     key[partition_key] = to_attr(partition_value)
     return key
 

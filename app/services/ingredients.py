@@ -1,8 +1,6 @@
 """Ingredient checks for a signed-in user, and the offset cursor of the catalog search."""
 
-import base64
-import binascii
-
+from app.core.cursors import pack_cursor, unpack_cursor
 from app.core.errors import BadRequestError
 from app.core.security import utc_now
 from app.repositories.users import UserRecord
@@ -18,19 +16,14 @@ def check_for_user(*, user: UserRecord, request: IngredientCheckRequest) -> Conf
 
 
 def encode_offset(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+    return pack_cursor({"offset": offset})
 
 
 def decode_offset(cursor: str | None) -> int:
-    """The catalog is static data, so its cursor is an offset (still opaque to clients)."""
+    """The catalog is static data, so its cursor holds an offset (in the API's one cursor format)."""
     if not cursor:
         return 0
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, value = raw.split(":", 1)
-        offset = int(value)
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise BadRequestError("The cursor is not valid.", code="invalid_cursor") from exc
-    if prefix != "o" or not 0 <= offset <= 100_000:
+    offset = unpack_cursor(cursor, keys={"offset"})["offset"]
+    if not isinstance(offset, int) or not 0 <= offset <= 100_000:
         raise BadRequestError("The cursor is not valid.", code="invalid_cursor")
     return offset

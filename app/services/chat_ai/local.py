@@ -336,11 +336,7 @@ class LocalChatProvider:
         return "\n\n".join(parts)
 
     def _side_effects(self, message: str, context: ChatContext) -> str:
-        plan = context.plan or {}
-        actives = {
-            s for step in plan.get("pm", []) + plan.get("am", []) for s in step.get("key_ingredients", [])
-        }
-        has_retinoid = any(catalog.get(slug=s) and "retinoid" in catalog.get(slug=s).groups for s in actives)
+        has_retinoid = _any_in_group(_plan_slugs(context), "retinoid")
         lines = ["Mild dryness, flaking or tingling in the first weeks is common when actives start."]
         if has_retinoid:
             lines.append(
@@ -359,11 +355,7 @@ class LocalChatProvider:
         base = "Sunscreen is the last step of every morning routine: broad-spectrum SPF 30 or higher, about two finger-lengths for face and neck, reapplied every two hours outdoors."
         if step:
             base += f" In your plan: {step.get('product_type')} - {step.get('instructions')}"
-        if any(
-            "retinoid" in (catalog.get(slug=s).groups if catalog.get(slug=s) else ())
-            for st in plan.get("pm", [])
-            for s in st.get("key_ingredients", [])
-        ):
+        if _any_in_group(_plan_slugs(context), "retinoid"):
             base += " Your evening retinoid makes skin more sun-sensitive, so it matters even more."
         return base
 
@@ -402,10 +394,21 @@ def _steps(steps: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _plan_slugs(context: ChatContext) -> set[str]:
+    """Every ingredient the user's plan uses."""
+    plan = context.plan or {}
+    return {
+        slug for step in plan.get("am", []) + plan.get("pm", []) for slug in step.get("key_ingredients", [])
+    }
+
+
+def _any_in_group(slugs: set[str], group: str) -> bool:
+    return any((ingredient := catalog.get(slug=slug)) and group in ingredient.groups for slug in slugs)
+
+
 def _in_plan(slug: str, context: ChatContext) -> str | None:
     plan = context.plan or {}
-    steps = plan.get("am", []) + plan.get("pm", [])
-    if not any(slug in s.get("key_ingredients", []) for s in steps):
+    if slug not in _plan_slugs(context):
         return None
     ingredient = catalog.get(slug=slug)
     targets = set(ingredient.targets) if ingredient else set()

@@ -47,6 +47,7 @@ class ChatContextBuilder:
                 "primary_concerns": plan_record.routine.get("primary_concerns", []),
                 "am": plan_record.routine.get("am", []),
                 "pm": plan_record.routine.get("pm", []),
+                "night_treatments": plan_record.routine.get("night_treatments", []),
                 "weekly_schedule": plan_record.routine.get("weekly_schedule", []),
                 "reasoning": plan_record.routine.get("reasoning", []),
                 "warnings": plan_record.warnings,

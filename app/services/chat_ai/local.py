@@ -395,11 +395,10 @@ def _steps(steps: list[dict]) -> str:
 
 
 def _plan_slugs(context: ChatContext) -> set[str]:
-    """Every ingredient the user's plan uses."""
+    """Every ingredient the user's plan uses; night actives (retinoid, exfoliant) live apart from `pm`."""
     plan = context.plan or {}
-    return {
-        slug for step in plan.get("am", []) + plan.get("pm", []) for slug in step.get("key_ingredients", [])
-    }
+    steps = plan.get("am", []) + plan.get("pm", []) + [t["step"] for t in plan.get("night_treatments", [])]
+    return {slug for step in steps for slug in step.get("key_ingredients", [])}
 
 
 def _any_in_group(slugs: set[str], group: str) -> bool:

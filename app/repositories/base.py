@@ -54,6 +54,29 @@ def call_dynamodb(operation: Callable[..., T], **kwargs: Any) -> T:
         raise DependencyUnavailableError("The database is unavailable; try again shortly.") from exc
 
 
+def update_expression(changes: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """`SET a = :a, ... REMOVE b, ...` from a dict (None removes), with placeholder names and values."""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    sets, removes = [], []
+    for index, (field, value) in enumerate(changes.items()):
+        names[f"#f{index}"] = field
+        if value is None:
+            removes.append(f"#f{index}")
+        else:
+            values[f":f{index}"] = to_attr(value)
+            sets.append(f"#f{index} = :f{index}")
+    expression = " ".join(
+        part
+        for part in (
+            "SET " + ", ".join(sets) if sets else "",
+            "REMOVE " + ", ".join(removes) if removes else "",
+        )
+        if part
+    )
+    return expression, names, values
+
+
 def encode_cursor(last_evaluated_key: dict[str, Any] | None, *, partition_key: str) -> str | None:
     """An opaque cursor holding the key past the partition key (which the caller supplies)."""
     if not last_evaluated_key:

@@ -14,6 +14,7 @@ from app.repositories.base import (
     ConditionFailed,
     Repository,
     TransactionCancelled,
+    update_expression,
 )
 
 ScanStatus = Literal["awaiting_upload", "queued", "processing", "completed", "failed"]
@@ -253,20 +254,12 @@ class ScansRepository(Repository):
         removes: tuple[str, ...] = (),
         marker: Literal["put", "delete"],
     ) -> bool:
-        names = {"#status": "status"}
-        values: dict[str, Any] = {}
-        sets = []
-        for index, (field, value) in enumerate(updates.items()):
-            names[f"#u{index}"] = field
-            values[f":u{index}"] = to_attr(value)
-            sets.append(f"#u{index} = :u{index}")
+        expression, names, values = update_expression({**updates, **dict.fromkeys(removes)})
+        names["#status"] = "status"
         expected_terms = []
         for index, status in enumerate(expected):
             values[f":e{index}"] = to_attr(status)
             expected_terms.append(f"#status = :e{index}")
-        expression = "SET " + ", ".join(sets)
-        if removes:
-            expression += " REMOVE " + ", ".join(removes)
         marker_key = {"user_id": to_attr(JOBS_PARTITION), "sk": to_attr(f"{scan.user_id}#{scan.scan_id}")}
         marker_action: dict[str, Any]
         if marker == "put":

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from app.core.errors import AuthenticationError, ConflictError
 from app.db.dynamodb import from_item, to_attr, to_item
-from app.repositories.base import ConditionFailed, Repository, TransactionCancelled
+from app.repositories.base import ConditionFailed, Repository, TransactionCancelled, update_expression
 
 EMAIL_GUARD_PREFIX = "email#"
 
@@ -115,18 +115,9 @@ class UsersRepository(Repository):
 
     def update_profile(self, *, user_id: str, changes: dict[str, Any], updated_at: str) -> UserRecord:
         """Set the given profile attributes (None removes one); returns the new record."""
-        names: dict[str, str] = {"#updated_at": "updated_at"}
-        values: dict[str, Any] = {":updated_at": to_attr(updated_at)}
-        sets = ["#updated_at = :updated_at"]
-        removes = []
-        for index, (field, value) in enumerate(sorted(changes.items())):
-            names[f"#f{index}"] = field
-            if value is None:
-                removes.append(f"#f{index}")
-            else:
-                values[f":v{index}"] = to_attr(value)
-                sets.append(f"#f{index} = :v{index}")
-        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        expression, names, values = update_expression(
+            {**dict(sorted(changes.items())), "updated_at": updated_at}
+        )
         return self._update_returning(user_id, expression, names, values)
 
     def add_session(self, *, user_id: str, session_id: str, session: AuthSession, drop: list[str]) -> None:

@@ -122,8 +122,12 @@ class ScanService:
                 code="images_missing",
                 details={"missing_angles": missing},
             )
-        images = {angle: data for angle, data in raw.items() if data is not None}
-        return self._store_and_queue(scan, images)
+        cleaned = {
+            angle: clean_image(data, limits=self._limits, angle=angle).jpeg
+            for angle, data in raw.items()
+            if data is not None
+        }
+        return self._store_and_queue(scan, cleaned)
 
     def create_from_upload(self, *, user_id: str, images: dict[str, bytes]) -> ScanRecord:
         """The one-call path: photos in the request, analysis queued."""
@@ -134,25 +138,23 @@ class ScanService:
             angle: clean_image(data, limits=self._limits, angle=angle).jpeg for angle, data in images.items()
         }
         scan, _ = self.create(user_id=user_id, angles=[ScanAngle(a) for a in cleaned], idempotency_key=None)
-        return self._store_and_queue(scan, cleaned, already_clean=True)
+        return self._store_and_queue(scan, cleaned)
 
-    def _store_and_queue(
-        self, scan: ScanRecord, images: dict[str, bytes], *, already_clean: bool = False
-    ) -> ScanRecord:
-        keys = {}
-        for angle in scan.angles:
-            data = (
-                images[angle]
-                if already_clean
-                else clean_image(images[angle], limits=self._limits, angle=angle).jpeg
-            )
-            keys[angle] = image_key(scan.user_id, scan.scan_id, angle)
-            self._storage.put(key=keys[angle], data=data, content_type="image/jpeg")
-        self._scans.mark_uploaded(scan=scan, image_keys=keys, now=iso(utc_now()))
+    def _store_and_queue(self, scan: ScanRecord, images: dict[str, bytes]) -> ScanRecord:
+        """Store the checked photos, move the scan to `queued` and hand it to the worker."""
+        keys = {angle: image_key(scan.user_id, scan.scan_id, angle) for angle in scan.angles}
+        for angle, key in keys.items():
+            self._storage.put(key=key, data=images[angle], content_type="image/jpeg")
+        now = iso(utc_now())
+        moved = self._scans.mark_uploaded(scan=scan, image_keys=keys, now=now)
         self._storage.delete_prefix(prefix=f"{scan_prefix(scan.user_id, scan.scan_id)}uploads/")
         self._enqueue(scan.user_id, scan.scan_id)
         logger.info("scan queued", extra={"scan_id": scan.scan_id, "angles": scan.angles})
-        return self.get(user_id=scan.user_id, scan_id=scan.scan_id)
+        if not moved:  # a concurrent submit got there first: report what it wrote
+            return self.get(user_id=scan.user_id, scan_id=scan.scan_id)
+        return scan.model_copy(
+            update={"status": "queued", "image_keys": keys, "submitted_at": now, "updated_at": now}
+        )
 
     def get(self, *, user_id: str, scan_id: str) -> ScanRecord:
         """One of the user's scans; another user's scan is simply not found."""
@@ -185,10 +187,13 @@ class ScanService:
             raise ConflictError(
                 "Only a failed scan can be retried.", code="scan_not_failed", details={"status": scan.status}
             )
-        if not self._scans.requeue(scan=scan, now=iso(utc_now())):
+        now = iso(utc_now())
+        if not self._scans.requeue(scan=scan, now=now):
             raise ConflictError("The scan changed meanwhile; reload it.", code="scan_changed")
         self._enqueue(user_id, scan_id)
-        return self.get(user_id=user_id, scan_id=scan_id)
+        return scan.model_copy(
+            update={"status": "queued", "failure": None, "submitted_at": now, "updated_at": now}
+        )
 
     def overlay(self, *, user_id: str, scan_id: str) -> bytes:
         scan = self.get(user_id=user_id, scan_id=scan_id)

@@ -25,7 +25,7 @@ def to_read(scan: ScanRecord, service: ScanService, request: Request) -> ScanRea
     if scan.overlay_key:
         overlay_url = str(request.url_for("get_scan_overlay", scan_id=scan.scan_id))
     return ScanRead(
-        **scan.model_dump(exclude={"regions"}),
+        **scan.model_dump(),
         regions=regions,
         image_urls={a: absolute(request, u) for a, u in service.image_urls(scan).items()},
         overlay_url=overlay_url,

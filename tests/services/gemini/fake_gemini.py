@@ -14,6 +14,10 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from google import genai
+
+from app.services.gemini_client import build_gemini_client
+
 FAKE_MODEL_VERSION = "gemini-fake-001"
 JsonObject = dict[str, Any]
 
@@ -191,3 +195,14 @@ class FakeGemini:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+def client_for(fake: "FakeGemini", *, timeout: float = 1.0, retries: int = 0) -> genai.Client:
+    """A real SDK client pointed at the fake, with test-sized timeouts and backoff."""
+    return build_gemini_client(
+        api_key="test-key",
+        base_url=fake.base_url,
+        timeout_seconds=timeout,
+        max_retries=retries,
+        backoff_seconds=0.01,
+    )

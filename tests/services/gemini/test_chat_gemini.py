@@ -13,6 +13,7 @@ from app.services.gemini_client import build_gemini_client
 from tests.services.gemini.fake_gemini import (
     FakeGemini,
     Reply,
+    client_for,
     error_reply,
     response_json,
     stream_reply,
@@ -50,14 +51,7 @@ def fake() -> Iterator[FakeGemini]:
 
 
 def make_provider(fake: FakeGemini, *, timeout: float = 1.0, retries: int = 0) -> GeminiChatProvider:
-    client = build_gemini_client(
-        api_key="test-key",
-        base_url=fake.base_url,
-        timeout_seconds=timeout,
-        max_retries=retries,
-        backoff_seconds=0.01,
-    )
-    return GeminiChatProvider(client=client, model=MODEL)
+    return GeminiChatProvider(client=client_for(fake, timeout=timeout, retries=retries), model=MODEL)
 
 
 @pytest.fixture

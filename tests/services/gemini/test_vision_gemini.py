@@ -20,6 +20,7 @@ from tests.services.gemini.fake_gemini import (
     FakeGemini,
     RecordedRequest,
     Reply,
+    client_for,
     error_reply,
     response_json,
     text_reply,
@@ -77,14 +78,7 @@ def fake() -> Iterator[FakeGemini]:
 
 
 def make_provider(fake: FakeGemini, *, timeout: float = 1.0, retries: int = 0) -> GeminiVisionProvider:
-    client = build_gemini_client(
-        api_key=API_KEY,
-        base_url=fake.base_url,
-        timeout_seconds=timeout,
-        max_retries=retries,
-        backoff_seconds=0.01,
-    )
-    return GeminiVisionProvider(client=client, model=MODEL)
+    return GeminiVisionProvider(client=client_for(fake, timeout=timeout, retries=retries), model=MODEL)
 
 
 @pytest.fixture

@@ -177,15 +177,20 @@ async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
 
-async def _on_unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+def internal_error_response(exc: BaseException) -> JSONResponse:
+    """The one 500 answer: logged with its traceback, shown to the client without it."""
     request_id = current_request_id()
-    logger.exception("unhandled error (request_id=%s)", request_id, exc_info=exc)
+    logger.error("unhandled error (request_id=%s)", request_id, exc_info=exc)
     return error_response(
         500,
         "internal_error",
         "Something went wrong on our side. Quote the request id if you contact support.",
         {"request_id": request_id},
     )
+
+
+async def _on_unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    return internal_error_response(exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:

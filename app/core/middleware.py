@@ -3,11 +3,12 @@
 import logging
 import re
 import time
+from typing import Any
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import error_response
+from app.core.errors import error_response, internal_error_response
 from app.core.request_context import reset_request_id, set_request_id
 from app.core.security import new_id
 
@@ -39,13 +40,14 @@ class RequestContextMiddleware:
         request_id = incoming if _REQUEST_ID_RE.match(incoming) else new_id()
         token = set_request_id(request_id)
         started = time.perf_counter()
-        status_holder = {"status": 500}
+        status_holder: dict[str, Any] = {"status": 500}
         path = scope.get("path", "")
         is_docs = "/docs" in path or "/redoc" in path
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                status_holder["started"] = True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 headers.extend(SECURITY_HEADERS)
@@ -58,6 +60,12 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            # Answer here rather than in Starlette's outermost error middleware, so the 500
+            # carries the request id and security headers and is logged under that id.
+            if "started" in status_holder:
+                raise
+            await internal_error_response(exc)(scope, receive, send_with_headers)
         finally:
             access_logger.info(
                 "%s %s %s",
@@ -94,24 +102,28 @@ class BodySizeLimitMiddleware:
             await _too_large(limit)(scope, receive, send)
             return
         received = 0
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            # The 413 is sent from here: frameworks catch any error raised while they read the
+            # body and answer 400, so raising would lose the real reason.
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _BodyTooLargeError()
+                    refused = True
+                    await _too_large(limit)(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _BodyTooLargeError:
-            await _too_large(limit)(scope, receive, send)
+        async def send_unless_refused(message: Message) -> None:
+            if not refused:
+                await send(message)
 
-
-class _BodyTooLargeError(Exception):
-    pass
+        await self.app(scope, limited_receive, send_unless_refused)
 
 
 def _too_large(limit: int) -> JSONResponse:

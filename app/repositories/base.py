@@ -138,7 +138,14 @@ class Repository:
         )
         if start:
             kwargs["ExclusiveStartKey"] = start
-        page = self._call("query", **kwargs)
+        try:
+            page = self._call("query", **kwargs)
+        except ClientError as exc:
+            # A well-formed key outside the query's key condition (a tampered cursor, or one
+            # from another listing) is the client's mistake, not ours.
+            if start and exc.response.get("Error", {}).get("Code") == "ValidationException":
+                raise BadRequestError("The cursor is not valid.", code="invalid_cursor") from exc
+            raise
         items = [from_item(item) for item in page.get("Items", [])]
         return items, encode_cursor(page.get("LastEvaluatedKey"), partition_key="user_id")
 

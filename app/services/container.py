@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -22,6 +22,7 @@ from app.services.auth import AuthService
 from app.services.chat import ChatService
 from app.services.chat_ai import ChatProvider, build_chat_provider, build_fallback_provider
 from app.services.chat_context import ChatContextBuilder
+from app.services.health import TableCheckCache
 from app.services.images import ImageLimits
 from app.services.login_guard import LockoutPolicy, LoginGuard
 from app.services.mail import LogMailer, Mailer, SesMailer
@@ -58,6 +59,7 @@ class Container:
     chat: ChatService
     analysis: AnalysisProcessor
     analysis_worker: AnalysisWorker
+    table_check: TableCheckCache = field(default_factory=TableCheckCache)
 
     async def start(self) -> None:
         """Finish interrupted work (deletions, scans) and start the analysis workers."""

@@ -1,16 +1,41 @@
 """Readiness: can this process serve a user right now?"""
 
-from typing import Any
+import threading
+import time
+from typing import TYPE_CHECKING, Any
 
 from app.db.dynamodb import tables_ready
-from app.services.container import Container
+
+if TYPE_CHECKING:
+    from app.services.container import Container
 
 
-def readiness(container: Container) -> dict[str, Any]:
+class TableCheckCache:
+    """Remembers the table check for a few seconds: probes come often and each check costs
+    one DescribeTable per table."""
+
+    def __init__(self, ttl_seconds: float = 5.0) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._lock = threading.Lock()
+        self._checked_at = float("-inf")
+        self._tables: dict[str, bool] = {}
+
+    def tables(self, client: Any, settings: Any) -> dict[str, bool]:
+        """Each table → ACTIVE; a cached answer is only reused while every table was ready."""
+        with self._lock:
+            fresh = time.monotonic() - self._checked_at < self.ttl_seconds
+            if fresh and all(self._tables.values()):
+                return dict(self._tables)
+            self._tables = tables_ready(client, settings)
+            self._checked_at = time.monotonic()
+            return dict(self._tables)
+
+
+def readiness(container: "Container") -> dict[str, Any]:
     """Checks DynamoDB (every table ACTIVE) and storage; never raises."""
     checks: dict[str, Any] = {}
     try:
-        tables = tables_ready(container.dynamodb, container.settings)
+        tables = container.table_check.tables(container.dynamodb, container.settings)
         checks["dynamodb"] = {"ok": all(tables.values()), "tables": tables}
     except Exception as exc:  # noqa: BLE001 - readiness reports, it does not fail
         checks["dynamodb"] = {"ok": False, "error": type(exc).__name__}

@@ -121,6 +121,7 @@ class LocalImageStorage:
         return len(files)
 
     def check(self) -> None:
-        probe = self.root / ".ready-probe"
-        probe.write_bytes(b"ok")
-        probe.unlink()
+        # A probe file of its own per call: concurrent probes must not unlink each other's.
+        with tempfile.NamedTemporaryFile(dir=self.root, prefix=".ready-probe-") as probe:
+            probe.write(b"ok")
+            probe.flush()

@@ -39,9 +39,11 @@ def search_ingredients(
 
 @router.get("/{slug}", response_model=IngredientRead)
 def get_ingredient(
-    slug: Annotated[str, Path(pattern=r"^[a-z0-9_]{1,80}$")], user: CurrentUser
+    slug: Annotated[str, Path(description="The ingredient's slug, e.g. `niacinamide`.")],
+    user: CurrentUser,
 ) -> IngredientRead:
-    ingredient = catalog.get(slug=slug)
+    """One ingredient; any slug that is not in the database is a 404, whatever its characters."""
+    ingredient = catalog.get(slug=slug) if len(slug) <= 80 else None
     if ingredient is None:
         raise NotFoundError("No such ingredient.", code="ingredient_not_found")
     return IngredientRead.model_validate(ingredient.model_dump())

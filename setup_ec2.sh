@@ -3,40 +3,13 @@
 # Run as root from the repository checkout. Safe to run again (it keeps an existing env file).
 #
 #   sudo S3_BUCKET_NAME=my-bucket AWS_REGION=eu-west-1 ./setup_ec2.sh
-#   ./setup_ec2.sh --print-env     # only print the env file it would write (no root needed)
+#   deploy/render-env-file.sh      # only print the env file it would write (no root needed)
 set -euo pipefail
 
 APP_DIR=/opt/dermalens
 ENV_DIR=/etc/dermalens
 ENV_FILE=$ENV_DIR/dermalens.env
 SERVICE_USER=dermalens
-
-# The production env file, from .env.example ($1). systemd's EnvironmentFile keeps everything
-# after `=` as the value, so .env.example keeps its comments on their own lines; a value line
-# with an inline comment is refused here rather than shipped.
-render_env_file() {
-  local template=$1 secret
-  if grep -nE '^[A-Za-z_][A-Za-z0-9_]*=.*[[:space:]]#' "$template" >&2; then
-    echo "$template: the lines above carry an inline # comment; move it to its own line" >&2
-    return 1
-  fi
-  secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
-  sed -e "s|^ENVIRONMENT=.*|ENVIRONMENT=production|" \
-      -e "s|^SECRET_KEY=.*|SECRET_KEY=$secret|" \
-      -e "s|^STORAGE_BACKEND=.*|STORAGE_BACKEND=s3|" \
-      -e "s|^S3_BUCKET_NAME=.*|S3_BUCKET_NAME=${S3_BUCKET_NAME:-}|" \
-      -e "s|^AWS_REGION=.*|AWS_REGION=${AWS_REGION:-us-east-1}|" \
-      -e "s|^AWS_DYNAMODB_ENDPOINT=.*|AWS_DYNAMODB_ENDPOINT=|" \
-      -e "s|^MAIL_BACKEND=.*|MAIL_BACKEND=ses|" \
-      -e "s|^DERMALENS_DATA_DIR=.*|DERMALENS_DATA_DIR=/var/lib/dermalens|" \
-      -e "s|^DOCS_ENABLED=.*|DOCS_ENABLED=false|" \
-      "$template"
-}
-
-if [[ ${1:-} == --print-env ]]; then
-  render_env_file "$(dirname "$0")/.env.example"
-  exit 0
-fi
 
 if [[ $EUID -ne 0 ]]; then echo "run as root (sudo $0)" >&2; exit 1; fi
 
@@ -63,7 +36,7 @@ chown -R $SERVICE_USER:$SERVICE_USER $APP_DIR
 
 if [[ ! -f $ENV_FILE ]]; then
   echo "==> writing $ENV_FILE (check S3_BUCKET_NAME, AWS_REGION and MAIL_FROM)"
-  (umask 077 && render_env_file $APP_DIR/.env.example > $ENV_FILE.new)
+  (umask 077 && bash $APP_DIR/deploy/render-env-file.sh $APP_DIR/.env.example > $ENV_FILE.new)
   mv $ENV_FILE.new $ENV_FILE
 fi
 mkdir -p /var/lib/dermalens && chown $SERVICE_USER:$SERVICE_USER /var/lib/dermalens

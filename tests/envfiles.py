@@ -37,11 +37,18 @@ def parse_systemd_env(text: str) -> dict[str, str]:
     return values
 
 
+RENDER_ENV_FILE = ROOT / "deploy" / "render-env-file.sh"
+
+
 def setup_ec2_env_file(**overrides: str) -> str:
-    """The env file `setup_ec2.sh` writes for a fresh instance (its --print-env mode)."""
+    """The env file `setup_ec2.sh` writes for a fresh instance, from the renderer it runs.
+
+    Never run setup_ec2.sh itself here: it installs packages and users when run as root.
+    """
+    assert f"$APP_DIR/deploy/{RENDER_ENV_FILE.name}" in (ROOT / "setup_ec2.sh").read_text()
     env = {**os.environ, **overrides}
     result = subprocess.run(
-        ["bash", str(ROOT / "setup_ec2.sh"), "--print-env"],
+        ["bash", str(RENDER_ENV_FILE), str(ENV_EXAMPLE)],
         capture_output=True,
         text=True,
         env=env,

@@ -2,6 +2,7 @@
 
 import io
 import stat
+import subprocess
 from pathlib import Path
 from typing import get_origin
 
@@ -12,6 +13,7 @@ from pydantic import ValidationError
 from app.core.config import DEFAULT_SECRET_KEY, Settings, get_settings
 from tests.envfiles import (
     ENV_EXAMPLE,
+    RENDER_ENV_FILE,
     clear_setting_env,
     parse_systemd_env,
     setting_names,
@@ -217,3 +219,13 @@ def test_a_configured_secret_key_is_used_and_no_file_is_written(tmp_path: Path, 
     settings = _dev_settings(monkeypatch, tmp_path / "data", SECRET_KEY=STRONG_KEY)
     assert settings.secret_key == STRONG_KEY
     assert not (tmp_path / "data" / "dev-secret-key").exists()
+
+
+def test_the_env_file_renderer_refuses_a_template_with_inline_comments(tmp_path: Path) -> None:
+    template = tmp_path / ".env.example"
+    template.write_text("# own line is fine\nVISION_PROVIDER=local   # local | gemini\nPORT=8000\n")
+    result = subprocess.run(
+        ["bash", str(RENDER_ENV_FILE), str(template)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1 and result.stdout == ""
+    assert "VISION_PROVIDER=local" in result.stderr and "own line" in result.stderr

@@ -13,6 +13,7 @@ import sys
 from types import FrameType
 
 import uvicorn
+from pydantic import ValidationError
 
 from app.core.config import get_settings
 from app.core.logging import configure_logging
@@ -25,7 +26,12 @@ def main() -> int:
     # uvicorn re-raises the SIGTERM it handled once it has shut down; exiting through
     # SystemExit (not the default handler) lets the `finally` below stop DynamoDB Local.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        # One readable paragraph per problem instead of a traceback.
+        print(f"cannot start: the configuration (environment and .env) is invalid\n{exc}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level)
     if settings.aws_dynamodb_endpoint and not settings.uses_local_dynamodb:
         logger.info("AWS_DYNAMODB_ENDPOINT points elsewhere; not starting DynamoDB Local")

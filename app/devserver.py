@@ -45,7 +45,17 @@ def main() -> int:
 
 def _serve(port: int) -> int:
     logger.info("serving on http://127.0.0.1:%s (docs: /api/v1/docs)", port)
-    uvicorn.run("app.main:create_app", factory=True, host="0.0.0.0", port=port, log_config=None)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host="0.0.0.0",
+        port=port,
+        log_config=None,
+        # The app resolves the client address itself (TRUSTED_PROXIES); uvicorn must not
+        # first replace the peer with a client-written X-Forwarded-For (its default trusts
+        # 127.0.0.1, and --forwarded-allow-ips=* trusts everyone).
+        proxy_headers=False,
+    )
     return 0
 
 

@@ -1,11 +1,13 @@
 """One settings object for the whole service, read from the environment (and `.env`)."""
 
+import ipaddress
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-in-production"
 LOCAL_ENDPOINT_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -132,6 +134,32 @@ class Settings(BaseSettings):
             "chat": self.dynamodb_chat_table,
             "records": self.dynamodb_records_table,
         }
+
+    # Sign-in hardening (issue 9). Kept together at the end of the class.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    login_account_failures_per_hour: int = Field(default=20, ge=1)
+    register_per_ip_per_hour: int = Field(default=20, ge=1)
+    password_hash_concurrency: int = Field(default=0, ge=0, le=64)
+    refresh_reuse_grace_seconds: int = Field(default=30, ge=0, le=300)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_proxies(cls, value: object) -> object:
+        """Comma list (or JSON list) of proxy addresses or CIDRs; each must parse."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [p.strip() for p in text.split(",")]
+        if isinstance(value, list):
+            value = [str(p).strip() for p in value if str(p).strip()]
+            for entry in value:
+                try:
+                    network = ipaddress.ip_network(entry, strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR") from exc
+                if network.prefixlen == 0:
+                    # Trusting every address is the spoofable X-Forwarded-For this setting replaces.
+                    raise ValueError(f"TRUSTED_PROXIES: {entry!r} would trust every client; list the proxies")
+        return value
 
 
 @lru_cache

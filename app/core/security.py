@@ -27,24 +27,54 @@ _password_hash = PasswordHash((Argon2Hasher(),))
 _DUMMY_HASH = _password_hash.hash("dermalens-timing-equaliser")
 
 # Each Argon2 computation holds 64 MiB: a burst of sign-ins or registrations must queue
-# here rather than take the machine's memory. Sized to the cores by default.
-_hash_slots = threading.BoundedSemaphore(os.cpu_count() or 1)
-_hash_wait_seconds = 10.0
+# for one of a few slots (one per core by default) rather than take the machine's memory.
+# The queue is bounded too: waiting requests hold threads of the pool every sync route
+# shares, so past `WAITERS_PER_SLOT` per slot, or after `_hash_wait_seconds`, the answer is a 503.
+WAITERS_PER_SLOT = 8
+
+
+class _HashSlots:
+    def __init__(self, slots: int, wait_seconds: float) -> None:
+        self.slots = slots
+        self.wait_seconds = wait_seconds
+        self._semaphore = threading.BoundedSemaphore(slots)
+        self._lock = threading.Lock()
+        self._waiting = 0
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._waiting >= self.slots * WAITERS_PER_SLOT:
+                raise _busy()
+            self._waiting += 1
+        try:
+            if not self._semaphore.acquire(timeout=self.wait_seconds):
+                raise _busy()
+        finally:
+            with self._lock:
+                self._waiting -= 1
+
+    def release(self) -> None:
+        self._semaphore.release()
+
+
+def _busy() -> DependencyUnavailableError:
+    return DependencyUnavailableError(
+        "Too many sign-ins are being processed right now; try again in a few seconds."
+    )
+
+
+_hash_slots = _HashSlots(os.cpu_count() or 1, 10.0)
 
 
 def configure_password_hashing(*, concurrency: int, wait_seconds: float = 10.0) -> None:
     """At most `concurrency` hashes at once (0 = one per core); a caller waits `wait_seconds`, then 503."""
-    global _hash_slots, _hash_wait_seconds
-    _hash_slots = threading.BoundedSemaphore(concurrency or os.cpu_count() or 1)
-    _hash_wait_seconds = wait_seconds
+    global _hash_slots
+    _hash_slots = _HashSlots(concurrency or os.cpu_count() or 1, wait_seconds)
 
 
-def _hashing_slot() -> threading.BoundedSemaphore:
+def _hashing_slot() -> _HashSlots:
     slots = _hash_slots
-    if not slots.acquire(timeout=_hash_wait_seconds):
-        raise DependencyUnavailableError(
-            "Too many sign-ins are being processed right now; try again in a few seconds."
-        )
+    slots.acquire()
     return slots
 
 

@@ -70,11 +70,17 @@ def login(client: TestClient, email: str, password: str = PASSWORD, **headers: s
 # ---- 1. a password change evicts everyone who knew the old password ----
 
 
+@pytest.mark.parametrize("how", ["change", "reset"])
 def test_logins_racing_a_password_change_keep_no_session(
-    app_client: Any, monkeypatch: pytest.MonkeyPatch
+    app_client: Any, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
     client = app_client(login_lockout_threshold=100, login_account_failures_per_hour=100)
     user = register(client)
+    reset_token = ""
+    if how == "reset":
+        assert client.post(f"{AUTH}/password-reset/request", json={"email": user["email"]}).status_code == 202
+        mailer = client.app.state.container.mailer  # type: ignore[attr-defined]
+        reset_token = mailer.sent[-1]["body"].split("token=")[1].split()[0]
     racers = 10
     verified = threading.Semaphore(0)
     changed = threading.Event()
@@ -99,11 +105,16 @@ def test_logins_racing_a_password_change_keep_no_session(
         futures = [pool.submit(login, client, user["email"]) for _ in range(racers)]
         for _ in range(racers):
             assert verified.acquire(timeout=30)
-        change = client.post(
-            f"{AUTH}/change-password",
-            headers=bearer(user["tokens"]["access_token"]),
-            json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
-        )
+        if how == "change":
+            change = client.post(
+                f"{AUTH}/change-password",
+                headers=bearer(user["tokens"]["access_token"]),
+                json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+            )
+        else:
+            change = client.post(
+                f"{AUTH}/password-reset/confirm", json={"token": reset_token, "new_password": NEW_PASSWORD}
+            )
         assert change.status_code == 204, change.text
         changed.set()
         responses = [f.result() for f in futures]
@@ -117,7 +128,8 @@ def test_logins_racing_a_password_change_keep_no_session(
             refreshed = client.post(f"{AUTH}/refresh", json={"refresh_token": tokens["refresh_token"]})
             working += me.status_code == 200 or refreshed.status_code == 200
     assert working == 0, f"{working} of {racers} logins with the old password kept a session"
-    assert client.get(f"{AUTH}/me", headers=bearer(user["tokens"]["access_token"])).status_code == 200
+    own_session = client.get(f"{AUTH}/me", headers=bearer(user["tokens"]["access_token"])).status_code
+    assert own_session == (200 if how == "change" else 401)
     assert login(client, user["email"], NEW_PASSWORD).status_code == 200
 
 

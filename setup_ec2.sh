@@ -53,7 +53,7 @@ User=$SERVICE_USER
 Group=$SERVICE_USER
 WorkingDirectory=$APP_DIR
 EnvironmentFile=$ENV_FILE
-ExecStart=$APP_DIR/.venv/bin/uvicorn --factory app.main:create_app --host 0.0.0.0 --port \${PORT} --proxy-headers --forwarded-allow-ips=* --no-server-header
+ExecStart=$APP_DIR/.venv/bin/uvicorn --factory app.main:create_app --host 0.0.0.0 --port \${PORT} --no-proxy-headers --no-server-header
 Restart=on-failure
 RestartSec=3
 TimeoutStopSec=60

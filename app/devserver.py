@@ -60,7 +60,17 @@ def main() -> int:
 def _serve(host: str, port: int) -> int:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     logger.info("serving on http://%s:%s (docs: /api/v1/docs)", shown, port)
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, log_config=None)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_config=None,
+        # The app resolves the client address itself (TRUSTED_PROXIES); uvicorn must not
+        # first replace the peer with a client-written X-Forwarded-For (its default trusts
+        # 127.0.0.1, and --forwarded-allow-ips=* trusts everyone).
+        proxy_headers=False,
+    )
     return 0
 
 

@@ -25,4 +25,5 @@ sed -e "s|^ENVIRONMENT=.*|ENVIRONMENT=production|" \
     -e "s|^MAIL_BACKEND=.*|MAIL_BACKEND=ses|" \
     -e "s|^DERMALENS_DATA_DIR=.*|DERMALENS_DATA_DIR=/var/lib/dermalens|" \
     -e "s|^DOCS_ENABLED=.*|DOCS_ENABLED=false|" \
+    -e "s|^TRUSTED_PROXIES=.*|TRUSTED_PROXIES=${TRUSTED_PROXIES:-}|" \
     "$template"

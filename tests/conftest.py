@@ -47,6 +47,8 @@ def make_settings(endpoint: str, data_dir: Path, **overrides: Any) -> Settings:
         "aws_read_timeout_seconds": 5,
         # Every test client shares one IP ("testclient"); the IP lockout has its own test.
         "login_ip_lockout_threshold": 100_000,
+        # ... and so does the per-address registration limit.
+        "register_per_ip_per_hour": 100_000,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

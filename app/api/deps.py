@@ -1,11 +1,13 @@
 """`Annotated` dependency aliases: the one place routes get settings, services and the user."""
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from app.core.client_ip import Network, parse_networks, resolve_client_ip
 from app.core.config import Settings
 from app.core.errors import AuthenticationError
 from app.repositories.users import UserRecord
@@ -59,9 +61,18 @@ ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
 BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
 
 
-def client_ip(request: Request) -> str:
-    """The caller's address (uvicorn's --proxy-headers resolves it behind a load balancer)."""
-    return request.client.host if request.client else "unknown"
+@lru_cache(maxsize=8)
+def _proxies(entries: tuple[str, ...]) -> tuple[Network, ...]:
+    return parse_networks(entries)
+
+
+def client_ip(request: Request, settings: SettingsDep) -> str:
+    """The caller's address: the peer, or the rightmost hop a TRUSTED_PROXIES proxy appended."""
+    return resolve_client_ip(
+        peer=request.client.host if request.client else None,
+        forwarded_for=request.headers.getlist("x-forwarded-for"),
+        proxies=_proxies(tuple(settings.trusted_proxies)),
+    )
 
 
 ClientIp = Annotated[str, Depends(client_ip)]

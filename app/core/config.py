@@ -1,5 +1,6 @@
 """One settings object for the whole service, read from the environment (and `.env`)."""
 
+import ipaddress
 import json
 import logging
 import os
@@ -8,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 logger = logging.getLogger("dermalens.config")
@@ -120,6 +121,28 @@ class Settings(BaseSettings):
 
     # Background work
     analysis_workers: int = Field(default=2, ge=1, le=16)
+
+    # Sign-in hardening: proxies whose X-Forwarded-For is believed (addresses or CIDRs,
+    # default none), and budgets that no header can escape.
+    trusted_proxies: EnvList = Field(default_factory=list)
+    login_account_failures_per_hour: int = Field(default=20, ge=1)
+    register_per_ip_per_hour: int = Field(default=20, ge=1)
+    password_hash_concurrency: int = Field(default=0, ge=0, le=64)
+    refresh_reuse_grace_seconds: int = Field(default=30, ge=0, le=300)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        """Each entry must parse as an address or CIDR, and none may trust every client."""
+        for entry in value:
+            try:
+                network = ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR") from exc
+            if network.prefixlen == 0:
+                # Trusting every address is the spoofable X-Forwarded-For this setting replaces.
+                raise ValueError(f"TRUSTED_PROXIES: {entry!r} would trust every client; list the proxies")
+        return value
 
     # HTTP
     cors_origins: EnvList = Field(default_factory=list)

@@ -1,40 +1,122 @@
-"""Password hashing (Argon2 via pwdlib) and JWTs (PyJWT) with distinct access/refresh types."""
+"""Password hashing (Argon2 via pwdlib), the one email normalisation, and JWTs (PyJWT)."""
 
+import os
 import threading
+import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import jwt
+from email_validator import EmailNotValidError, validate_email
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from ulid import ULID
 
 from app.core.config import Settings
-from app.core.errors import AuthenticationError
+from app.core.errors import AuthenticationError, DependencyUnavailableError
 
 TokenType = Literal["access", "refresh"]
+
+EMAIL_MAX = 254
 
 _password_hash = PasswordHash((Argon2Hasher(),))
 # Verifying against this when the email is unknown costs the same time as a real check,
 # so response timing does not reveal which emails have accounts.
 _DUMMY_HASH = _password_hash.hash("dermalens-timing-equaliser")
 
+# Each Argon2 computation holds 64 MiB: a burst of sign-ins or registrations must queue
+# for one of a few slots (one per core by default) rather than take the machine's memory.
+# The queue is bounded too: waiting requests hold threads of the pool every sync route
+# shares, so past `WAITERS_PER_SLOT` per slot, or after `_hash_wait_seconds`, the answer is a 503.
+WAITERS_PER_SLOT = 8
+
+
+class _HashSlots:
+    def __init__(self, slots: int, wait_seconds: float) -> None:
+        self.slots = slots
+        self.wait_seconds = wait_seconds
+        self._semaphore = threading.BoundedSemaphore(slots)
+        self._lock = threading.Lock()
+        self._waiting = 0
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._waiting >= self.slots * WAITERS_PER_SLOT:
+                raise _busy()
+            self._waiting += 1
+        try:
+            if not self._semaphore.acquire(timeout=self.wait_seconds):
+                raise _busy()
+        finally:
+            with self._lock:
+                self._waiting -= 1
+
+    def release(self) -> None:
+        self._semaphore.release()
+
+
+def _busy() -> DependencyUnavailableError:
+    return DependencyUnavailableError(
+        "Too many sign-ins are being processed right now; try again in a few seconds."
+    )
+
+
+_hash_slots = _HashSlots(os.cpu_count() or 1, 10.0)
+
+
+def configure_password_hashing(*, concurrency: int, wait_seconds: float = 10.0) -> None:
+    """At most `concurrency` hashes at once (0 = one per core); a caller waits `wait_seconds`, then 503."""
+    global _hash_slots
+    _hash_slots = _HashSlots(concurrency or os.cpu_count() or 1, wait_seconds)
+
+
+def _hashing_slot() -> _HashSlots:
+    slots = _hash_slots
+    slots.acquire()
+    return slots
+
 
 def hash_password(password: str) -> str:
-    """Argon2id hash; CPU-heavy, so call it from a sync route or a thread."""
-    return _password_hash.hash(password)
+    """Argon2id hash; CPU- and memory-heavy, so it runs in a bounded number of threads."""
+    slots = _hashing_slot()
+    try:
+        return _password_hash.hash(password)
+    finally:
+        slots.release()
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
     """Constant-work check; a missing hash still spends the time of a real verify."""
-    if password_hash is None:
-        _password_hash.verify(password, _DUMMY_HASH)
-        return False
+    slots = _hashing_slot()
     try:
-        return _password_hash.verify(password, password_hash)
-    except Exception:  # noqa: BLE001 - a malformed stored hash simply does not match
-        return False
+        if password_hash is None:
+            _password_hash.verify(password, _DUMMY_HASH)
+            return False
+        try:
+            return _password_hash.verify(password, password_hash)
+        except Exception:  # noqa: BLE001 - a malformed stored hash simply does not match
+            return False
+    finally:
+        slots.release()
+
+
+def normalise_email(value: str) -> str:
+    """The one spelling of an email used as an account key: NFC, IDNA-decoded domain, lower case.
+
+    Every path that takes an email (register, login, token, password reset) uses it, so an
+    address typed decomposed, in capitals or with a punycode domain is the same account.
+    Raises ValueError when the value is not an email address.
+    """
+    value = unicodedata.normalize("NFC", value.strip())
+    if not value or len(value) > EMAIL_MAX:
+        raise ValueError(f"an email address of at most {EMAIL_MAX} characters is required")
+    try:
+        parsed = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"value is not a valid email address: {exc}") from exc
+    return unicodedata.normalize("NFC", parsed.normalized.lower())
 
 
 def utc_now() -> datetime:
@@ -84,18 +166,26 @@ class TokenCodec:
         self.refresh_ttl = timedelta(days=settings.refresh_token_days)
 
     def issue(
-        self, *, user_id: str, session_id: str, token_type: TokenType, jti: str | None = None
+        self,
+        *,
+        user_id: str,
+        session_id: str,
+        token_type: TokenType,
+        jti: str | None = None,
+        issued_at: int | None = None,
     ) -> tuple[str, TokenClaims]:
-        now = utc_now()
+        """A signed token; the same claims and `issued_at` give the same token again (refresh retries)."""
+        iat = int(time.time()) if issued_at is None else issued_at
         ttl = self.access_ttl if token_type == "access" else self.refresh_ttl
-        claims = TokenClaims(user_id, session_id, jti or new_id(), token_type, now + ttl)
+        expires_at = datetime.fromtimestamp(iat, UTC) + ttl
+        claims = TokenClaims(user_id, session_id, jti or new_id(), token_type, expires_at)
         payload: dict[str, Any] = {
             "sub": user_id,
             "sid": session_id,
             "jti": claims.jti,
             "typ": token_type,
-            "iat": int(now.timestamp()),
-            "exp": int(claims.expires_at.timestamp()),
+            "iat": iat,
+            "exp": int(expires_at.timestamp()),
         }
         return jwt.encode(payload, self._key, algorithm=self._algorithm), claims
 

@@ -4,13 +4,17 @@ Email uniqueness: a GSI cannot enforce it, so each account owns a guard item
 (`user_id = "email#<email>"`) written in the same transaction as the user.
 Auth sessions live in a map on the user item (one entry per refresh-token family), so a
 rotation is one conditional update and "revoke all" is one write.
+
+`credentials_version` counts password changes. A session is added only if the version is
+still the one that was current when the password was verified: a sign-in that checked the
+old password cannot add its session after the change has revoked everyone else's.
 """
 
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.core.errors import AuthenticationError, ConflictError
+from app.core.errors import ConflictError
 from app.db.dynamodb import from_item, to_attr, to_item
 from app.repositories.base import ConditionFailed, Repository, TransactionCancelled, update_expression
 
@@ -23,12 +27,18 @@ class EmailTakenError(ConflictError):
 
 
 class AuthSession(BaseModel):
-    """One refresh-token family: the only refresh jti that may still be used."""
+    """One refresh-token family: the only refresh jti that may still be used.
+
+    `previous_jti` and `issued_at` (epoch seconds of the current refresh token) let a client
+    that retries a refresh within the grace window get the same new pair back.
+    """
 
     current_jti: str
     created_at: str
     expires_at: str
     user_agent: str = ""
+    previous_jti: str | None = None
+    issued_at: int | None = None
 
 
 class UserRecord(BaseModel):
@@ -48,13 +58,21 @@ class UserRecord(BaseModel):
     updated_at: str
     password_changed_at: str | None = None
     deletion_requested_at: str | None = None
+    credentials_version: int = 0
     sessions: dict[str, AuthSession] = Field(default_factory=dict)
 
     def stored(self) -> dict[str, Any]:
         data = self.model_dump()
         data["item_type"] = "user"
-        data["sessions"] = {k: v.model_dump() for k, v in self.sessions.items()}
+        data["sessions"] = {k: v.model_dump(exclude_none=True) for k, v in self.sessions.items()}
         return data
+
+
+def _version_condition(version: int) -> str:
+    """The item's credentials are still at `version` (items from before versions count as 0)."""
+    if version == 0:
+        return "(attribute_not_exists(credentials_version) OR credentials_version = :cv)"
+    return "credentials_version = :cv"
 
 
 class UsersRepository(Repository):
@@ -120,8 +138,17 @@ class UsersRepository(Repository):
         )
         return self._update_returning(user_id, expression, names, values)
 
-    def add_session(self, *, user_id: str, session_id: str, session: AuthSession, drop: list[str]) -> None:
-        """Record a new refresh family, dropping the given old ones (expired or over the cap)."""
+    def add_session(
+        self,
+        *,
+        user_id: str,
+        session_id: str,
+        session: AuthSession,
+        drop: list[str],
+        credentials_version: int,
+    ) -> bool:
+        """Record a new refresh family (dropping old ones) if the credentials are still at
+        `credentials_version`; False if they changed or the account is gone."""
         names = {"#sessions": "sessions", "#new": session_id}
         expression = "SET #sessions.#new = :session"
         if drop:
@@ -135,28 +162,37 @@ class UsersRepository(Repository):
                 "update_item",
                 Key={"user_id": to_attr(user_id)},
                 UpdateExpression=expression,
-                ConditionExpression="attribute_exists(user_id) AND attribute_not_exists(deletion_requested_at)",
+                ConditionExpression="attribute_exists(user_id) AND attribute_not_exists(deletion_requested_at) AND "
+                + _version_condition(credentials_version),
                 ExpressionAttributeNames=names,
-                ExpressionAttributeValues={":session": to_attr(session.model_dump())},
+                ExpressionAttributeValues={
+                    ":session": to_attr(session.model_dump(exclude_none=True)),
+                    ":cv": to_attr(credentials_version),
+                },
             )
-        except ConditionFailed as exc:
-            raise AuthenticationError("This account no longer exists.") from exc
+        except ConditionFailed:
+            return False
+        return True
 
     def rotate_session(
-        self, *, user_id: str, session_id: str, old_jti: str, new_jti: str, expires_at: str
+        self, *, user_id: str, session_id: str, old_jti: str, new_jti: str, expires_at: str, issued_at: int
     ) -> bool:
-        """Swap the family's current jti if it is still `old_jti`; False if it was not."""
+        """Swap the family's current jti if it is still `old_jti` (remembering it); False if not."""
         try:
             self._call(
                 "update_item",
                 Key={"user_id": to_attr(user_id)},
-                UpdateExpression="SET #sessions.#sid.current_jti = :new, #sessions.#sid.expires_at = :exp",
+                UpdateExpression=(
+                    "SET #sessions.#sid.current_jti = :new, #sessions.#sid.expires_at = :exp, "
+                    "#sessions.#sid.previous_jti = :old, #sessions.#sid.issued_at = :iat"
+                ),
                 ConditionExpression="#sessions.#sid.current_jti = :old AND attribute_not_exists(deletion_requested_at)",
                 ExpressionAttributeNames={"#sessions": "sessions", "#sid": session_id},
                 ExpressionAttributeValues={
                     ":new": to_attr(new_jti),
                     ":old": to_attr(old_jti),
                     ":exp": to_attr(expires_at),
+                    ":iat": to_attr(issued_at),
                 },
             )
             return True
@@ -184,33 +220,69 @@ class UsersRepository(Repository):
             return
 
     def set_password(
-        self, *, user_id: str, password_hash: str, changed_at: str, keep_session_id: str | None
-    ) -> None:
-        """New hash; every session but `keep_session_id` is revoked in the same write."""
-        user = self.get(user_id=user_id)
-        if user is None:
-            return
-        kept = {k: v.model_dump() for k, v in user.sessions.items() if k == keep_session_id}
-        self._call(
-            "update_item",
-            Key={"user_id": to_attr(user_id)},
-            UpdateExpression="SET password_hash = :hash, password_changed_at = :at, updated_at = :at, #sessions = :kept",
-            ExpressionAttributeNames={"#sessions": "sessions"},
-            ExpressionAttributeValues={
+        self,
+        *,
+        user_id: str,
+        password_hash: str,
+        changed_at: str,
+        keep_session_id: str | None,
+        expected_version: int | None = None,
+    ) -> bool:
+        """New hash and a new credentials version; every session but `keep_session_id` is revoked
+        in the same write. With `expected_version`, only if the credentials are still at it.
+        False if the account is gone (or its credentials changed meanwhile)."""
+        for _ in range(5):
+            user = self.get(user_id=user_id)
+            if user is None or user.deletion_requested_at:
+                return False
+            if expected_version is not None and user.credentials_version != expected_version:
+                return False
+            kept = {
+                k: v.model_dump(exclude_none=True) for k, v in user.sessions.items() if k == keep_session_id
+            }
+            names = {"#sessions": "sessions"}
+            values = {
                 ":hash": to_attr(password_hash),
                 ":at": to_attr(changed_at),
                 ":kept": {"M": to_item(kept)} if kept else {"M": {}},
-            },
-        )
+                ":cv": to_attr(user.credentials_version),
+                ":one": to_attr(1),
+            }
+            # Conditional on what was read: a session added or rotated meanwhile is not lost
+            # by writing back a stale copy; the loop reads again.
+            condition = "attribute_exists(user_id) AND " + _version_condition(user.credentials_version)
+            if kept:
+                names["#keep"] = keep_session_id or ""
+                values[":keep_jti"] = to_attr(kept[keep_session_id or ""]["current_jti"])
+                condition += " AND #sessions.#keep.current_jti = :keep_jti"
+            try:
+                self._call(
+                    "update_item",
+                    Key={"user_id": to_attr(user_id)},
+                    UpdateExpression="SET password_hash = :hash, password_changed_at = :at, updated_at = :at, "
+                    "#sessions = :kept ADD credentials_version :one",
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                )
+            except ConditionFailed:
+                continue
+            return True
+        raise ConflictError("The account changed while the password was being set; try again.")
 
-    def set_email_verified(self, *, user_id: str, verified_at: str) -> None:
-        self._call(
-            "update_item",
-            Key={"user_id": to_attr(user_id)},
-            UpdateExpression="SET email_verified = :true, updated_at = :at",
-            ConditionExpression="attribute_exists(user_id)",
-            ExpressionAttributeValues={":true": to_attr(True), ":at": to_attr(verified_at)},
-        )
+    def set_email_verified(self, *, user_id: str, verified_at: str) -> bool:
+        """Mark the email verified; False if the account is gone or being deleted."""
+        try:
+            self._call(
+                "update_item",
+                Key={"user_id": to_attr(user_id)},
+                UpdateExpression="SET email_verified = :true, updated_at = :at",
+                ConditionExpression="attribute_exists(user_id) AND attribute_not_exists(deletion_requested_at)",
+                ExpressionAttributeValues={":true": to_attr(True), ":at": to_attr(verified_at)},
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     def mark_deletion_requested(self, *, user_id: str, requested_at: str) -> None:
         """Tokens stop working from this write on; the data is removed afterwards."""

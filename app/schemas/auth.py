@@ -8,12 +8,12 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
-    field_validator,
+    WithJsonSchema,
 )
 
+from app.core.security import EMAIL_MAX, normalise_email
 from app.core.vocabulary import SkinMetric, SkinType
 
 PASSWORD_MIN = 8
@@ -26,11 +26,13 @@ Sensitivity = Annotated[
 ]
 
 
-def _normalise_email(value: str) -> str:
-    return value.strip().lower()
-
-
-NormalisedEmail = Annotated[EmailStr, AfterValidator(_normalise_email)]
+# One normalisation (NFC, IDNA, lower case) for every request that carries an email.
+NormalisedEmail = Annotated[
+    str,
+    Field(max_length=EMAIL_MAX),
+    AfterValidator(normalise_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": EMAIL_MAX}),
+]
 
 
 def _check_timezone(value: str) -> str:
@@ -70,22 +72,15 @@ class ProfileFields(StrictModel):
 
 
 class UserRegister(StrictModel):
-    email: NormalisedEmail = Field(max_length=254)
+    email: NormalisedEmail
     password: Password
     full_name: ShortText | None = None
     skin_type: SkinType | None = None
     primary_concern: SkinMetric | None = None
 
-    @field_validator("email", mode="before")
-    @classmethod
-    def _strip(cls, value: object) -> object:
-        return value.strip() if isinstance(value, str) else value
-
 
 class UserLogin(StrictModel):
-    email: Annotated[
-        str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=3, max_length=254)
-    ]
+    email: NormalisedEmail
     password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
 
 
@@ -139,7 +134,7 @@ class EmailTokenConfirm(StrictModel):
 
 
 class PasswordResetRequest(StrictModel):
-    email: NormalisedEmail = Field(max_length=254)
+    email: NormalisedEmail
 
 
 class PasswordResetConfirm(StrictModel):

@@ -95,7 +95,9 @@ class AccountService:
 
     def confirm_email_verification(self, *, token: str) -> None:
         user_id = self._spend_token(token=token, purpose="verify_email")
-        self._users.set_email_verified(user_id=user_id, verified_at=iso(utc_now()))
+        if not self._users.set_email_verified(user_id=user_id, verified_at=iso(utc_now())):
+            # The account was deleted after the link was mailed: the link is simply dead.
+            raise BadRequestError("This link is invalid, expired or already used.", code="invalid_token")
         audit("account.email_verified", user_id=user_id)
 
     # ---- password reset ----

@@ -1,10 +1,13 @@
 """Accounts and sessions: registration, sign-in, refresh rotation with reuse detection."""
 
+import hashlib
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
-from app.core.errors import AuthenticationError, BadRequestError
+from app.core.client_ip import rate_limit_key
+from app.core.errors import AuthenticationError, BadRequestError, ConflictError
 from app.core.logging import audit
 from app.core.security import (
     TokenClaims,
@@ -12,12 +15,14 @@ from app.core.security import (
     hash_password,
     iso,
     new_id,
+    normalise_email,
     utc_now,
     verify_password,
 )
 from app.repositories.users import AuthSession, UserRecord, UsersRepository
 from app.schemas.auth import TokenPair
 from app.services.login_guard import LoginGuard
+from app.services.quotas import RateLimiter
 
 logger = logging.getLogger("dermalens.auth")
 
@@ -34,16 +39,42 @@ class AuthService:
         tokens: TokenCodec,
         max_sessions: int,
         guard: LoginGuard | None = None,
+        limiter: RateLimiter | None = None,
+        register_per_ip_per_hour: int = 20,
+        refresh_grace_seconds: int = 30,
     ) -> None:
         self._guard = guard
         self._users = users
         self._tokens = tokens
         self._max_sessions = max_sessions
+        self._limiter = limiter
+        self._register_per_hour = register_per_ip_per_hour
+        self._grace = refresh_grace_seconds
 
     def register(
-        self, *, email: str, password: str, profile: dict[str, Any], user_agent: str = ""
+        self,
+        *,
+        email: str,
+        password: str,
+        profile: dict[str, Any],
+        user_agent: str = "",
+        client_ip: str = "unknown",
     ) -> tuple[UserRecord, TokenPair]:
-        """Create the account (atomic email uniqueness) and sign it in."""
+        """Create the account (atomic email uniqueness) and sign it in; registrations per IP are limited."""
+        if self._limiter:
+            # Counted before the Argon2 hash: a flood of sign-ups must not buy CPU and memory.
+            address = hashlib.sha256(rate_limit_key(client_ip).encode()).hexdigest()[:32]
+            self._limiter.hit(
+                owner=f"register#ip#{address}",
+                name="register",
+                limit=self._register_per_hour,
+                window_seconds=3600,
+                message="Too many accounts were created from this address; try again later.",
+            )
+        try:
+            email = normalise_email(email)
+        except ValueError as exc:
+            raise BadRequestError(str(exc), code="invalid_email") from exc
         now = iso(utc_now())
         user = UserRecord(
             user_id=new_id(),
@@ -55,56 +86,113 @@ class AuthService:
         )
         self._users.create(user=user)
         audit("user.registered", user_id=user.user_id)
-        return user, self._start_session(user, user_agent)
+        pair = self._start_session(user, user_agent)
+        if pair is None:
+            raise AuthenticationError("This account no longer exists.", code="invalid_token")
+        return user, pair
 
     def login(
         self, *, email: str, password: str, user_agent: str = "", client_ip: str = "unknown"
     ) -> tuple[UserRecord, TokenPair]:
         """Same 401 for an unknown email and a wrong password; repeated failures lock out (429)."""
-        email = email.strip().lower()
-        if self._guard:
-            self._guard.check(email=email, ip=client_ip)
-        user = self._users.get_by_email(email=email)
-        valid = verify_password(password, user.password_hash if user else None)
+        try:
+            email = normalise_email(email)
+        except ValueError:
+            email = ""  # not an address: no account can match, but the attempt still counts
+        ticket = self._guard.admit(email=email or "(not an email)", ip=client_ip) if self._guard else None
+        user = self._users.get_by_email(email=email) if email else None
+        valid = bool(email) and verify_password(password, user.password_hash if user else None)
         if not valid or user is None or user.deletion_requested_at:
             audit("auth.login_failed", email_known=user is not None, client_ip=client_ip)
-            if self._guard:
-                self._guard.record_failure(email=email, ip=client_ip)
+            if self._guard and ticket:
+                self._guard.failed(ticket=ticket)
             raise AuthenticationError(INVALID_LOGIN, code="invalid_credentials")
-        if self._guard:
-            self._guard.record_success(email=email)
+        if self._guard and ticket:
+            self._guard.succeeded(ticket=ticket)
+        pair = self._start_session(user, user_agent)
+        if pair is None:
+            # The password was changed (or the account deleted) after we verified it:
+            # what the caller knew is no longer the password.
+            audit("auth.login_lost_to_password_change", user_id=user.user_id, client_ip=client_ip)
+            raise AuthenticationError(INVALID_LOGIN, code="invalid_credentials")
         audit("auth.login", user_id=user.user_id, client_ip=client_ip)
-        return user, self._start_session(user, user_agent)
+        return user, pair
 
     def refresh(self, *, refresh_token: str) -> TokenPair:
-        """Rotate: the presented token is spent; a spent token revokes its whole family."""
+        """Rotate: the presented token is spent; a spent token revokes its whole family, except
+        that a retry within the grace window gets the pair its first use produced."""
         claims = self._tokens.decode(refresh_token, expected_type="refresh")
-        user = self._users.get(user_id=claims.user_id)
-        if user is None or user.deletion_requested_at:
-            raise AuthenticationError("The token is not valid.", code="invalid_token")
-        session = user.sessions.get(claims.session_id)
-        if session is None:
-            raise AuthenticationError("This session has ended; sign in again.", code="session_revoked")
-        new_jti = new_id()
-        refresh, refresh_claims = self._tokens.issue(
-            user_id=user.user_id, session_id=claims.session_id, token_type="refresh", jti=new_jti
+        for _ in range(2):
+            user = self._users.get(user_id=claims.user_id)
+            if user is None or user.deletion_requested_at:
+                raise AuthenticationError("The token is not valid.", code="invalid_token")
+            session = user.sessions.get(claims.session_id)
+            if session is None:
+                raise AuthenticationError("This session has ended; sign in again.", code="session_revoked")
+            if session.current_jti == claims.jti:
+                pair = self._rotate(user, claims, session)
+                if pair is not None:
+                    return pair
+                continue  # a concurrent refresh of this token won the swap: read what it wrote
+            if self._within_grace(session, claims.jti):
+                return self._pair_for(user.user_id, claims.session_id, session)
+            break
+        self._users.remove_sessions(user_id=claims.user_id, session_ids=[claims.session_id])
+        audit("auth.refresh_reuse_detected", user_id=claims.user_id, session_id=claims.session_id)
+        raise AuthenticationError(
+            "This refresh token was already used; the session has been revoked. Sign in again.",
+            code="refresh_token_reused",
         )
-        rotated = session.current_jti == claims.jti and self._users.rotate_session(
+
+    def _rotate(self, user: UserRecord, claims: TokenClaims, session: AuthSession) -> TokenPair | None:
+        issued_at = int(time.time())
+        new_jti = new_id()
+        expires = self._tokens.issue(
+            user_id=user.user_id,
+            session_id=claims.session_id,
+            token_type="refresh",
+            jti=new_jti,
+            issued_at=issued_at,
+        )[1].expires_at
+        rotated = self._users.rotate_session(
             user_id=user.user_id,
             session_id=claims.session_id,
             old_jti=claims.jti,
             new_jti=new_jti,
-            expires_at=iso(refresh_claims.expires_at),
+            expires_at=iso(expires),
+            issued_at=issued_at,
         )
         if not rotated:
-            self._users.remove_sessions(user_id=user.user_id, session_ids=[claims.session_id])
-            audit("auth.refresh_reuse_detected", user_id=user.user_id, session_id=claims.session_id)
-            raise AuthenticationError(
-                "This refresh token was already used; the session has been revoked. Sign in again.",
-                code="refresh_token_reused",
-            )
+            return None
+        return self._pair_for(
+            user.user_id,
+            claims.session_id,
+            session.model_copy(update={"current_jti": new_jti, "issued_at": issued_at}),
+        )
+
+    def _within_grace(self, session: AuthSession, jti: str) -> bool:
+        return (
+            self._grace > 0
+            and session.previous_jti == jti
+            and session.issued_at is not None
+            and time.time() - session.issued_at <= self._grace
+        )
+
+    def _pair_for(self, user_id: str, session_id: str, session: AuthSession) -> TokenPair:
+        """The session's current pair; deterministic, so a retry gets exactly the same tokens."""
+        refresh, _ = self._tokens.issue(
+            user_id=user_id,
+            session_id=session_id,
+            token_type="refresh",
+            jti=session.current_jti,
+            issued_at=session.issued_at,
+        )
         access, _ = self._tokens.issue(
-            user_id=user.user_id, session_id=claims.session_id, token_type="access"
+            user_id=user_id,
+            session_id=session_id,
+            token_type="access",
+            jti=session.current_jti + ".a",
+            issued_at=session.issued_at,
         )
         return self._pair(access, refresh)
 
@@ -146,33 +234,43 @@ class AuthService:
             raise BadRequestError(
                 "The new password must differ from the current one.", code="password_unchanged"
             )
-        self._users.set_password(
+        changed = self._users.set_password(
             user_id=user.user_id,
             password_hash=hash_password(new_password),
             changed_at=iso(utc_now()),
             keep_session_id=current_session_id,
+            expected_version=user.credentials_version,
         )
+        if not changed:
+            # Someone else changed or reset the password after we checked the current one.
+            raise ConflictError(
+                "The password was changed meanwhile; sign in with the new one.", code="password_changed"
+            )
         audit("auth.password_changed", user_id=user.user_id)
 
-    def _start_session(self, user: UserRecord, user_agent: str) -> TokenPair:
+    def _start_session(self, user: UserRecord, user_agent: str) -> TokenPair | None:
+        """A new refresh family, if the credentials are still the ones the caller proved; else None."""
         session_id = new_id()
-        refresh, refresh_claims = self._tokens.issue(
-            user_id=user.user_id, session_id=session_id, token_type="refresh"
+        issued_at = int(time.time())
+        jti = new_id()
+        expires = self._tokens.issue(
+            user_id=user.user_id, session_id=session_id, token_type="refresh", jti=jti, issued_at=issued_at
+        )[1].expires_at
+        session = AuthSession(
+            current_jti=jti,
+            created_at=iso(utc_now()),
+            expires_at=iso(expires),
+            user_agent=user_agent[:200],
+            issued_at=issued_at,
         )
-        access, _ = self._tokens.issue(user_id=user.user_id, session_id=session_id, token_type="access")
-        now = utc_now()
-        self._users.add_session(
+        added = self._users.add_session(
             user_id=user.user_id,
             session_id=session_id,
-            session=AuthSession(
-                current_jti=refresh_claims.jti,
-                created_at=iso(now),
-                expires_at=iso(refresh_claims.expires_at),
-                user_agent=user_agent[:200],
-            ),
-            drop=self._sessions_to_drop(user, now),
+            session=session,
+            drop=self._sessions_to_drop(user, utc_now()),
+            credentials_version=user.credentials_version,
         )
-        return self._pair(access, refresh)
+        return self._pair_for(user.user_id, session_id, session) if added else None
 
     def _sessions_to_drop(self, user: UserRecord, now: datetime) -> list[str]:
         """Expired families, then the oldest ones beyond the per-user cap."""

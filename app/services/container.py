@@ -9,9 +9,10 @@ import boto3
 
 from app.core.config import Settings
 from app.core.errors import DomainError
-from app.core.security import TokenCodec
+from app.core.security import TokenCodec, configure_password_hashing
 from app.db.dynamodb import build_dynamodb_client
 from app.repositories.chat import ChatRepository
+from app.repositories.login_attempts import LoginAttemptsRepository
 from app.repositories.plans import PlansRepository
 from app.repositories.records import RecordsRepository
 from app.repositories.scans import ScansRepository
@@ -110,8 +111,9 @@ def build_container(
     records = RecordsRepository(client, names["records"])
     limiter = RateLimiter(counters=records)
 
+    configure_password_hashing(concurrency=settings.password_hash_concurrency)
     login_guard = LoginGuard(
-        counters=records,
+        counters=LoginAttemptsRepository(client, names["records"]),
         account_policy=LockoutPolicy(
             settings.login_lockout_threshold,
             settings.login_lockout_base_seconds,
@@ -122,12 +124,16 @@ def build_container(
             settings.login_lockout_base_seconds,
             settings.login_lockout_max_seconds,
         ),
+        account_failures_per_hour=settings.login_account_failures_per_hour,
     )
     auth = AuthService(
         users=users,
         tokens=TokenCodec(settings),
         max_sessions=settings.max_sessions_per_user,
         guard=login_guard,
+        limiter=limiter,
+        register_per_ip_per_hour=settings.register_per_ip_per_hour,
+        refresh_grace_seconds=settings.refresh_reuse_grace_seconds,
     )
     plans = PlanService(plans=plans_repo, scans=scans_repo, lock_days=settings.plan_lock_days)
     processor = AnalysisProcessor(

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Depends, Form, Header, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.deps import (
@@ -15,7 +15,9 @@ from app.api.deps import (
     PrincipalDep,
 )
 from app.api.links import absolute
+from app.core.security import EMAIL_MAX
 from app.schemas.auth import (
+    PASSWORD_MAX,
     Accepted,
     AccountDelete,
     EmailTokenConfirm,
@@ -37,11 +39,14 @@ UserAgent = Annotated[str, Header(include_in_schema=False)]
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=RegisterResponse)
-def register(body: UserRegister, auth: AuthServiceDep, user_agent: UserAgent = "") -> RegisterResponse:
-    """Create an account and sign it in. 409 `email_taken` if the email has an account."""
+def register(
+    body: UserRegister, auth: AuthServiceDep, ip: ClientIp, user_agent: UserAgent = ""
+) -> RegisterResponse:
+    """Create an account and sign it in. 409 `email_taken` if the email has an account; 429 if
+    this address created too many accounts this hour."""
     profile = body.model_dump(exclude={"email", "password"})
     user, tokens = auth.register(
-        email=body.email, password=body.password, profile=profile, user_agent=user_agent
+        email=body.email, password=body.password, profile=profile, user_agent=user_agent, client_ip=ip
     )
     return RegisterResponse(user=UserRead.model_validate(user.model_dump()), tokens=tokens)
 
@@ -53,10 +58,31 @@ def login(body: UserLogin, auth: AuthServiceDep, ip: ClientIp, user_agent: UserA
     return tokens
 
 
+class TokenForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form with the same bounds as JSON sign-in (oversized input is a 422)."""
+
+    def __init__(
+        self,
+        *,
+        username: Annotated[str, Form(max_length=EMAIL_MAX)],
+        password: Annotated[str, Form(max_length=PASSWORD_MAX)],
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        scope: Annotated[str, Form(max_length=1000)] = "",
+        client_id: Annotated[str | None, Form(max_length=200)] = None,
+        client_secret: Annotated[str | None, Form(max_length=200)] = None,
+    ) -> None:
+        super().__init__(
+            username=username,
+            password=password,
+            grant_type=grant_type,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
+
+
 @router.post("/token", response_model=TokenPair)
-def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], auth: AuthServiceDep, ip: ClientIp
-) -> TokenPair:
+def token(form: Annotated[TokenForm, Depends()], auth: AuthServiceDep, ip: ClientIp) -> TokenPair:
     """OAuth2 password form (the `username` field takes the email): for Swagger's Authorize."""
     _, tokens = auth.login(email=form.username, password=form.password, user_agent="swagger", client_ip=ip)
     return tokens

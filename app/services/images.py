@@ -2,22 +2,57 @@
 
 Accepted: JPEG, PNG, WebP and HEIC/HEIF (through pillow-heif). Every stored photo is
 re-encoded as a fresh JPEG, so no EXIF, GPS or other metadata from the phone survives.
+
+Memory: a decoded photo costs width x height x 3 bytes, whatever the file size (a 117 KB
+6000x6000 PNG is 108 MB decoded). So the pixel cap matches what phone cameras produce,
+JPEGs are decoded at reduced size (DCT scaling) straight to the stored size, everything
+else is shrunk right after decoding, and only a few decodes run at once (`DecodeGate`).
 """
 
 import io
+import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
-from app.core.errors import PayloadTooLargeError, UnprocessableError, UnsupportedMediaTypeError
+from app.core.errors import (
+    DependencyUnavailableError,
+    PayloadTooLargeError,
+    UnprocessableError,
+    UnsupportedMediaTypeError,
+)
 
 register_heif_opener()
 
 ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/heic"}
 ACCEPTED_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "image/heif")
 JPEG_QUALITY = 92
+# Stored photos are at most this many pixels on their longer side (12 MP at 4:3): the
+# analysis needs no more, and a 48-50 MP phone JPEG (8064x6048, 8160x6120) then decodes at
+# exactly half size, since the DCT can only scale by 1/2, 1/4 or 1/8.
+STORED_MAX_SIDE = 4000
+
+
+class DecodeGate:
+    """At most `slots` photo decodes at once in this process; a caller waits `timeout` s, then 503."""
+
+    def __init__(self, slots: int, timeout: float = 30.0) -> None:
+        self._semaphore = threading.BoundedSemaphore(slots)
+        self._timeout = timeout
+
+    def __enter__(self) -> "DecodeGate":
+        if not self._semaphore.acquire(timeout=self._timeout):
+            raise DependencyUnavailableError(
+                "Too many photos are being checked right now; try again shortly.",
+                code="server_busy",
+                headers={"Retry-After": "5"},
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._semaphore.release()
 
 
 @dataclass(frozen=True)
@@ -33,7 +68,8 @@ class ImageLimits:
     max_bytes: int
     max_pixels: int
     min_side: int
-    max_side: int = 12000
+    max_side: int = 10000
+    gate: DecodeGate | None = field(default=None, compare=False)
 
 
 def _error_details(angle: str | None, **extra: object) -> dict[str, object]:
@@ -50,19 +86,31 @@ def clean_image(data: bytes, *, limits: ImageLimits, angle: str | None = None) -
             code="image_too_large",
             details=_error_details(angle, max_bytes=limits.max_bytes, size_bytes=len(data)),
         )
+    if limits.gate is None:
+        return _clean(data, limits=limits, angle=angle)
+    with limits.gate:
+        return _clean(data, limits=limits, angle=angle)
+
+
+def _clean(data: bytes, *, limits: ImageLimits, angle: str | None) -> CleanImage:
     image = _open(data, limits=limits, angle=angle)
-    width, height = image.size
-    if min(width, height) < limits.min_side:
-        raise UnprocessableError(
-            f"The image is too small ({width}x{height}); the shorter side needs {limits.min_side} px.",
-            code="image_too_small",
-            details=_error_details(angle, width=width, height=height, min_side=limits.min_side),
-        )
-    oriented = ImageOps.exif_transpose(image).convert("RGB")
+    fmt = image.format or "unknown"
+    oriented = ImageOps.exif_transpose(image)
+    if oriented.mode != "RGB":
+        oriented = oriented.convert("RGB")
     buffer = io.BytesIO()
     # A fresh JPEG with no `exif=`/`icc_profile=` carries no metadata at all.
     oriented.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=False)
-    return CleanImage(buffer.getvalue(), oriented.width, oriented.height, image.format or "unknown")
+    return CleanImage(buffer.getvalue(), oriented.width, oriented.height, fmt)
+
+
+def _stored_size(width: int, height: int) -> tuple[int, int] | None:
+    """The size to keep (aspect preserved), or None when the photo is small enough already."""
+    longer = max(width, height)
+    if longer <= STORED_MAX_SIDE:
+        return None
+    scale = STORED_MAX_SIDE / longer
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _open(data: bytes, *, limits: ImageLimits, angle: str | None) -> Image.Image:
@@ -84,7 +132,18 @@ def _open(data: bytes, *, limits: ImageLimits, angle: str | None) -> Image.Image
                     code="image_dimensions_too_large",
                     details=_error_details(angle, width=width, height=height, max_pixels=limits.max_pixels),
                 )
+            if min(width, height) < limits.min_side:
+                raise UnprocessableError(
+                    f"The image is too small ({width}x{height}); the shorter side needs {limits.min_side} px.",
+                    code="image_too_small",
+                    details=_error_details(angle, width=width, height=height, min_side=limits.min_side),
+                )
+            target = _stored_size(width, height)
+            if target and fmt == "JPEG":
+                image.draft(None, target)  # decode at the smallest 1/n scale still >= target
             image.load()  # decode fully now: a truncated file fails here, not in the worker
+            if target:  # other formats are shrunk at once, so the full-size copy is freed here
+                image.thumbnail(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
             raise UnprocessableError(
                 "The image has too many pixels.",

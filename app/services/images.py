@@ -10,6 +10,7 @@ else is shrunk right after decoding, and only a few decodes run at once (`Decode
 """
 
 import io
+import math
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -29,10 +30,12 @@ register_heif_opener()
 ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/heic"}
 ACCEPTED_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "image/heif")
 JPEG_QUALITY = 92
-# Stored photos are at most this many pixels on their longer side (12 MP at 4:3): the
-# analysis needs no more, and a 48-50 MP phone JPEG (8064x6048, 8160x6120) then decodes at
-# exactly half size, since the DCT can only scale by 1/2, 1/4 or 1/8.
-STORED_MAX_SIDE = 4000
+# Larger photos are shrunk by a whole factor until their longer side fits (a 12 MP phone
+# photo, 4032x3024, is kept as is; a 48-50 MP one, 8064x6048, is halved): the analysis needs
+# no more, JPEGs are then decoded straight at that size (the DCT scales by 1/2, 1/4, 1/8),
+# and a whole-factor reduce() needs no full-size intermediate, unlike a resampling resize.
+STORED_MAX_SIDE = 4096
+JPEG_DRAFT_SCALES = (1, 2, 4, 8)
 
 
 class DecodeGate:
@@ -95,7 +98,7 @@ def clean_image(data: bytes, *, limits: ImageLimits, angle: str | None = None) -
 def _clean(data: bytes, *, limits: ImageLimits, angle: str | None) -> CleanImage:
     image = _open(data, limits=limits, angle=angle)
     fmt = image.format or "unknown"
-    oriented = ImageOps.exif_transpose(image)
+    oriented = ImageOps.exif_transpose(image, in_place=True) or image
     if oriented.mode != "RGB":
         oriented = oriented.convert("RGB")
     buffer = io.BytesIO()
@@ -104,13 +107,14 @@ def _clean(data: bytes, *, limits: ImageLimits, angle: str | None) -> CleanImage
     return CleanImage(buffer.getvalue(), oriented.width, oriented.height, fmt)
 
 
-def _stored_size(width: int, height: int) -> tuple[int, int] | None:
-    """The size to keep (aspect preserved), or None when the photo is small enough already."""
-    longer = max(width, height)
-    if longer <= STORED_MAX_SIDE:
-        return None
-    scale = STORED_MAX_SIDE / longer
-    return max(1, round(width * scale)), max(1, round(height * scale))
+def _shrink(image: Image.Image, factor: int) -> Image.Image:
+    """The image shrunk by a whole factor, without a full-size intermediate copy."""
+    if image.mode in {"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr"}:
+        return image.reduce(factor)
+    # reduce() refuses palette, bilevel and 16-bit modes; nearest-neighbour sampling also
+    # writes only the small copy (and these are screenshots or scans, not camera photos).
+    width, height = image.size
+    return image.resize((max(1, width // factor), max(1, height // factor)), Image.Resampling.NEAREST)
 
 
 def _open(data: bytes, *, limits: ImageLimits, angle: str | None) -> Image.Image:
@@ -138,12 +142,14 @@ def _open(data: bytes, *, limits: ImageLimits, angle: str | None) -> Image.Image
                     code="image_too_small",
                     details=_error_details(angle, width=width, height=height, min_side=limits.min_side),
                 )
-            target = _stored_size(width, height)
-            if target and fmt == "JPEG":
-                image.draft(None, target)  # decode at the smallest 1/n scale still >= target
+            longer = max(width, height)
+            if fmt == "JPEG" and longer > STORED_MAX_SIDE:
+                scale = next((s for s in JPEG_DRAFT_SCALES if longer / s <= STORED_MAX_SIDE), 8)
+                image.draft(None, (width // scale, height // scale))
             image.load()  # decode fully now: a truncated file fails here, not in the worker
-            if target:  # other formats are shrunk at once, so the full-size copy is freed here
-                image.thumbnail(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
+            factor = math.ceil(max(image.size) / STORED_MAX_SIDE)
+            if factor > 1:  # other formats are shrunk at once, so the full-size copy is freed
+                image = _shrink(image, factor)
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
             raise UnprocessableError(
                 "The image has too many pixels.",

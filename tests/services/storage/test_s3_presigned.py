@@ -133,7 +133,7 @@ def test_delete_prefix_retries_keys_s3_refused(
     keys = _three_photos(storage, "users/u20/scans/s1/")
     flaky = RefusingS3(storage._s3, refuse={keys[1]}, times=2)
     monkeypatch.setattr(storage, "_s3", flaky)
-    monkeypatch.setattr("app.services.storage.s3.DELETE_BACKOFF_SECONDS", 0)
+    monkeypatch.setattr("app.services.storage.s3.DELETE_BACKOFF_SECONDS", 0, raising=False)
     assert storage.delete_prefix(prefix="users/u20/") == 3
     assert flaky.calls == 3
     assert all(storage.get(key=key) is None for key in keys)
@@ -144,7 +144,7 @@ def test_delete_prefix_fails_loudly_when_s3_keeps_refusing(
 ) -> None:
     keys = _three_photos(storage, "users/u21/scans/s1/")
     monkeypatch.setattr(storage, "_s3", RefusingS3(storage._s3, refuse={keys[0]}, times=100))
-    monkeypatch.setattr("app.services.storage.s3.DELETE_BACKOFF_SECONDS", 0)
+    monkeypatch.setattr("app.services.storage.s3.DELETE_BACKOFF_SECONDS", 0, raising=False)
     with pytest.raises(DependencyUnavailableError) as failed:
         storage.delete_prefix(prefix="users/u21/")
     assert failed.value.code == "storage_delete_failed" and failed.value.details == {"remaining": 1}

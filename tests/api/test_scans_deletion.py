@@ -217,3 +217,38 @@ def test_one_failing_deletion_does_not_stop_the_others(
     monkeypatch.undo()
     container.account.resume_pending_deletions()
     assert container.users.get(user_id=failing["user"]["user_id"]) is None
+
+
+def _race_upload_and_deletion(client: TestClient, headers: dict) -> dict[str, int]:
+    answers: dict[str, int] = {}
+
+    def upload() -> None:
+        files = {"front": ("f.jpg", face_jpeg(), "image/jpeg")}
+        answers["upload"] = client.post(f"{SCANS}/upload", headers=headers, files=files).status_code
+
+    def delete() -> None:
+        answers["delete"] = client.request(
+            "DELETE", f"{AUTH}/me", headers=headers, json={"password": PASSWORD}
+        ).status_code
+
+    threads = [threading.Thread(target=upload), threading.Thread(target=delete)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return answers
+
+
+def test_uploads_racing_account_deletion_over_http_leave_nothing(
+    client: TestClient, container: Any, register: Callable[..., dict]
+) -> None:
+    """The same race without hooks: real threads, eight tries, whatever the interleaving."""
+    for _ in range(8):
+        user = register()
+        user_id = user["user"]["user_id"]
+        answers = _race_upload_and_deletion(client, user["headers"])
+        assert answers["delete"] == 204
+        assert answers["upload"] in (202, 401, 404)
+        _wait_until_idle(container)
+        assert container.scans_repo.all_for_user(user_id=user_id) == []
+        assert _files_of(container, user_id) == []

@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     upload_url_ttl_seconds: int = 900
     download_url_ttl_seconds: int = 300
     max_image_bytes: int = 10 * 1024 * 1024
-    max_image_pixels: int = 40_000_000
+    max_image_pixels: int = 50_000_000
     min_image_side: int = 256
 
     # Providers
@@ -149,6 +149,12 @@ class Settings(BaseSettings):
     docs_enabled: bool = True
     max_request_body_bytes: int = 12 * 1024 * 1024
     max_json_body_bytes: int = 256 * 1024
+
+    # Photo checks, abandoned uploads and storage sweeps
+    photo_checks_per_day: int = Field(default=60, ge=1)
+    image_decode_concurrency: int = Field(default=2, ge=1, le=32)
+    upload_expiry_seconds: int = Field(default=3600, ge=60)
+    storage_sweep_seconds: int = Field(default=3600, ge=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_settings(self) -> "Settings":

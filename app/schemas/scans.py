@@ -14,7 +14,10 @@ class ScanCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     angles: list[ScanAngle] = Field(
-        default_factory=lambda: [ScanAngle.FRONT], max_length=3, description="`front` is required."
+        default_factory=lambda: [ScanAngle.FRONT],
+        min_length=1,
+        max_length=3,
+        description="`front` is required; leave the field out for a front photo only.",
     )
 
 
@@ -36,7 +39,10 @@ class ScanFailure(BaseModel):
 
 class ScanRead(BaseModel):
     scan_id: str
-    status: str = Field(description="awaiting_upload → queued → processing → completed | failed")
+    status: str = Field(
+        description="awaiting_upload → queued → processing → completed | failed; "
+        "awaiting_upload → expired when the photos are never submitted"
+    )
     angles: list[str]
     scan_date: str
     created_at: str

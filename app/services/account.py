@@ -10,6 +10,7 @@ from typing import Any
 from app.core.errors import AuthenticationError, BadRequestError
 from app.core.logging import audit
 from app.core.security import hash_password, iso, utc_now, verify_password
+from app.repositories.base import TransactionCancelled
 from app.repositories.chat import ChatRepository
 from app.repositories.plans import PlansRepository
 from app.repositories.records import RecordsRepository
@@ -17,6 +18,7 @@ from app.repositories.scans import ScansRepository
 from app.repositories.users import UserRecord, UsersRepository
 from app.services.mail import Mailer
 from app.services.quotas import RateLimiter
+from app.services.scans import user_prefixes
 from app.services.storage.base import ImageStorage
 
 logger = logging.getLogger("dermalens.account")
@@ -151,23 +153,46 @@ class AccountService:
 
     def _erase(self, *, user_id: str, email: str) -> None:
         counts = {
-            "images": self._storage.delete_prefix(prefix=f"users/{user_id}/"),
+            "images": sum(self._storage.delete_prefix(prefix=p) for p in user_prefixes(user_id)),
             "scans": self._scans.delete_all(user_id=user_id),
             "plans": self._plans.delete_all(user_id=user_id),
             "chat_items": self._chat.delete_all(user_id=user_id),
             "records": self._records.delete_partition(owner=user_id),
         }
-        self._users.delete(user_id=user_id, email=email)
+        try:
+            self._users.delete(user_id=user_id, email=email)
+        except TransactionCancelled:
+            # The email guard belongs to someone else: the account was already removed (with
+            # its guard) and the email registered again before this marker was cleared. The
+            # new account must stay; only a still-present old user item would be an error.
+            if self._users.get(user_id=user_id) is not None:
+                raise
+            logger.info(
+                "account already deleted; its email belongs to a new account", extra={"user_id": user_id}
+            )
         self._records.delete(owner=DELETIONS_PARTITION, key=user_id)
         audit("account.deleted", user_id=user_id, **counts)
 
-    def resume_pending_deletions(self) -> int:
-        """Finish deletions a crash interrupted (called at start-up)."""
+    def resume_pending_deletions(self) -> dict[str, int]:
+        """Finish deletions a crash interrupted (called at start-up).
+
+        One account's data never stops the start-up: a deletion that fails is logged and
+        counted, its marker stays, and the next start (or the user's retry) tries again.
+        """
         pending = self._records.all_for(owner=DELETIONS_PARTITION)
+        counts = {"resumed": 0, "failed": 0}
         for item in pending:
-            logger.info("resuming account deletion", extra={"user_id": item["sk"]})
-            self._erase(user_id=item["sk"], email=item["email"])
-        return len(pending)
+            user_id = str(item["sk"])
+            logger.info("resuming account deletion", extra={"user_id": user_id})
+            try:
+                self._erase(user_id=user_id, email=str(item.get("email", "")))
+                counts["resumed"] += 1
+            except Exception:
+                counts["failed"] += 1
+                logger.exception("could not finish an account deletion", extra={"user_id": user_id})
+        if pending:
+            logger.info("pending account deletions", extra=counts)
+        return counts
 
     # ---- export ----
 

@@ -89,9 +89,25 @@ class AnalysisProcessor:
             updates = self._failure(
                 "internal_error", f"The analysis crashed ({type(exc).__name__}); retry the scan."
             )
-        self._scans.finish(scan=scan, updates=updates)
+        if not self._scans.finish(scan=scan, updates=updates):
+            self._discard_result(scan, updates)
+            return None
         logger.info("analysis finished", extra={**log, "status": updates["status"]})
         return str(updates["status"])
+
+    def _discard_result(self, scan: ScanRecord, updates: dict[str, Any]) -> None:
+        """The result could not be recorded: the scan was deleted, its account is being
+        deleted, or another worker took it over. Only in the first two cases does the overlay
+        written here have no owner any more, and then it must go."""
+        current = self._scans.get(user_id=scan.user_id, scan_id=scan.scan_id)
+        ours = current is not None and current.status == "processing"
+        ours = ours and current is not None and current.lease_expires_at == scan.lease_expires_at
+        if updates.get("overlay_key") and (current is None or ours):
+            self._storage.delete_prefix(prefix=str(updates["overlay_key"]))
+        logger.info(
+            "analysis result discarded",
+            extra={"scan_id": scan.scan_id, "reason": "scan deleted" if current is None else "scan changed"},
+        )
 
     def _analyse(self, scan: ScanRecord) -> dict[str, Any]:
         images = {}

@@ -24,13 +24,14 @@ from app.services.chat import ChatService
 from app.services.chat_ai import ChatProvider, build_chat_provider, build_fallback_provider
 from app.services.chat_context import ChatContextBuilder
 from app.services.health import TableCheckCache
-from app.services.images import ImageLimits
+from app.services.images import DecodeGate, ImageLimits
 from app.services.login_guard import LockoutPolicy, LoginGuard
 from app.services.mail import LogMailer, Mailer, SesMailer
 from app.services.plans import PlanService
 from app.services.quotas import RateLimiter
 from app.services.scans import ScanService
 from app.services.storage import ImageStorage, build_storage
+from app.services.sweeps import MaintenanceSweeper
 from app.services.vision import VisionProvider, build_vision_provider
 
 logger = logging.getLogger("dermalens.container")
@@ -60,17 +61,20 @@ class Container:
     chat: ChatService
     analysis: AnalysisProcessor
     analysis_worker: AnalysisWorker
+    sweeper: MaintenanceSweeper
     table_check: TableCheckCache = field(default_factory=TableCheckCache)
 
     async def start(self) -> None:
-        """Finish interrupted work (deletions, scans) and start the analysis workers."""
+        """Finish interrupted work (deletions, scans) and start the workers and the sweeper."""
         try:
             await asyncio.to_thread(self.account.resume_pending_deletions)
         except DomainError as exc:
             logger.warning("could not resume pending account deletions: %s", exc.message)
         await self.analysis_worker.start()
+        await self.sweeper.start()
 
     async def stop(self) -> None:
+        await self.sweeper.stop()
         await self.analysis_worker.stop()
         # Remote providers hold HTTP connection pools; the local ones have nothing to close.
         if hasattr(self.chat_provider, "aclose"):
@@ -105,7 +109,7 @@ def build_container(
     mailer = build_mailer(settings)
 
     users = UsersRepository(client, names["users"])
-    scans_repo = ScansRepository(client, names["scans"], names["records"])
+    scans_repo = ScansRepository(client, names["scans"], names["records"], names["users"])
     plans_repo = PlansRepository(client, names["plans"], names["records"])
     chat_repo = ChatRepository(client, names["chat"])
     records = RecordsRepository(client, names["records"])
@@ -144,6 +148,7 @@ def build_container(
         max_bytes=settings.max_image_bytes,
         max_pixels=settings.max_image_pixels,
         min_side=settings.min_image_side,
+        gate=DecodeGate(settings.image_decode_concurrency),
     )
     scans = ScanService(
         scans=scans_repo,
@@ -152,6 +157,9 @@ def build_container(
         enqueue=worker.enqueue,
         limiter=limiter,
         scans_per_day=settings.scans_per_day,
+        photo_checks_per_day=settings.photo_checks_per_day,
+        # Never before the upload links themselves have expired.
+        upload_expiry_seconds=max(settings.upload_expiry_seconds, settings.upload_url_ttl_seconds + 300),
     )
     chat = ChatService(
         chat=chat_repo,
@@ -195,4 +203,5 @@ def build_container(
         chat=chat,
         analysis=processor,
         analysis_worker=worker,
+        sweeper=MaintenanceSweeper(scans=scans, interval_seconds=settings.storage_sweep_seconds),
     )

@@ -2,22 +2,60 @@
 
 Accepted: JPEG, PNG, WebP and HEIC/HEIF (through pillow-heif). Every stored photo is
 re-encoded as a fresh JPEG, so no EXIF, GPS or other metadata from the phone survives.
+
+Memory: a decoded photo costs width x height x 3 bytes, whatever the file size (a 117 KB
+6000x6000 PNG is 108 MB decoded). So the pixel cap matches what phone cameras produce,
+JPEGs are decoded at reduced size (DCT scaling) straight to the stored size, everything
+else is shrunk right after decoding, and only a few decodes run at once (`DecodeGate`).
 """
 
 import io
+import math
+import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
-from app.core.errors import PayloadTooLargeError, UnprocessableError, UnsupportedMediaTypeError
+from app.core.errors import (
+    DependencyUnavailableError,
+    PayloadTooLargeError,
+    UnprocessableError,
+    UnsupportedMediaTypeError,
+)
 
 register_heif_opener()
 
 ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/heic"}
 ACCEPTED_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "image/heif")
 JPEG_QUALITY = 92
+# Larger photos are shrunk by a whole factor until their longer side fits (a 12 MP phone
+# photo, 4032x3024, is kept as is; a 48-50 MP one, 8064x6048, is halved): the analysis needs
+# no more, JPEGs are then decoded straight at that size (the DCT scales by 1/2, 1/4, 1/8),
+# and a whole-factor reduce() needs no full-size intermediate, unlike a resampling resize.
+STORED_MAX_SIDE = 4096
+JPEG_DRAFT_SCALES = (1, 2, 4, 8)
+
+
+class DecodeGate:
+    """At most `slots` photo decodes at once in this process; a caller waits `timeout` s, then 503."""
+
+    def __init__(self, slots: int, timeout: float = 30.0) -> None:
+        self._semaphore = threading.BoundedSemaphore(slots)
+        self._timeout = timeout
+
+    def __enter__(self) -> "DecodeGate":
+        if not self._semaphore.acquire(timeout=self._timeout):
+            raise DependencyUnavailableError(
+                "Too many photos are being checked right now; try again shortly.",
+                code="server_busy",
+                headers={"Retry-After": "5"},
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._semaphore.release()
 
 
 @dataclass(frozen=True)
@@ -33,7 +71,8 @@ class ImageLimits:
     max_bytes: int
     max_pixels: int
     min_side: int
-    max_side: int = 12000
+    max_side: int = 10000
+    gate: DecodeGate | None = field(default=None, compare=False)
 
 
 def _error_details(angle: str | None, **extra: object) -> dict[str, object]:
@@ -50,19 +89,32 @@ def clean_image(data: bytes, *, limits: ImageLimits, angle: str | None = None) -
             code="image_too_large",
             details=_error_details(angle, max_bytes=limits.max_bytes, size_bytes=len(data)),
         )
+    if limits.gate is None:
+        return _clean(data, limits=limits, angle=angle)
+    with limits.gate:
+        return _clean(data, limits=limits, angle=angle)
+
+
+def _clean(data: bytes, *, limits: ImageLimits, angle: str | None) -> CleanImage:
     image = _open(data, limits=limits, angle=angle)
-    width, height = image.size
-    if min(width, height) < limits.min_side:
-        raise UnprocessableError(
-            f"The image is too small ({width}x{height}); the shorter side needs {limits.min_side} px.",
-            code="image_too_small",
-            details=_error_details(angle, width=width, height=height, min_side=limits.min_side),
-        )
-    oriented = ImageOps.exif_transpose(image).convert("RGB")
+    fmt = image.format or "unknown"
+    oriented = ImageOps.exif_transpose(image, in_place=True) or image
+    if oriented.mode != "RGB":
+        oriented = oriented.convert("RGB")
     buffer = io.BytesIO()
     # A fresh JPEG with no `exif=`/`icc_profile=` carries no metadata at all.
     oriented.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=False)
-    return CleanImage(buffer.getvalue(), oriented.width, oriented.height, image.format or "unknown")
+    return CleanImage(buffer.getvalue(), oriented.width, oriented.height, fmt)
+
+
+def _shrink(image: Image.Image, factor: int) -> Image.Image:
+    """The image shrunk by a whole factor, without a full-size intermediate copy."""
+    if image.mode in {"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr"}:
+        return image.reduce(factor)
+    # reduce() refuses palette, bilevel and 16-bit modes; nearest-neighbour sampling also
+    # writes only the small copy (and these are screenshots or scans, not camera photos).
+    width, height = image.size
+    return image.resize((max(1, width // factor), max(1, height // factor)), Image.Resampling.NEAREST)
 
 
 def _open(data: bytes, *, limits: ImageLimits, angle: str | None) -> Image.Image:
@@ -84,7 +136,20 @@ def _open(data: bytes, *, limits: ImageLimits, angle: str | None) -> Image.Image
                     code="image_dimensions_too_large",
                     details=_error_details(angle, width=width, height=height, max_pixels=limits.max_pixels),
                 )
+            if min(width, height) < limits.min_side:
+                raise UnprocessableError(
+                    f"The image is too small ({width}x{height}); the shorter side needs {limits.min_side} px.",
+                    code="image_too_small",
+                    details=_error_details(angle, width=width, height=height, min_side=limits.min_side),
+                )
+            longer = max(width, height)
+            if fmt == "JPEG" and longer > STORED_MAX_SIDE:
+                scale = next((s for s in JPEG_DRAFT_SCALES if longer / s <= STORED_MAX_SIDE), 8)
+                image.draft(None, (width // scale, height // scale))
             image.load()  # decode fully now: a truncated file fails here, not in the worker
+            factor = math.ceil(max(image.size) / STORED_MAX_SIDE)
+            if factor > 1:  # other formats are shrunk at once, so the full-size copy is freed
+                image = _shrink(image, factor)
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
             raise UnprocessableError(
                 "The image has too many pixels.",

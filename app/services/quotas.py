@@ -33,3 +33,14 @@ class RateLimiter:
                 details={"limit": limit, "window_seconds": window_seconds},
             )
         return count
+
+    def refund(self, *, owner: str, name: str, window_seconds: int) -> None:
+        """Give back one use counted in the current window (a request that turned out to be a repeat)."""
+        now = self._clock()
+        bucket = math.floor(now / window_seconds)
+        self._counters.increment(
+            owner=owner,
+            key=f"ratelimit#{name}#{bucket}",
+            expires_at_epoch=int((bucket + 1) * window_seconds + 60),
+            by=-1,
+        )

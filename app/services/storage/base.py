@@ -1,5 +1,6 @@
 """The image storage contract shared by the S3 and local-filesystem backends."""
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -41,6 +42,10 @@ class ImageStorage(Protocol):
 
     def delete_prefix(self, *, prefix: str) -> int:
         """Delete every object under the prefix; returns how many. Safe to repeat."""
+        ...
+
+    def list_objects(self, *, prefix: str) -> Iterator[tuple[str, float]]:
+        """(key, last-modified epoch seconds) of every object under the prefix (sweeps)."""
         ...
 
     def download_url(self, *, key: str) -> str:

@@ -4,8 +4,10 @@ A signed URL carries a short-lived token (HMAC-signed JWT, `typ=storage`) naming
 the allowed method, size and content types. A tampered or expired token → 403.
 """
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -115,10 +117,25 @@ class LocalImageStorage:
         files = [p for p in base.rglob("*") if p.is_file()]
         for file in files:
             file.unlink(missing_ok=True)
+        # Directories last, deepest first; another deleter (or a late writer) may race us.
         for directory in sorted((p for p in base.rglob("*") if p.is_dir()), reverse=True):
-            directory.rmdir()
-        base.rmdir()
+            with contextlib.suppress(FileNotFoundError, OSError):
+                directory.rmdir()
+        with contextlib.suppress(FileNotFoundError, OSError):
+            base.rmdir()
         return len(files)
+
+    def list_objects(self, *, prefix: str) -> Iterator[tuple[str, float]]:
+        """(key, modification epoch seconds) of every file under the prefix (sweeps)."""
+        base = self._path(prefix.rstrip("/"))
+        if not base.is_dir():
+            return
+        for path in base.rglob("*"):
+            if path.is_file() and not path.name.startswith(".upload-"):
+                try:
+                    yield path.relative_to(self.root).as_posix(), path.stat().st_mtime
+                except FileNotFoundError:  # deleted meanwhile
+                    continue
 
     def check(self) -> None:
         # A probe file of its own per call: concurrent probes must not unlink each other's.

@@ -1,6 +1,8 @@
 """S3 storage (production): private bucket, presigned POST with limits, presigned GET."""
 
 import logging
+import time
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +16,9 @@ from app.db.dynamodb import aws_client_config
 from app.services.storage.base import UploadTarget
 
 logger = logging.getLogger("dermalens.storage.s3")
+
+DELETE_ATTEMPTS = 4
+DELETE_BACKOFF_SECONDS = 0.2
 
 
 def build_s3_client(settings: Settings) -> Any:
@@ -86,17 +91,52 @@ class S3ImageStorage:
             raise DependencyUnavailableError("Image storage is unavailable.") from exc
 
     def delete_prefix(self, *, prefix: str) -> int:
+        """Delete every object under the prefix; per-key failures are retried, then raised."""
         deleted = 0
         paginator = self._s3.get_paginator("list_objects_v2")
         try:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-                keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+                keys = [obj["Key"] for obj in page.get("Contents", [])]
                 if keys:
-                    self._s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+                    self._delete_keys(keys)
                     deleted += len(keys)
         except (ClientError, BotoCoreError) as exc:
             raise DependencyUnavailableError("Image storage is unavailable.") from exc
         return deleted
+
+    def _delete_keys(self, keys: list[str]) -> None:
+        # delete_objects answers 200 even when some keys failed (AccessDenied, SlowDown,
+        # InternalError): those come back in `Errors` and must not be reported as deleted.
+        pending = keys
+        for attempt in range(DELETE_ATTEMPTS):
+            response = self._s3.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in pending], "Quiet": True}
+            )
+            errors = response.get("Errors") or []
+            if not errors:
+                return
+            pending = [error["Key"] for error in errors]
+            logger.warning(
+                "S3 refused to delete some objects",
+                extra={"count": len(pending), "codes": sorted({e.get("Code", "") for e in errors})},
+            )
+            if attempt + 1 < DELETE_ATTEMPTS:
+                time.sleep(DELETE_BACKOFF_SECONDS * 2**attempt)
+        raise DependencyUnavailableError(
+            "Some photos could not be deleted yet; try again shortly.",
+            code="storage_delete_failed",
+            details={"remaining": len(pending)},
+        )
+
+    def list_objects(self, *, prefix: str) -> Iterator[tuple[str, float]]:
+        """(key, last-modified epoch seconds) of every object under the prefix (sweeps)."""
+        paginator = self._s3.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    yield obj["Key"], obj["LastModified"].timestamp()
+        except (ClientError, BotoCoreError) as exc:
+            raise DependencyUnavailableError("Image storage is unavailable.") from exc
 
     def check(self) -> None:
         self._s3.head_bucket(Bucket=self.bucket)

@@ -95,3 +95,73 @@ def test_unreachable_s3_is_a_503_error(tmp_path, monkeypatch: pytest.MonkeyPatch
     storage = S3ImageStorage(client=build_s3_client(settings), bucket=BUCKET, upload_ttl=60, download_ttl=60)
     with pytest.raises(DependencyUnavailableError):
         storage.put(key="users/x/a.jpg", data=b"x", content_type="image/jpeg")
+
+
+class RefusingS3:
+    """The real (moto) client, but delete_objects answers per-key errors for some keys, as
+    S3 does with HTTP 200 (AccessDenied, SlowDown, InternalError), deleting only the rest."""
+
+    def __init__(self, real, refuse: set[str], times: int) -> None:
+        self._real = real
+        self.refuse = refuse
+        self.times = times
+        self.calls = 0
+
+    def __getattr__(self, name: str):
+        return getattr(self._real, name)
+
+    def delete_objects(self, *, Bucket: str, Delete: dict) -> dict:  # noqa: N803 - boto3's names
+        self.calls += 1
+        refused = [o for o in Delete["Objects"] if o["Key"] in self.refuse] if self.times > 0 else []
+        self.times -= 1
+        allowed = [o for o in Delete["Objects"] if o not in refused]
+        if allowed:
+            self._real.delete_objects(Bucket=Bucket, Delete={**Delete, "Objects": allowed})
+        return {"Errors": [{"Key": o["Key"], "Code": "InternalError", "Message": "retry"} for o in refused]}
+
+
+def _three_photos(storage: S3ImageStorage, prefix: str) -> list[str]:
+    keys = [f"{prefix}{angle}.jpg" for angle in ("front", "left", "right")]
+    for key in keys:
+        storage.put(key=key, data=b"x", content_type="image/jpeg")
+    return keys
+
+
+def test_delete_prefix_retries_keys_s3_refused(
+    storage: S3ImageStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = _three_photos(storage, "users/u20/scans/s1/")
+    flaky = RefusingS3(storage._s3, refuse={keys[1]}, times=2)
+    monkeypatch.setattr(storage, "_s3", flaky)
+    monkeypatch.setattr("app.services.storage.s3.DELETE_BACKOFF_SECONDS", 0, raising=False)
+    assert storage.delete_prefix(prefix="users/u20/") == 3
+    assert flaky.calls == 3
+    assert all(storage.get(key=key) is None for key in keys)
+
+
+def test_delete_prefix_fails_loudly_when_s3_keeps_refusing(
+    storage: S3ImageStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = _three_photos(storage, "users/u21/scans/s1/")
+    monkeypatch.setattr(storage, "_s3", RefusingS3(storage._s3, refuse={keys[0]}, times=100))
+    monkeypatch.setattr("app.services.storage.s3.DELETE_BACKOFF_SECONDS", 0, raising=False)
+    with pytest.raises(DependencyUnavailableError) as failed:
+        storage.delete_prefix(prefix="users/u21/")
+    assert failed.value.code == "storage_delete_failed" and failed.value.details == {"remaining": 1}
+    assert storage.get(key=keys[0]) == b"x", "the photo S3 refused to delete is still there"
+
+
+def test_upload_expiry_lifecycle_rule_is_applied_next_to_existing_rules(storage: S3ImageStorage) -> None:
+    from scripts.s3_lifecycle import RULE_ID, apply_upload_expiry
+
+    client = storage._s3
+    other = {"ID": "logs", "Filter": {"Prefix": "logs/"}, "Status": "Enabled", "Expiration": {"Days": 30}}
+    client.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration={"Rules": [other]})
+    for _ in range(2):  # applying it again changes nothing
+        apply_upload_expiry(client, bucket=BUCKET, days=1)
+    rules = {r["ID"]: r for r in client.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]}
+    assert set(rules) == {"logs", RULE_ID}
+    ours = rules[RULE_ID]
+    assert ours["Filter"] == {"Prefix": "uploads/"} and ours["Status"] == "Enabled"
+    assert ours["Expiration"] == {"Days": 1}
+    assert ours["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import ContainerDep
+from app.api.deps import ContainerDep, ScanServiceDep
 from app.core.errors import NotFoundError, PayloadTooLargeError
 from app.services.storage.local import LocalImageStorage
 
@@ -18,9 +18,10 @@ def _local(container: ContainerDep) -> LocalImageStorage:
 
 
 @router.put("/{token}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-async def upload(token: str, request: Request, container: ContainerDep) -> Response:
+async def upload(token: str, request: Request, container: ContainerDep, scans: ScanServiceDep) -> Response:
+    """Accepted only into a scan still awaiting its photos (404 once it or its account is gone)."""
     storage = _local(container)
-    storage.verify(token, op="put")
+    claims = storage.verify(token, op="put")
     limit = container.settings.max_image_bytes
     body = bytearray()
     async for chunk in request.stream():
@@ -28,7 +29,12 @@ async def upload(token: str, request: Request, container: ContainerDep) -> Respo
         if len(body) > limit:
             raise PayloadTooLargeError(f"The file is larger than {limit} bytes.", code="image_too_large")
     content_type = request.headers.get("content-type", "")
-    await run_in_threadpool(storage.accept_upload, token=token, data=bytes(body), content_type=content_type)
+    data = bytes(body)
+    await run_in_threadpool(
+        scans.accept_upload,
+        key=str(claims["key"]),
+        store=lambda: storage.accept_upload(token=token, data=data, content_type=content_type),
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -4,6 +4,7 @@ Only what must point at this machine's stand-ins is overridden (DynamoDB Local, 
 every other value comes from the file, read the way its consumer reads it.
 """
 
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,12 @@ from app.main import create_app
 from app.services.storage.s3 import build_s3_client
 from tests.conftest import PASSWORD, unique_email
 from tests.envfiles import ENV_EXAMPLE, clear_setting_env, parse_systemd_env, setup_ec2_env_file
+
+
+def _fresh_address() -> tuple[str, int]:
+    # The documented files keep the per-IP sign-up limit, and the suite shares one DynamoDB:
+    # each boot test signs up from an address of its own (TEST-NET-2).
+    return (f"198.51.100.{secrets.randbelow(254) + 1}", 50000)
 
 
 def _sign_up_and_in(client: TestClient) -> None:
@@ -49,7 +56,7 @@ def test_starts_from_a_copy_of_env_example(
 
     settings = get_settings()
     assert settings.environment == "development" and settings.cors_origins == []
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), client=_fresh_address()) as client:
         _sign_up_and_in(client)
     assert (tmp_path / ".data" / "dev-secret-key").is_file()
 
@@ -94,7 +101,7 @@ def test_starts_from_the_env_file_setup_ec2_writes(
     build_s3_client(settings).create_bucket(
         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
     )
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), client=_fresh_address()) as client:
         _sign_up_and_in(client)
         assert client.get("/health/ready").json()["checks"]["storage"]["backend"] == "s3"
         assert client.get("/api/v1/docs").status_code == 404

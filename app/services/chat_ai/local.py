@@ -162,7 +162,7 @@ class LocalChatProvider:
             return "You don't have an active plan yet, so nothing is scheduled. Create one from your latest scan."
         if not subject:
             return self._night_overview(plan)
-        return "\n\n".join(_when_used(slug, plan, request) for slug in subject[:3])
+        return "\n\n".join(_when_used(_plan_member(slug, request, context), plan, request) for slug in subject[:3])
 
     def _night_overview(self, plan: dict) -> str:
         week = _week(plan)
@@ -414,10 +414,11 @@ def _when_used(slug: str, plan: dict, request: Request) -> str:
         if later:
             text += " Then " + "; ".join(later) + "."
         if request.time_of_day == "pm":
-            tonight = today.get("day")
             yes = slug in (today.get("night_actives") or [])
+            focus_tonight = str(today.get("night_focus", "rest")).replace("_", " ")
             text += (
-                f" Tonight ({tonight}) is {'one of them: yes, use it' if yes else 'not one of them: skip it tonight'}."
+                f" Tonight ({today.get('day')}) is a {focus_tonight} night: "
+                f"{'yes, use it' if yes else 'skip it tonight'}."
             )
         text += " Never on the same night as another retinoid or acid."
         return text
@@ -426,6 +427,19 @@ def _when_used(slug: str, plan: dict, request: Request) -> str:
         if step:
             return f"{name} is in your {label} routine (step {step['step']}, {step['product_type']}): {step.get('frequency', 'daily')}."
     return f"{name} is not part of your current plan, so it has no scheduled nights. Ask me before adding it."
+
+
+def _plan_member(slug: str, request: Request, context: ChatContext) -> str:
+    """'my retinoid' (resolved as retinol) means the plan's own retinoid when it has a different one."""
+    plan_slugs = _plan_slugs(context)
+    if slug in plan_slugs:
+        return slug
+    for group in request.groups:
+        if _in_group(slug, group):
+            same = next((s for s in plan_slugs if _in_group(s, group)), None)
+            if same:
+                return same
+    return slug
 
 
 def _plan_slugs(context: ChatContext) -> list[str]:

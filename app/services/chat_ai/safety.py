@@ -63,7 +63,7 @@ RED_FLAGS: tuple[RedFlag, ...] = (
         (
             r"\b(hard|difficult|trouble|difficulty|struggling|can'?t|cannot|cant) (to )?(breath\w*)\b",
             r"\b(short(ness)? of breath|wheez\w*|throat (is |feels )?(closing|tight\w*|swell\w*|swollen)|"
-            r"tongue (is )?(swell\w*|swollen)|swollen (tongue|throat)|anaphyla\w*|epipen)\b",
+            r"tongue.{0,15}(swell\w*|swollen)|swollen (tongue|throat)|anaphyla\w*|epipen)\b",
             r"\b(hives|welts)\b.{0,60}\b(breath\w*|throat|dizzy|faint\w*)\b",
         ),
         "Trouble breathing, a tight throat or a swelling tongue can be a severe allergic reaction "

@@ -74,6 +74,16 @@ SYNONYMS: dict[str, str] = {
     "hyaluronic": "hyaluronic_acid",
     "tranexamic": "tranexamic_acid",
 }
+# Generic words for an ingredient family: "my retinoid" means whichever retinoid the plan uses.
+GROUP_TERMS: dict[str, str] = {
+    "retinoid": "retinoid",
+    "retinoids": "retinoid",
+    "bha": "bha",
+    "aha": "aha",
+    "exfoliant": "exfoliating_acid",
+    "exfoliation": "exfoliating_acid",
+    "exfoliating": "exfoliating_acid",
+}
 # Not in the topical catalog, but must never be treated as unknown: handled as retinoids.
 ORAL_RETINOIDS = {"isotretinoin"}
 # Words that look like ingredient names to a fuzzy matcher but are ordinary English.
@@ -216,10 +226,10 @@ def pregnancy_state(text: str) -> PregnancyState | None:
     """Whether the message says the user is pregnant, breastfeeding or trying to conceive."""
     if _has(text, _BREASTFEEDING) and not _has(text, _NEGATED + r"(breast|nursing)"):
         return "breastfeeding"
-    if _has(text, _PREGNANT) and not _has(text, _NEGATED + r"pregnan"):
-        return "pregnant"
     if _has(text, _TRYING):
         return "trying"
+    if _has(text, _PREGNANT) and not _has(text, _NEGATED + r"pregnan"):
+        return "pregnant"
     return None
 
 
@@ -235,7 +245,7 @@ def areas_in(text: str) -> list[str]:
 
 def superlative(text: str) -> Literal["best", "worst"] | None:
     """Whether the question asks for the best or the worst (best wins when both: 'best and worst')."""
-    best = _has(text, r"\b(best|strongest|healthiest|doing (well|good|great)|good at|top|highest|"
+    best = _has(text, r"\b(best|strongest|healthiest|doing (well|good|great)|good at|highest|"
                       r"most improved|better than the rest)\b")
     worst = _has(text, r"\b(worst|weakest|lowest|biggest (problem|issue)|needs? (the most )?work|"
                        r"most attention|bad|weakest|doing badly|focus on)\b")
@@ -260,6 +270,7 @@ class Request:
     pregnancy: PregnancyState | None = None
     pregnancy_from_profile: bool = False
     red_flags: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
     referent: str | None = None
     follow_up: bool = False
 
@@ -271,6 +282,8 @@ class Request:
     @property
     def subject_ingredients(self) -> list[str]:
         """The ingredients named, or the one 'it' refers to."""
+        if self.ingredients and self.referent and self.intent == "interaction":
+            return [self.referent, *self.ingredients]
         if self.ingredients:
             return self.ingredients
         return [self.referent] if self.referent else []
@@ -291,7 +304,7 @@ _SKIN_DOMAIN = (
 )
 _OFF_TOPIC = (
     r"\b(movies?|films?|netflix|series to watch|tv show|song|music|playlist|stocks?|crypto|bitcoin|invest\w*|"
-    r"recipe|cook\w*|dinner|lunch|restaurant|weather|football|soccer|basketball|nba|game tonight|"
+    r"recipe|cook\w*|dinner|lunch|restaurants?|near me|weather|football|soccer|basketball|nba|game tonight|"
     r"video games?|homework|essay|math|capital of|president|election|politics|joke|poem|code|python|"
     r"javascript|flight|hotel|holiday|vacation plans|car|bus|train times|girlfriend|boyfriend|dating|"
     r"horoscope|lottery|translate|news)\b"
@@ -300,10 +313,23 @@ _OFF_TOPIC = (
 # (intent, patterns), highest priority first. The first rule that matches wins; the order
 # encodes what matters most when a message touches several topics.
 RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("greeting", (r"^\s*(hi|hello|hey|hiya|yo|good (morning|evening|afternoon)|thanks?|thank you|ty|thx|ok|okay|"
+                  r"cool|great)\b[\s!.?]*$",)),
+    ("last_scan", (
+        r"\b(last|latest|previous|most recent|recent) (scan|analysis|photo|selfie)\b.*\b(when|date|day)\b",
+        r"\bwhen (was|did) (my|i) (last|latest|previous|most recent)? ?(scan|analysis|do a scan|take a scan|scanned)\b",
+        r"\b(date|day) of my (last|latest) scan\b",
+        r"\bhow long (ago|since) (was )?(my|the) (last )?scan\b",
+    )),
+    ("rescan", (
+        r"\b(rescan|re-scan|next scan|another scan|new scan|scan again|how often\b.*\bscan|when should i scan|"
+        r"when (do|can|should) i (do|take) (a|my|the) (next )?scan)\b",
+    )),
     ("cycle", (r"\b(period|periods|menstrua\w*|pms|pmdd|time of (the )?month|cycle|ovulat\w*|luteal|"
                r"hormonal (acne|breakouts?)|on my rag)\b",)),
     ("interaction", (
-        r"\b(together|combine\w*|mix\w*|layer\w*|same time|same night|same routine|at once|in one routine)\b",
+        r"\b(together|combine\w*|mix\w*|layer\w*|same time|same night|same routine|at once|in one routine|"
+        r"on top of)\b",
         r"\b(with|and|\+|&|after|before|on top of|over)\b.*\?",
         r"\b(use|put|apply|pair)\b.*\b(with|and|\+|&)\b",
     )),
@@ -318,18 +344,10 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"\b(purg\w*|irritat\w*|sting\w*|burn\w*|peel\w*|flak\w*|itch\w*|rash|reaction|react\w*|side ?effects?|"
         r"breaking out|broke out|breakout from|redder|sensitive now|tingl\w*|dry patches|raw|sore|hurts?|"
         r"stop using|keep using|should i stop|quit using|too strong|too harsh)\b",
-    )),
-    ("last_scan", (
-        r"\b(last|latest|previous|most recent|recent) (scan|analysis|photo|selfie)\b.*\b(when|date|day)\b",
-        r"\bwhen (was|did) (my|i) (last|latest|previous|most recent)? ?(scan|analysis|do a scan|take a scan|scanned)\b",
-        r"\b(date|day) of my (last|latest) scan\b",
-        r"\bhow long (ago|since) (was )?(my|the) (last )?scan\b",
-    )),
-    ("rescan", (
-        r"\b(rescan|re-scan|next scan|another scan|new scan|scan again|how often\b.*\bscan|when should i scan|"
-        r"when (do|can|should) i (do|take) (a|my|the) (next )?scan)\b",
+        r"\b(quit|stop|stopping|drop|pause)( using)? (it|this|that|them)\b",
     )),
     ("schedule", (
+        r"\b(what|which) (nights?|days?)\b",
         r"\b(when|which (nights?|days?)|what (nights?|days?)|how often|how many (nights|times|days)|what day)\b"
         r".*\b(use|apply|put|do)\b",
         r"\b(is|are) (tonight|today) (a|an|my) \w+ night\b",
@@ -355,8 +373,6 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"\b(what is|what's|whats|what does|why|how does|tell me about|explain|good for|is \w+ good|"
         r"benefits?|does .* work|should i (use|try|get)|can i use|safe|worth)\b",
     )),
-    ("greeting", (r"^\s*(hi|hello|hey|hiya|yo|good (morning|evening|afternoon)|thanks?|thank you|ty|thx|ok|okay|"
-                  r"cool|great)\b[\s!.?]*$",)),
 )
 _COMPILED_RULES = tuple((name, tuple(re.compile(p) for p in patterns)) for name, patterns in RULES)
 
@@ -427,6 +443,7 @@ def understand(
         pregnancy=pregnancy,
         pregnancy_from_profile=from_profile,
         red_flags=flags,
+        groups=list(dict.fromkeys(g for w, g in GROUP_TERMS.items() if re.search(rf"\b{w}\b", text))),
     )
     if not ingredients and re.search(_PRONOUN, text):
         request.referent = _history_ingredients(history)
@@ -445,7 +462,9 @@ def understand(
     elif from_profile and subject and any(_unsafe_in_pregnancy(s) for s in subject) and intent != "interaction":
         intent = "pregnancy_safety"
     elif intent == "interaction" and len(subject) < 2:
-        intent = _single_ingredient_intent(text, subject)
+        request.referent = _partner(history, subject)
+        if request.referent is None:
+            intent = _single_ingredient_intent(text, subject)
     if intent == "routine" and subject and _has(text, r"\b(can i|should i|is it ok|ok to|okay to)\b"):
         intent = "schedule"
     if intent in {"unknown", "greeting"} and history and (request.metrics or request.areas or subject
@@ -454,13 +473,25 @@ def understand(
         if previous and previous not in {"greeting", "unknown", "off_topic", "red_flag"}:
             intent = previous
             request.follow_up = True
+            if intent == "interaction" and len(ingredients) == 1:
+                request.referent = _partner(history, ingredients)
     if intent == "unknown" and subject:
         intent = "ingredient_question"
-    if intent == "unknown" and (request.metrics or request.superlative):
+    if intent == "unknown" and (request.metrics or request.areas or request.superlative):
         intent = "scores"
     request.follow_up = request.follow_up or bool(request.referent)
     request.intent = intent
     return request
+
+
+def _partner(history: list[ChatTurn], named: list[str]) -> str | None:
+    """'what about with niacinamide instead': the other ingredient of the last pairing asked about."""
+    for turn in reversed(history):
+        if turn.role == "user":
+            earlier = [s for s in find_ingredients(normalise(turn.content)) if s not in named]
+            if earlier:
+                return earlier[0]
+    return None
 
 
 def _single_ingredient_intent(text: str, subject: list[str]) -> str:

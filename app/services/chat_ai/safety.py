@@ -140,8 +140,9 @@ RED_FLAGS: tuple[RedFlag, ...] = (
             r"\b(sores?|spots?|scabs?|wounds?|lesions?|bumps?|cuts?|patch|patches|ulcers?|crusty spot)\b.{0,60}"
             r"\b(won'?t|wont|doesn'?t|doesnt|does not|hasn'?t|hasnt|has not|not|never|didn'?t|didnt|isn'?t)"
             r"( \w+)? (heal\w*|go(ne)? away|clear\w*)\b",
-            r"\b(sores?|scabs?|lesions?|bumps?|spots?)\b.{0,50}\bkeeps? (bleeding|coming back in the same|"
+            r"\b(sores?|scabs?|lesions?|bumps?|spots?)\b.{0,50}\bkeeps? (bleeding|coming back|"
             r"reopening|opening|crusting|scabbing)\b",
+            r"\b(sores?|scabs?|lesions?|ulcers?)\b.{0,60}\b(\d+|few|several|many|couple( of)?) (weeks|months)\b",
             r"\b(non[- ]?healing|never heals|won'?t heal|not healing)\b",
         ),
         "A sore or spot that has not healed in about three weeks, or keeps bleeding, crusting or "

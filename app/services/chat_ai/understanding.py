@@ -11,7 +11,6 @@ per rule set.
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
-from difflib import get_close_matches
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -174,15 +173,42 @@ def find_ingredients(text: str) -> list[str]:
 
 
 def _fuzzy_word(word: str) -> str | None:
-    """A misspelt ingredient word ('salycilic', 'niacinamid', 'adaplene') → its slug."""
+    """A misspelt ingredient word ('salycilic', 'niacinamid', 'adaplene') → its slug.
+
+    Edit distance with transpositions (typing errors swap letters), at most 1 edit for words
+    up to 7 letters and 2 beyond; same first letter. Short words are never guessed.
+    """
     index = _word_index()
     if word in index:
         return index[word]
-    if word in _NOT_INGREDIENTS:
+    if word in _NOT_INGREDIENTS or len(word) < 5:
         return None
-    candidates = [c for c in index if c[0] == word[0]]
-    match = get_close_matches(word, candidates, n=1, cutoff=0.8)
-    return index[match[0]] if match else None
+    limit = 1 if len(word) <= 7 else 2
+    best: tuple[int, str] | None = None
+    for candidate in index:
+        if candidate[0] != word[0] or abs(len(candidate) - len(word)) > limit or len(candidate) < 5:
+            continue
+        distance = _edit_distance(word, candidate, limit)
+        if distance <= limit and (best is None or distance < best[0]):
+            best = (distance, candidate)
+    return index[best[1]] if best else None
+
+
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance (insert, delete, substitute, swap two neighbours)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 def ingredient(slug: str) -> Ingredient | None:
@@ -313,7 +339,7 @@ _OFF_TOPIC = (
 # (intent, patterns), highest priority first. The first rule that matches wins; the order
 # encodes what matters most when a message touches several topics.
 RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("greeting", (r"^\s*(hi|hello|hey|hiya|yo|good (morning|evening|afternoon)|thanks?|thank you|ty|thx|ok|okay|"
+    ("greeting", (r"^\s*(hi+|hello+|he+y+|hiya|yo|good (morning|evening|afternoon)|thanks?|thank you|ty|thx|ok|okay|"
                   r"cool|great)\b[\s!.?]*$",)),
     ("last_scan", (
         r"\b(last|latest|previous|most recent|recent) (scan|analysis|photo|selfie)\b.*\b(when|date|day)\b",
@@ -338,7 +364,6 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"stop|quit|end)\b.{0,25}\b(plan|routine|treatment)\b",
         r"\b(locked?|lock|unlock|days? left|how (many )?(days|weeks)|how long|when (does|will) (my|the) plan|"
         r"plan (end|over|finish)|what week|which week|current week|day \d+)\b",
-        r"\b(my plan|the plan|treatment plan|why this plan|why is my plan)\b",
     )),
     ("side_effects", (
         r"\b(purg\w*|irritat\w*|sting\w*|burn\w*|peel\w*|flak\w*|itch\w*|rash|reaction|react\w*|side ?effects?|"
@@ -346,6 +371,7 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"stop using|keep using|should i stop|quit using|too strong|too harsh)\b",
         r"\b(quit|stop|stopping|drop|pause)( using)? (it|this|that|them)\b",
     )),
+    ("plan", (r"\b(my plan|the plan|treatment plan|why this plan|why is my plan)\b",)),
     ("schedule", (
         r"\b(what|which) (nights?|days?)\b",
         r"\b(when|which (nights?|days?)|what (nights?|days?)|how often|how many (nights|times|days)|what day)\b"
@@ -467,6 +493,15 @@ def understand(
             intent = _single_ingredient_intent(text, subject)
     if intent == "routine" and subject and _has(text, r"\b(can i|should i|is it ok|ok to|okay to)\b"):
         intent = "schedule"
+    if intent == "plan" and subject and _has(text, r"\bin (my|the|this) (plan|routine)\b"):
+        intent = "ingredient_question"
+    if (
+        from_profile
+        and intent not in {"pregnancy_safety", "cycle"}
+        and any(_unsafe_in_pregnancy(s) for s in subject)
+        and not (intent == "interaction" and len(subject) >= 2)
+    ):
+        intent = "pregnancy_safety"
     if intent in {"unknown", "greeting"} and history and (request.metrics or request.areas or subject
                                                            or _short_follow_up(text)):
         previous = _previous_user_intent(history)

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     max_request_body_bytes: int = 12 * 1024 * 1024
     max_json_body_bytes: int = 256 * 1024
 
+    # Chat streaming: a comment is sent after this many idle seconds (proxies cut idle streams at ~60 s)
+    chat_sse_keepalive_seconds: float = Field(default=15.0, gt=0, le=55)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

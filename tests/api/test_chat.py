@@ -75,8 +75,17 @@ def test_interaction_answer_uses_conflict_rules(client: TestClient, user_with_pl
     assert "benzoyl" in answer["content"].lower()
 
 
-def test_unknown_questions_are_admitted(client: TestClient, user: dict) -> None:
-    answer = send(client, user, "Which stock should I buy tomorrow?")["assistant_message"]["content"]
+def test_off_topic_questions_get_an_honest_no(client: TestClient, user: dict) -> None:
+    # Changed with issue 14: off-topic questions now say "I can't help with that" (was "not sure").
+    for question in ("Which stock should I buy tomorrow?", "recommend a movie for tonight"):
+        turn = send(client, user, question)["assistant_message"]
+        assert turn["intent"] == "off_topic"
+        assert "can't help with that" in turn["content"]
+        assert "Evening" not in turn["content"]
+
+
+def test_unknown_skin_questions_are_admitted(client: TestClient, user: dict) -> None:
+    answer = send(client, user, "is microneedling worth it")["assistant_message"]["content"]
     assert "not sure" in answer.lower()
 
 

@@ -162,7 +162,9 @@ class LocalChatProvider:
             return "You don't have an active plan yet, so nothing is scheduled. Create one from your latest scan."
         if not subject:
             return self._night_overview(plan)
-        return "\n\n".join(_when_used(_plan_member(slug, request, context), plan, request) for slug in subject[:3])
+        return "\n\n".join(
+            _when_used(_plan_member(slug, request, context), plan, request) for slug in subject[:3]
+        )
 
     def _night_overview(self, plan: dict) -> str:
         week = _week(plan)
@@ -247,7 +249,9 @@ class LocalChatProvider:
                 )
                 continue
             targets = ", ".join(_label(t) for t in ingredient.targets) or "general skin care"
-            functions = ", ".join(f.replace("_", " ") for f in ingredient.functions[:3]) or "skincare ingredient"
+            functions = (
+                ", ".join(f.replace("_", " ") for f in ingredient.functions[:3]) or "skincare ingredient"
+            )
             text = f"{ingredient.name} ({functions}): helps with {targets}. {ingredient.usage_notes}"
             reason = _in_plan(slug, context)
             if reason:
@@ -278,7 +282,9 @@ class LocalChatProvider:
                 "in your check-in so the plan can be rebuilt without it."
             )
         elif context.plan and not subject:
-            lines.append("Nothing in your current plan is marked 'avoid' in pregnancy in our ingredient data.")
+            lines.append(
+                "Nothing in your current plan is marked 'avoid' in pregnancy in our ingredient data."
+            )
         if any(_not_safe(s) for s in subject) or not subject:
             alternatives = _safe_alternatives(subject)
             if alternatives:
@@ -294,7 +300,9 @@ class LocalChatProvider:
         lines = []
         if subject:
             names = " and ".join(ingredient_name(s) for s in subject[:2])
-            lines.append(f"About {names}: mild dryness, flaking, peeling or tingling in the first weeks is common.")
+            lines.append(
+                f"About {names}: mild dryness, flaking, peeling or tingling in the first weeks is common."
+            )
         else:
             lines.append("Mild dryness, flaking or tingling in the first weeks is common when actives start.")
         if retinoids or (not subject and in_plan_retinoid):
@@ -304,7 +312,9 @@ class LocalChatProvider:
                 "where you usually break out) can happen in weeks 2-6."
             )
         elif acids:
-            lines.append("With an exfoliating acid, skip it for a few nights, then go back to fewer nights a week.")
+            lines.append(
+                "With an exfoliating acid, skip it for a few nights, then go back to fewer nights a week."
+            )
         lines.append(
             "Stop the active and keep only cleanser, moisturiser and sunscreen if you get burning that lasts, swelling, "
             "blisters or a rash, and record the reaction in today's check-in: an adverse reaction lets you replace the "
@@ -401,7 +411,9 @@ def _when_used(slug: str, plan: dict, request: Request) -> str:
     nights = [n["day"] for n in week.get("nights", []) if slug in n.get("actives", [])]
     today = plan.get("today") or {}
     if nights:
-        focus = next(t["focus"] for t in plan.get("night_treatments", []) if slug in t["step"]["key_ingredients"])
+        focus = next(
+            t["focus"] for t in plan.get("night_treatments", []) if slug in t["step"]["key_ingredients"]
+        )
         text = (
             f"{name} is used on your {focus.replace('_', ' ')} nights: this week (week {plan.get('current_week')}) "
             f"on {'/'.join(nights)}, after cleansing."
@@ -463,11 +475,17 @@ def _not_safe(slug: str) -> bool:
 
 def _safe_alternatives(subject: list[str]) -> list[str]:
     """Pregnancy-safe actives that target what the unsafe ones do."""
-    targets = {t for s in subject if (i := catalog.get(slug=s)) for t in i.targets} or {"acne", "pigmentation"}
+    targets = {t for s in subject if (i := catalog.get(slug=s)) for t in i.targets} or {
+        "acne",
+        "pigmentation",
+    }
     picks = [
         i
         for i in catalog.all_ingredients()
-        if i.pregnancy == "safe" and i.strength >= 2 and set(i.targets) & targets and "sunscreen_filter" not in i.groups
+        if i.pregnancy == "safe"
+        and i.strength >= 2
+        and set(i.targets) & targets
+        and "sunscreen_filter" not in i.groups
     ]
     picks.sort(key=lambda i: (-len(set(i.targets) & targets), -i.strength, i.name))
     return [i.name for i in picks[:4]]

@@ -5,9 +5,10 @@ on the context, so the provider sees it too) and decides whether the safety laye
 by itself (a red flag) and which pregnancy cautions go above the provider's answer.
 """
 
+import logging
 from dataclasses import dataclass
 
-from app.services.chat_ai.base import ChatContext, ChatProvider, ChatReply
+from app.services.chat_ai.base import ChatContext, ChatProvider, ChatProviderError, ChatReply
 from app.services.chat_ai.safety import (
     RedFlag,
     caution_preamble,
@@ -17,6 +18,8 @@ from app.services.chat_ai.safety import (
     safety_answer,
 )
 from app.services.chat_ai.understanding import Request, understand
+
+logger = logging.getLogger("dermalens.chat")
 
 SAFETY_PROVIDER = "safety"
 MEDICAL_INTENTS = {
@@ -56,21 +59,29 @@ def screen(*, message: str, context: ChatContext) -> Screened:
     subject = request.subject_ingredients
     if request.intent == "pregnancy_safety" and not subject:
         subject = _plan_slugs(context)
-    cautions = (
-        pregnancy_cautions(subject, state=request.pregnancy) if request.pregnancy_relevant else []
-    )
+    cautions = pregnancy_cautions(subject, state=request.pregnancy) if request.pregnancy_relevant else []
     if flags:
-        return Screened(request=request, flags=flags, answer=safety_answer(flags, extra=cautions), preamble="")
+        return Screened(
+            request=request, flags=flags, answer=safety_answer(flags, extra=cautions), preamble=""
+        )
     return Screened(request=request, flags=[], answer=None, preamble=caution_preamble(cautions))
 
 
-async def respond(*, provider: ChatProvider, message: str, context: ChatContext) -> tuple[Screened, ChatReply]:
-    """Screen, then ask the provider unless the safety layer already answered; the final text."""
+async def respond(
+    *, provider: ChatProvider, message: str, context: ChatContext, fallback: ChatProvider | None = None
+) -> tuple[Screened, ChatReply]:
+    """Screen, then ask the provider (or its fallback) unless the safety layer already answered."""
     screened = screen(message=message, context=context)
     if screened.answer is not None:
         reply = ChatReply(content=screened.answer, provider=SAFETY_PROVIDER, intent="red_flag")
     else:
-        reply = await provider.reply(message=message, context=context)
+        try:
+            reply = await provider.reply(message=message, context=context)
+        except ChatProviderError:
+            if fallback is None:
+                raise
+            logger.warning("assistant provider failed; answering with the fallback")
+            reply = await fallback.reply(message=message, context=context)
         reply.intent = reply.intent or screened.request.intent
     reply.content = screened.finish(reply.content)
     return screened, reply

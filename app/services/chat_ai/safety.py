@@ -112,10 +112,12 @@ RED_FLAGS: tuple[RedFlag, ...] = (
         "urgent care today (antibiotics may be needed), and do not squeeze it or cover it with "
         "actives. Go to emergency care if you feel very unwell or the redness spreads fast.",
         # A single pimple's pus with no other sign of infection is ordinary acne.
-        unless=(r"^(?!.*\b(fever|spread\w*|hot|warm|swollen|streak\w*|oozing|weeping|infect\w*|abscess|boil|"
-                r"cellulitis|impetigo|crust\w*|lots of|won'?t stop)\b).*\b(pimples?|whiteheads?|zits?|spots?)\b.*\bpus\b|"
-                r"^(?!.*\b(fever|spread\w*|hot|warm|swollen|streak\w*|oozing|weeping|infect\w*|abscess|boil|"
-                r"cellulitis|impetigo|crust\w*|lots of|won'?t stop)\b).*\bpus\b.*\b(pimples?|whiteheads?|zits?|spots?)\b",),
+        unless=(
+            r"^(?!.*\b(fever|spread\w*|hot|warm|swollen|streak\w*|oozing|weeping|infect\w*|abscess|boil|"
+            r"cellulitis|impetigo|crust\w*|lots of|won'?t stop)\b).*\b(pimples?|whiteheads?|zits?|spots?)\b.*\bpus\b|"
+            r"^(?!.*\b(fever|spread\w*|hot|warm|swollen|streak\w*|oozing|weeping|infect\w*|abscess|boil|"
+            r"cellulitis|impetigo|crust\w*|lots of|won'?t stop)\b).*\bpus\b.*\b(pimples?|whiteheads?|zits?|spots?)\b",
+        ),
     ),
     RedFlag(
         "changing_mole",

@@ -26,15 +26,41 @@ PregnancyState = Literal["pregnant", "breastfeeding", "trying"]
 # ---- entity lexicons --------------------------------------------------------------------------
 
 METRIC_WORDS: dict[str, tuple[str, ...]] = {
-    "acne": ("acne", "breakout", "breakouts", "breaking out", "break out", "broke out", "pimple", "pimples",
-             "spots", "zits", "zit", "blemish", "blemishes", "whiteheads", "cystic"),
+    "acne": (
+        "acne",
+        "breakout",
+        "breakouts",
+        "breaking out",
+        "break out",
+        "broke out",
+        "pimple",
+        "pimples",
+        "spots",
+        "zits",
+        "zit",
+        "blemish",
+        "blemishes",
+        "whiteheads",
+        "cystic",
+    ),
     "redness": ("redness", "flushing", "rosacea", "red cheeks", "red patches"),
     "oiliness": ("oily", "oiliness", "shine", "shiny", "greasy", "sebum", "oil control"),
     "hydration": ("hydration", "dry", "dryness", "dehydrated", "tight", "flaky", "hydrated", "moisture"),
     "pores": ("pores", "pore", "blackheads", "blackhead"),
     "wrinkles": ("wrinkles", "wrinkle", "fine lines", "aging", "ageing", "crows feet", "anti aging"),
-    "pigmentation": ("pigmentation", "dark spots", "dark spot", "hyperpigmentation", "melasma", "sun spots",
-                     "acne marks", "marks", "discoloration", "discolouration", "pih"),
+    "pigmentation": (
+        "pigmentation",
+        "dark spots",
+        "dark spot",
+        "hyperpigmentation",
+        "melasma",
+        "sun spots",
+        "acne marks",
+        "marks",
+        "discoloration",
+        "discolouration",
+        "pih",
+    ),
     "dark_circles": ("dark circles", "under eye", "under-eye", "undereye", "eye bags"),
     "texture": ("texture", "rough", "bumpy", "uneven texture", "smoothness"),
     "evenness": ("evenness", "uneven", "skin tone", "dull", "dullness", "glow"),
@@ -87,20 +113,152 @@ GROUP_TERMS: dict[str, str] = {
 ORAL_RETINOIDS = {"isotretinoin"}
 # Words that look like ingredient names to a fuzzy matcher but are ordinary English.
 _NOT_INGREDIENTS = {
-    "and", "the", "with", "can", "use", "for", "what", "why", "how", "my", "you", "are", "acid", "acids",
-    "oil", "oils", "water", "cream", "serum", "skin", "face", "gel", "night", "day", "time", "this", "that",
-    "retina", "retain", "return", "really", "peeling", "feeling", "safe", "same", "sheet", "shea",
-    "alcohol", "silicone", "fragrance", "perfume", "extract", "vitamin", "sodium", "butter", "mineral",
-    "oat", "map", "sap", "mi", "pg", "ha", "pca", "hpr", "laa", "pha", "omc", "ipm", "edta", "capb",
-    "lye", "sls", "sles", "mit", "tea", "green", "lemon", "lime", "orange", "lavender", "peppermint",
-    "sulphur", "sulfur", "caffeine", "urea", "coconut", "aloe", "jojoba", "squalane", "glycerin",
-    "retinal", "lactic", "citric",
+    "and",
+    "the",
+    "with",
+    "can",
+    "use",
+    "for",
+    "what",
+    "why",
+    "how",
+    "my",
+    "you",
+    "are",
+    "acid",
+    "acids",
+    "oil",
+    "oils",
+    "water",
+    "cream",
+    "serum",
+    "skin",
+    "face",
+    "gel",
+    "night",
+    "day",
+    "time",
+    "this",
+    "that",
+    "retina",
+    "retain",
+    "return",
+    "really",
+    "peeling",
+    "feeling",
+    "safe",
+    "same",
+    "sheet",
+    "shea",
+    "alcohol",
+    "silicone",
+    "fragrance",
+    "perfume",
+    "extract",
+    "vitamin",
+    "sodium",
+    "butter",
+    "mineral",
+    "oat",
+    "map",
+    "sap",
+    "mi",
+    "pg",
+    "ha",
+    "pca",
+    "hpr",
+    "laa",
+    "pha",
+    "omc",
+    "ipm",
+    "edta",
+    "capb",
+    "lye",
+    "sls",
+    "sles",
+    "mit",
+    "tea",
+    "green",
+    "lemon",
+    "lime",
+    "orange",
+    "lavender",
+    "peppermint",
+    "sulphur",
+    "sulfur",
+    "caffeine",
+    "urea",
+    "coconut",
+    "aloe",
+    "jojoba",
+    "squalane",
+    "glycerin",
+    "retinal",
+    "lactic",
+    "citric",
 }
-_GENERIC_WORDS = {"acid", "oil", "extract", "vitamin", "sodium", "butter", "alcohol", "leaf", "seed", "root",
-                  "fruit", "peel", "powder", "juice", "kernel", "flour", "pure", "olive", "white", "liquid",
-                  "essential", "crosspolymer", "hydrolyzed", "free", "fatty", "copper", "ascorbyl", "ethyl",
-                  "magnesium", "ceramide", "palmitoyl", "acetyl", "octyl", "zinc", "iron", "titanium",
-                  "alpha", "beta", "green", "tea", "citrus", "oat", "d", "l", "np", "ap", "ns", "sd"}
+_TRUSTED_SHORT_NAMES = {
+    "retinal",
+    "lactic",
+    "urea",
+    "caffeine",
+    "squalane",
+    "glycerin",
+    "jojoba",
+    "aloe",
+    "sulfur",
+    "sulphur",
+}
+_GENERIC_WORDS = {
+    "acid",
+    "oil",
+    "extract",
+    "vitamin",
+    "sodium",
+    "butter",
+    "alcohol",
+    "leaf",
+    "seed",
+    "root",
+    "fruit",
+    "peel",
+    "powder",
+    "juice",
+    "kernel",
+    "flour",
+    "pure",
+    "olive",
+    "white",
+    "liquid",
+    "essential",
+    "crosspolymer",
+    "hydrolyzed",
+    "free",
+    "fatty",
+    "copper",
+    "ascorbyl",
+    "ethyl",
+    "magnesium",
+    "ceramide",
+    "palmitoyl",
+    "acetyl",
+    "octyl",
+    "zinc",
+    "iron",
+    "titanium",
+    "alpha",
+    "beta",
+    "green",
+    "tea",
+    "citrus",
+    "oat",
+    "d",
+    "l",
+    "np",
+    "ap",
+    "ns",
+    "sd",
+}
 
 # ---- small helpers ----------------------------------------------------------------------------
 
@@ -128,13 +286,24 @@ def _word_index() -> dict[str, str]:
     """Distinctive single words → slug ('salicylic' → salicylic_acid), for exact and fuzzy lookup."""
     owners: dict[str, set[str]] = {}
     for ingredient in catalog.all_ingredients():
-        terms = [ingredient.name, ingredient.inci_name, *ingredient.aliases, ingredient.slug.replace("_", " ")]
+        terms = [
+            ingredient.name,
+            ingredient.inci_name,
+            *ingredient.aliases,
+            ingredient.slug.replace("_", " "),
+        ]
         for term in terms:
             for word in name_key(term).split():
                 if len(word) >= 5 and word not in _GENERIC_WORDS and not word.isdigit():
                     owners.setdefault(word, set()).add(ingredient.slug)
     index = {w: next(iter(s)) for w, s in owners.items() if len(s) == 1}
-    index.update({k: v for k, v in SYNONYMS.items() if " " not in k and v in {i.slug for i in catalog.all_ingredients()}})
+    index.update(
+        {
+            k: v
+            for k, v in SYNONYMS.items()
+            if " " not in k and v in {i.slug for i in catalog.all_ingredients()}
+        }
+    )
     return index
 
 
@@ -156,11 +325,10 @@ def find_ingredients(text: str) -> list[str]:
             if any(i in taken for i in span):
                 continue
             phrase = " ".join(words[start : start + size])
-            if size == 1 and (len(phrase) < 2 or phrase in _NOT_INGREDIENTS and phrase not in SYNONYMS):
-                # short or ordinary words resolve only when they are an exact alias worth trusting
-                if phrase not in {"retinal", "lactic", "urea", "caffeine", "squalane", "glycerin", "jojoba",
-                                  "aloe", "sulfur", "sulphur"}:
-                    continue
+            # short or ordinary words resolve only when they are an exact alias worth trusting
+            ordinary = len(phrase) < 2 or (phrase in _NOT_INGREDIENTS and phrase not in SYNONYMS)
+            if size == 1 and ordinary and phrase not in _TRUSTED_SHORT_NAMES:
+                continue
             slug = _resolve_phrase(phrase)
             if slug is None and size == 1 and len(phrase) >= 5:
                 slug = _fuzzy_word(phrase)
@@ -224,11 +392,15 @@ def ingredient_name(slug: str) -> str:
 
 # ---- other entities ---------------------------------------------------------------------------
 
-_PM = (r"\b(tonight|tonite|2nite|this evening|evening|at night|night time|nighttime|before bed|bedtime|"
-       r"pm|p\.m\.|nightly|night routine)\b")
+_PM = (
+    r"\b(tonight|tonite|2nite|this evening|evening|at night|night time|nighttime|before bed|bedtime|"
+    r"pm|p\.m\.|nightly|night routine)\b"
+)
 # "am" only as a time: "in the am", "am routine", "7am" — never "i am" or "am i".
-_AM = (r"\b(this morning|morning|mornings|tomorrow morning|a\.m\.|when i wake up)\b|\b(in the|my|the|for) am\b|"
-       r"\bam (routine|steps?|skincare|products?)\b|\b\d{1,2} ?am\b")
+_AM = (
+    r"\b(this morning|morning|mornings|tomorrow morning|a\.m\.|when i wake up)\b|\b(in the|my|the|for) am\b|"
+    r"\bam (routine|steps?|skincare|products?)\b|\b\d{1,2} ?am\b"
+)
 
 
 def time_of_day(text: str) -> TimeOfDay | None:
@@ -242,8 +414,10 @@ def time_of_day(text: str) -> TimeOfDay | None:
 
 
 _PREGNANT = r"\b(pregnan\w*|pregant\w*|pregnat\w*|pregnent\w*|expecting( a baby)?|with child|\d+ weeks pg|trimester)\b"
-_BREASTFEEDING = (r"\b(breast ?feeding|breast-feeding|breastfed|nursing( my baby)?|lactating|chestfeeding|"
-                  r"pumping|bf(ing)? my baby)\b")
+_BREASTFEEDING = (
+    r"\b(breast ?feeding|breast-feeding|breastfed|nursing( my baby)?|lactating|chestfeeding|"
+    r"pumping|bf(ing)? my baby)\b"
+)
 _TRYING = r"\b(ttc|trying to (get pregnant|conceive)|trying for a baby|planning (a|to get) pregnan\w*)\b"
 _NEGATED = r"\b(not|no longer|never been|arent|aren't|isn't|am not|i'm not|im not) (\w+ )?"
 
@@ -271,10 +445,16 @@ def areas_in(text: str) -> list[str]:
 
 def superlative(text: str) -> Literal["best", "worst"] | None:
     """Whether the question asks for the best or the worst (best wins when both: 'best and worst')."""
-    best = _has(text, r"\b(best|strongest|healthiest|doing (well|good|great)|good at|highest|"
-                      r"most improved|better than the rest)\b")
-    worst = _has(text, r"\b(worst|weakest|lowest|biggest (problem|issue)|needs? (the most )?work|"
-                       r"most attention|bad|weakest|doing badly|focus on)\b")
+    best = _has(
+        text,
+        r"\b(best|strongest|healthiest|doing (well|good|great)|good at|highest|"
+        r"most improved|better than the rest)\b",
+    )
+    worst = _has(
+        text,
+        r"\b(worst|weakest|lowest|biggest (problem|issue)|needs? (the most )?work|"
+        r"most attention|bad|weakest|doing badly|focus on)\b",
+    )
     if best and worst:
         return "best" if text.find("best") < text.find("worst") else "worst"
     return "best" if best else "worst" if worst else None
@@ -339,66 +519,111 @@ _OFF_TOPIC = (
 # (intent, patterns), highest priority first. The first rule that matches wins; the order
 # encodes what matters most when a message touches several topics.
 RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("greeting", (r"^\s*(hi+|hello+|he+y+|hiya|yo|good (morning|evening|afternoon)|thanks?|thank you|ty|thx|ok|okay|"
-                  r"cool|great)\b[\s!.?]*$",)),
-    ("last_scan", (
-        r"\b(last|latest|previous|most recent|recent) (scan|analysis|photo|selfie)\b.*\b(when|date|day)\b",
-        r"\bwhen (was|did) (my|i) (last|latest|previous|most recent)? ?(scan|analysis|do a scan|take a scan|scanned)\b",
-        r"\b(date|day) of my (last|latest) scan\b",
-        r"\bhow long (ago|since) (was )?(my|the) (last )?scan\b",
-    )),
-    ("rescan", (
-        r"\b(rescan|re-scan|next scan|another scan|new scan|scan again|how often\b.*\bscan|when should i scan|"
-        r"when (do|can|should) i (do|take) (a|my|the) (next )?scan)\b",
-    )),
-    ("cycle", (r"\b(period|periods|menstrua\w*|pms|pmdd|time of (the )?month|cycle|ovulat\w*|luteal|"
-               r"hormonal (acne|breakouts?)|on my rag)\b",)),
-    ("interaction", (
-        r"\b(together|combine\w*|mix\w*|layer\w*|same time|same night|same routine|at once|in one routine|"
-        r"on top of)\b",
-        r"\b(with|and|\+|&|after|before|on top of|over)\b.*\?",
-        r"\b(use|put|apply|pair)\b.*\b(with|and|\+|&)\b",
-    )),
-    ("plan", (
-        r"\b(change|switch|swap|replace|redo|reset|restart|new|different|another|update|edit|modify|cancel|"
-        r"stop|quit|end)\b.{0,25}\b(plan|routine|treatment)\b",
-        r"\b(locked?|lock|unlock|days? left|how (many )?(days|weeks)|how long|when (does|will) (my|the) plan|"
-        r"plan (end|over|finish)|what week|which week|current week|day \d+)\b",
-    )),
-    ("side_effects", (
-        r"\b(purg\w*|irritat\w*|sting\w*|burn\w*|peel\w*|flak\w*|itch\w*|rash|reaction|react\w*|side ?effects?|"
-        r"breaking out|broke out|breakout from|redder|sensitive now|tingl\w*|dry patches|raw|sore|hurts?|"
-        r"stop using|keep using|should i stop|quit using|too strong|too harsh)\b",
-        r"\b(quit|stop|stopping|drop|pause)( using)? (it|this|that|them)\b",
-    )),
+    (
+        "greeting",
+        (
+            r"^\s*(hi+|hello+|he+y+|hiya|yo|good (morning|evening|afternoon)|thanks?|thank you|ty|thx|ok|okay|"
+            r"cool|great)\b[\s!.?]*$",
+        ),
+    ),
+    (
+        "last_scan",
+        (
+            r"\b(last|latest|previous|most recent|recent) (scan|analysis|photo|selfie)\b.*\b(when|date|day)\b",
+            r"\bwhen (was|did) (my|i) (last|latest|previous|most recent)? ?(scan|analysis|do a scan|take a scan|scanned)\b",
+            r"\b(date|day) of my (last|latest) scan\b",
+            r"\bhow long (ago|since) (was )?(my|the) (last )?scan\b",
+        ),
+    ),
+    (
+        "rescan",
+        (
+            r"\b(rescan|re-scan|next scan|another scan|new scan|scan again|how often\b.*\bscan|when should i scan|"
+            r"when (do|can|should) i (do|take) (a|my|the) (next )?scan)\b",
+        ),
+    ),
+    (
+        "cycle",
+        (
+            r"\b(period|periods|menstrua\w*|pms|pmdd|time of (the )?month|cycle|ovulat\w*|luteal|"
+            r"hormonal (acne|breakouts?)|on my rag)\b",
+        ),
+    ),
+    (
+        "interaction",
+        (
+            r"\b(together|combine\w*|mix\w*|layer\w*|same time|same night|same routine|at once|in one routine|"
+            r"on top of)\b",
+            r"\b(with|and|\+|&|after|before|on top of|over)\b.*\?",
+            r"\b(use|put|apply|pair)\b.*\b(with|and|\+|&)\b",
+        ),
+    ),
+    (
+        "plan",
+        (
+            r"\b(change|switch|swap|replace|redo|reset|restart|new|different|another|update|edit|modify|cancel|"
+            r"stop|quit|end)\b.{0,25}\b(plan|routine|treatment)\b",
+            r"\b(locked?|lock|unlock|days? left|how (many )?(days|weeks)|how long|when (does|will) (my|the) plan|"
+            r"plan (end|over|finish)|what week|which week|current week|day \d+)\b",
+        ),
+    ),
+    (
+        "side_effects",
+        (
+            r"\b(purg\w*|irritat\w*|sting\w*|burn\w*|peel\w*|flak\w*|itch\w*|rash|reaction|react\w*|side ?effects?|"
+            r"breaking out|broke out|breakout from|redder|sensitive now|tingl\w*|dry patches|raw|sore|hurts?|"
+            r"stop using|keep using|should i stop|quit using|too strong|too harsh)\b",
+            r"\b(quit|stop|stopping|drop|pause)( using)? (it|this|that|them)\b",
+        ),
+    ),
     ("plan", (r"\b(my plan|the plan|treatment plan|why this plan|why is my plan)\b",)),
-    ("schedule", (
-        r"\b(what|which) (nights?|days?)\b",
-        r"\b(when|which (nights?|days?)|what (nights?|days?)|how often|how many (nights|times|days)|what day)\b"
-        r".*\b(use|apply|put|do)\b",
-        r"\b(is|are) (tonight|today) (a|an|my) \w+ night\b",
-        r"\b(retinoid|retinol|exfoliant|acid|adapalene|rest) night\b",
-        r"\bwhen (am i|do i|should i)\b.*\b(use|apply)\b",
-    )),
+    (
+        "schedule",
+        (
+            r"\b(what|which) (nights?|days?)\b",
+            r"\b(when|which (nights?|days?)|what (nights?|days?)|how often|how many (nights|times|days)|what day)\b"
+            r".*\b(use|apply|put|do)\b",
+            r"\b(is|are) (tonight|today) (a|an|my) \w+ night\b",
+            r"\b(retinoid|retinol|exfoliant|acid|adapalene|rest) night\b",
+            r"\bwhen (am i|do i|should i)\b.*\b(use|apply)\b",
+        ),
+    ),
     ("sunscreen", (r"\b(sunscreen|spf|sun cream|suncream|sunblock|uv|sun protection|reapply)\b",)),
-    ("progress", (
-        r"\b(progress|improv\w*|getting better|getting worse|better|worse|changed?|trend|compared?|since|"
-        r"any difference|working|results so far|gone (up|down))\b",
-    )),
-    ("adherence", (r"\b(streak|adherence|missed|skipp\w*|forgot|check-?ins?|how am i doing|consisten\w*)\b",)),
-    ("routine", (
-        r"\b(routine|steps?|regimen|what (should|do|can) i (use|apply|put on|do)|what('?s| is) (on )?(for )?"
-        r"(tonight|today|this morning)|order)\b",
-        _PM, _AM, r"\btoday\b",
-    )),
-    ("scores", (
-        r"\b(score|scores|result|results|analysis|how is my skin|how's my skin|hows my skin|my skin|worst|best|"
-        r"rating|doing best|doing worst|strongest|weakest|which part|what part|area|areas)\b",
-    )),
-    ("ingredient_question", (
-        r"\b(what is|what's|whats|what does|why|how does|tell me about|explain|good for|is \w+ good|"
-        r"benefits?|does .* work|should i (use|try|get)|can i use|safe|worth)\b",
-    )),
+    (
+        "progress",
+        (
+            r"\b(progress|improv\w*|getting better|getting worse|better|worse|changed?|trend|compared?|since|"
+            r"any difference|working|results so far|gone (up|down))\b",
+        ),
+    ),
+    (
+        "adherence",
+        (r"\b(streak|adherence|missed|skipp\w*|forgot|check-?ins?|how am i doing|consisten\w*)\b",),
+    ),
+    (
+        "routine",
+        (
+            r"\b(routine|steps?|regimen|what (should|do|can) i (use|apply|put on|do)|what('?s| is) (on )?(for )?"
+            r"(tonight|today|this morning)|order)\b",
+            _PM,
+            _AM,
+            r"\btoday\b",
+        ),
+    ),
+    (
+        "scores",
+        (
+            r"\b(score|scores|result|results|analysis|how is my skin|how's my skin|hows my skin|my skin|worst|best|"
+            r"rating|doing best|doing worst|strongest|weakest|which part|what part|area|areas)\b",
+        ),
+    ),
+    (
+        "ingredient_question",
+        (
+            r"\b(what is|what's|whats|what does|why|how does|tell me about|explain|good for|is \w+ good|"
+            r"benefits?|does .* work|should i (use|try|get)|can i use|safe|worth)\b",
+        ),
+    ),
 )
 _COMPILED_RULES = tuple((name, tuple(re.compile(p) for p in patterns)) for name, patterns in RULES)
 
@@ -419,7 +644,9 @@ def _is_off_topic(text: str, ingredients: list[str]) -> bool:
 
 
 def _looks_general_request(text: str) -> bool:
-    return _has(text, r"^(recommend|suggest|write|tell me a|who (is|was|won)|what time is|book|order|find me)\b")
+    return _has(
+        text, r"^(recommend|suggest|write|tell me a|who (is|was|won)|what time is|book|order|find me)\b"
+    )
 
 
 def _history_ingredients(history: list[ChatTurn]) -> str | None:
@@ -444,8 +671,11 @@ def _previous_user_intent(history: list[ChatTurn]) -> str | None:
 
 
 def _short_follow_up(text: str) -> bool:
-    return len(text.split()) <= 5 and _has(text, r"^(and|what about|how about|also|ok and|and what about|wbu)\b|"
-                                               r"^\w+\?$")
+    return len(text.split()) <= 5 and _has(
+        text,
+        r"^(and|what about|how about|also|ok and|and what about|wbu)\b|"
+        r"^\w+\?$",
+    )
 
 
 def understand(
@@ -485,7 +715,9 @@ def understand(
     # question is a pregnancy-safety question whatever its wording ("tonight", "with", ...).
     if pregnancy and (subject or intent in {"ingredient_question", "routine", "unknown", "side_effects"}):
         intent = "pregnancy_safety" if intent != "cycle" else intent
-    elif from_profile and subject and any(_unsafe_in_pregnancy(s) for s in subject) and intent != "interaction":
+    elif (
+        from_profile and subject and any(_unsafe_in_pregnancy(s) for s in subject) and intent != "interaction"
+    ):
         intent = "pregnancy_safety"
     elif intent == "interaction" and len(subject) < 2:
         request.referent = _partner(history, subject)
@@ -502,8 +734,11 @@ def understand(
         and not (intent == "interaction" and len(subject) >= 2)
     ):
         intent = "pregnancy_safety"
-    if intent in {"unknown", "greeting"} and history and (request.metrics or request.areas or subject
-                                                           or _short_follow_up(text)):
+    if (
+        intent in {"unknown", "greeting"}
+        and history
+        and (request.metrics or request.areas or subject or _short_follow_up(text))
+    ):
         previous = _previous_user_intent(history)
         if previous and previous not in {"greeting", "unknown", "off_topic", "red_flag"}:
             intent = previous

@@ -36,7 +36,9 @@ class Outcome:
 
 def load(split: str) -> list[dict[str, Any]]:
     """The labelled cases of one split."""
-    return [json.loads(line) for line in SPLITS[split].read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line) for line in SPLITS[split].read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 async def _answer(message: str, history: list[ChatTurn], pregnant: bool) -> tuple[Request, str]:

@@ -37,7 +37,8 @@ def user_context(*, pregnant: bool = False, with_plan: bool = True) -> ChatConte
         "age": 27,
     }
     plan_model = build_plan(
-        profile=EngineProfile(skin_type="oily", concerns=["acne"], pregnant_or_breastfeeding=pregnant), scores=SCORES
+        profile=EngineProfile(skin_type="oily", concerns=["acne"], pregnant_or_breastfeeding=pregnant),
+        scores=SCORES,
     )
     routine = plan_model.model_dump(mode="json")
     plan = {

@@ -74,8 +74,8 @@ RED_FLAGS: tuple[RedFlag, ...] = (
         "facial_swelling",
         "urgent",
         (
-            r"\b(face|eyes?|eyelids?|lips?|cheeks?|whole face)\b.{0,30}\b(swell\w*|swollen|puff(ed|y) (up|shut)|"
-            r"blown up|can'?t open)\b",
+            r"\b(face|eyes?|eyelids?|lips?|cheeks?|whole face)\b.{0,30}\b(swell\w*|swollen|puff(ed|y|ing) (up|shut)|"
+            r"blown up|blew up|blowing up|ballooned|can'?t open)\b",
             r"\b(swell\w*|swollen|puffed up)\b.{0,30}\b(face|eyes?|eyelids?|lips?|mouth)\b",
             r"\b(swelling|swollen)\b.{0,30}\b(spread\w*|getting bigger|worse)\b",
             r"\bspreading swelling\b",

@@ -532,6 +532,7 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"\b(last|latest|previous|most recent|recent) (scan|analysis|photo|selfie)\b.*\b(when|date|day)\b",
             r"\bwhen (was|did) (my|i) (last|latest|previous|most recent)? ?(scan|analysis|do a scan|take a scan|scanned)\b",
             r"\b(date|day) of my (last|latest) scan\b",
+            r"\b(when|what day|what date|which day)\b.*\b(last|latest|previous|most recent|recent) (scan|analysis)\b",
             r"\bhow long (ago|since) (was )?(my|the) (last )?scan\b",
         ),
     ),
@@ -546,7 +547,7 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
         "cycle",
         (
             r"\b(period|periods|menstrua\w*|pms|pmdd|time of (the )?month|cycle|ovulat\w*|luteal|"
-            r"hormonal (acne|breakouts?)|on my rag)\b",
+            r"hormon\w*|on my rag)\b",
         ),
     ),
     (
@@ -563,6 +564,7 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             r"\b(change|switch|swap|replace|redo|reset|restart|new|different|another|update|edit|modify|cancel|"
             r"stop|quit|end)\b.{0,25}\b(plan|routine|treatment)\b",
+            r"\b(get|make|have|want|need) (a )?(new|different|another) (one|plan|routine)\b",
             r"\b(locked?|lock|unlock|days? left|how (many )?(days|weeks)|how long|when (does|will) (my|the) plan|"
             r"plan (end|over|finish)|what week|which week|current week|day \d+)\b",
         ),
@@ -725,6 +727,8 @@ def understand(
             intent = _single_ingredient_intent(text, subject)
     if intent == "routine" and subject and _has(text, r"\b(can i|should i|is it ok|ok to|okay to)\b"):
         intent = "schedule"
+    if len(subject) >= 2 and intent in {"routine", "unknown", "scores", "ingredient_question"}:
+        intent = "interaction"  # two ingredients named together: whether they go together
     if intent == "plan" and subject and _has(text, r"\bin (my|the|this) (plan|routine)\b"):
         intent = "ingredient_question"
     if (

@@ -19,7 +19,11 @@ from app.services.chat_ai.understanding import Request
 from tests.services.chat_ai.fixtures import user_context
 
 HERE = Path(__file__).parent
-SPLITS = {"dev": HERE / "eval_dev.jsonl", "heldout": HERE / "eval_heldout.jsonl"}
+SPLITS = {
+    "dev": HERE / "eval_dev.jsonl",
+    "heldout": HERE / "eval_heldout.jsonl",
+    "heldout2": HERE / "eval_heldout2.jsonl",
+}
 
 
 @dataclass

@@ -252,13 +252,6 @@ def safety_answer(flags: list[RedFlag], *, extra: list[str] | None = None) -> st
     return "\n\n".join(lines)
 
 
-def safety_preamble(flags: list[RedFlag]) -> str:
-    """What goes above an answer when a red flag is present (kept for callers that wrap answers)."""
-    if not flags:
-        return ""
-    return safety_answer(flags) + "\n\n"
-
-
 # ---- pregnancy and breastfeeding ------------------------------------------------------------------
 
 ORAL_RETINOID_CAUTION = (

@@ -17,7 +17,6 @@ from typing import Any, Literal
 from app.services.chat_ai.base import ChatTurn
 from app.services.chat_ai.safety import red_flags
 from app.services.routine_engine import catalog
-from app.services.routine_engine.models import Ingredient
 from app.services.routine_engine.names import name_key
 
 TimeOfDay = Literal["am", "pm"]
@@ -112,153 +111,33 @@ GROUP_TERMS: dict[str, str] = {
 # Not in the topical catalog, but must never be treated as unknown: handled as retinoids.
 ORAL_RETINOIDS = {"isotretinoin"}
 # Words that look like ingredient names to a fuzzy matcher but are ordinary English.
-_NOT_INGREDIENTS = {
-    "and",
-    "the",
-    "with",
-    "can",
-    "use",
-    "for",
-    "what",
-    "why",
-    "how",
-    "my",
-    "you",
-    "are",
-    "acid",
-    "acids",
-    "oil",
-    "oils",
-    "water",
-    "cream",
-    "serum",
-    "skin",
-    "face",
-    "gel",
-    "night",
-    "day",
-    "time",
-    "this",
-    "that",
-    "retina",
-    "retain",
-    "return",
-    "really",
-    "peeling",
-    "feeling",
-    "safe",
-    "same",
-    "sheet",
-    "shea",
-    "alcohol",
-    "silicone",
-    "fragrance",
-    "perfume",
-    "extract",
-    "vitamin",
-    "sodium",
-    "butter",
-    "mineral",
-    "oat",
-    "map",
-    "sap",
-    "mi",
-    "pg",
-    "ha",
-    "pca",
-    "hpr",
-    "laa",
-    "pha",
-    "omc",
-    "ipm",
-    "edta",
-    "capb",
-    "lye",
-    "sls",
-    "sles",
-    "mit",
-    "tea",
-    "green",
-    "lemon",
-    "lime",
-    "orange",
-    "lavender",
-    "peppermint",
-    "sulphur",
-    "sulfur",
-    "caffeine",
-    "urea",
-    "coconut",
-    "aloe",
-    "jojoba",
-    "squalane",
-    "glycerin",
-    "retinal",
-    "lactic",
-    "citric",
-}
-_TRUSTED_SHORT_NAMES = {
-    "retinal",
-    "lactic",
-    "urea",
-    "caffeine",
-    "squalane",
-    "glycerin",
-    "jojoba",
-    "aloe",
-    "sulfur",
-    "sulphur",
-}
-_GENERIC_WORDS = {
-    "acid",
-    "oil",
-    "extract",
-    "vitamin",
-    "sodium",
-    "butter",
-    "alcohol",
-    "leaf",
-    "seed",
-    "root",
-    "fruit",
-    "peel",
-    "powder",
-    "juice",
-    "kernel",
-    "flour",
-    "pure",
-    "olive",
-    "white",
-    "liquid",
-    "essential",
-    "crosspolymer",
-    "hydrolyzed",
-    "free",
-    "fatty",
-    "copper",
-    "ascorbyl",
-    "ethyl",
-    "magnesium",
-    "ceramide",
-    "palmitoyl",
-    "acetyl",
-    "octyl",
-    "zinc",
-    "iron",
-    "titanium",
-    "alpha",
-    "beta",
-    "green",
-    "tea",
-    "citrus",
-    "oat",
-    "d",
-    "l",
-    "np",
-    "ap",
-    "ns",
-    "sd",
-}
+# fmt: off
+_NOT_INGREDIENTS = frozenset({
+    "acid", "acids", "alcohol", "aloe", "and", "are", "butter", "caffeine", "can", "capb", "citric",
+    "coconut", "cream", "day", "edta", "extract", "face", "feeling", "for", "fragrance", "gel",
+    "glycerin", "green", "ha", "how", "hpr", "ipm", "jojoba", "laa", "lactic", "lavender", "lemon",
+    "lime", "lye", "map", "mi", "mineral", "mit", "my", "night", "oat", "oil", "oils", "omc",
+    "orange", "pca", "peeling", "peppermint", "perfume", "pg", "pha", "really", "retain", "retina",
+    "retinal", "return", "safe", "same", "sap", "serum", "shea", "sheet", "silicone", "skin",
+    "sles", "sls", "sodium", "squalane", "sulfur", "sulphur", "tea", "that", "the", "this", "time",
+    "urea", "use", "vitamin", "water", "what", "why", "with", "you"
+})
+# fmt: on
+# fmt: off
+_TRUSTED_SHORT_NAMES = frozenset({
+    "aloe", "caffeine", "glycerin", "jojoba", "lactic", "retinal", "squalane", "sulfur", "sulphur",
+    "urea"
+})
+# fmt: on
+# fmt: off
+_GENERIC_WORDS = frozenset({
+    "acetyl", "acid", "alcohol", "alpha", "ap", "ascorbyl", "beta", "butter", "ceramide", "citrus",
+    "copper", "crosspolymer", "d", "essential", "ethyl", "extract", "fatty", "flour", "free",
+    "fruit", "green", "hydrolyzed", "iron", "juice", "kernel", "l", "leaf", "liquid", "magnesium",
+    "np", "ns", "oat", "octyl", "oil", "olive", "palmitoyl", "peel", "powder", "pure", "root", "sd",
+    "seed", "sodium", "tea", "titanium", "vitamin", "white", "zinc"
+})
+# fmt: on
 
 # ---- small helpers ----------------------------------------------------------------------------
 
@@ -377,11 +256,6 @@ def _edit_distance(a: str, b: str, limit: int) -> int:
             return limit + 1
         previous2, previous = previous, current
     return previous[-1]
-
-
-def ingredient(slug: str) -> Ingredient | None:
-    """The catalog entry for a slug (oral retinoids have none)."""
-    return catalog.get(slug=slug)
 
 
 def ingredient_name(slug: str) -> str:
@@ -689,7 +563,7 @@ def understand(
     text = normalise(message)
     pregnancy = pregnancy_state(text)
     from_profile = bool(profile.get("pregnant_or_breastfeeding"))
-    flags = [f.category for f in red_flags(message, pregnant=bool(pregnancy in {"pregnant"} or from_profile))]
+    flags = [f.category for f in red_flags(message, pregnant=pregnancy == "pregnant" or from_profile)]
     ingredients = find_ingredients(text)
     request = Request(
         intent="unknown",

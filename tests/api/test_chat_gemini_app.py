@@ -1,6 +1,7 @@
 """The chat API wired to the Gemini provider, against the fake Gemini server."""
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -168,3 +169,24 @@ def test_stream_to_an_unknown_session_is_a_json_404(
         )
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "session_not_found"
+
+
+def test_streamed_red_flag_comes_from_the_safety_layer(
+    dynamodb_endpoint: str, tmp_path, fake: FakeGemini
+) -> None:
+    with gemini_app(dynamodb_endpoint, tmp_path, fake) as client:
+        headers = sign_up(client)
+        asked = len(fake.requests)
+        response = client.post(
+            f"{CHAT}/stream",
+            headers=headers,
+            json={"content": "my face is swollen and hot after a new cream"},
+        )
+        blocks = [b for b in response.text.split("\n\n") if b.startswith("event: ")]
+        deltas = [json.loads(b.split("data: ", 1)[1])["text"] for b in blocks if b.startswith("event: delta")]
+        done = json.loads(blocks[-1].split("data: ", 1)[1])
+        assert "".join(deltas).startswith("**Please read this first.**")
+        assert done["assistant_message"]["provider"] == "safety"
+        assert done["assistant_message"]["content"] == "".join(deltas)
+        assert "facial_swelling" in done["assistant_message"]["safety_flags"]
+        assert len(fake.requests) == asked

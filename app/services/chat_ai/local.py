@@ -190,8 +190,8 @@ class LocalChatProvider:
             )
             lines.append(
                 "The exception is an adverse reaction: if a product burns, blisters, causes swelling or a rash, "
-                "record the reaction in today's check-in (severity 'severe'), and you can create a new, gentler plan "
-                "straight away, even while the plan is locked."
+                "note it in today's check-in and create a new plan giving 'adverse reaction' as the reason: "
+                "a gentler plan replaces this one straight away, even while the plan is locked."
             )
         else:
             lines.append("The lock period is over: you can create a new plan from a fresh scan.")
@@ -274,12 +274,9 @@ class LocalChatProvider:
         if unsafe_plan:
             names = ", ".join(ingredient_name(s) for s in unsafe_plan)
             lines.append(
-                f"Your current plan includes {names}. Tell your profile you are pregnant or breastfeeding "
-                "(pregnant_or_breastfeeding) and create a new plan: the routine engine then leaves retinoids out; "
-                "a change of circumstances like this counts as a reason to replace a locked plan."
-                if not context.profile.get("pregnant_or_breastfeeding")
-                else f"Your current plan includes {names}: pause it until you've spoken with your doctor, and report it "
-                "in your check-in so the plan can be rebuilt without it."
+                f"Your current plan includes {names}: stop using it now and treat those nights as rest nights. "
+                "Turn on 'pregnant or breastfeeding' in your profile so every new plan leaves retinoids out."
+                + _lock_note(context)
             )
         elif context.plan and not subject:
             lines.append(
@@ -439,6 +436,17 @@ def _when_used(slug: str, plan: dict, request: Request) -> str:
         if step:
             return f"{name} is in your {label} routine (step {step['step']}, {step['product_type']}): {step.get('frequency', 'daily')}."
     return f"{name} is not part of your current plan, so it has no scheduled nights. Ask me before adding it."
+
+
+def _lock_note(context: ChatContext) -> str:
+    """How the plan can be replaced, when it is locked."""
+    plan = context.plan or {}
+    if not plan.get("is_locked"):
+        return " Your plan's lock period is over, so you can create a new plan now."
+    return (
+        f" Your plan stays locked for {plan.get('days_remaining')} more day(s); a new plan giving "
+        "'adverse reaction' as the reason can replace it sooner."
+    )
 
 
 def _plan_member(slug: str, request: Request, context: ChatContext) -> str:

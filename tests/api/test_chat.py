@@ -249,6 +249,7 @@ def test_best_area_and_latest_scan_date_come_from_my_scan(client: TestClient, us
     ]
     assert f"{best.replace('_', ' ')}: {scores[best]:.0f}" in answer
     assert "lowest scores" not in answer
+    assert "By face area, your" in answer and "is doing best" in answer  # from the scan's regions
     answer = send(client, user_with_plan, "when was my last scan")["assistant_message"]["content"]
     assert user_with_plan["scan"]["scan_date"][:10] in answer
 

@@ -156,6 +156,9 @@ class Settings(BaseSettings):
     upload_expiry_seconds: int = Field(default=3600, ge=60)
     storage_sweep_seconds: int = Field(default=3600, ge=0)
 
+    # Chat streaming: a comment is sent after this many idle seconds (proxies cut idle streams at ~60 s)
+    chat_sse_keepalive_seconds: float = Field(default=15.0, gt=0, le=55)
+
     @model_validator(mode="after")
     def _refuse_unsafe_settings(self) -> "Settings":
         problems = self.unsafe_settings()

@@ -1,7 +1,8 @@
 """The assistant: context from the user's own data, a provider, safety rules, stored history."""
 
-import logging
+import re
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,29 +14,13 @@ from app.core.security import iso, new_id, utc_now
 from app.repositories.chat import ChatMessageRecord, ChatRepository, ChatSessionRecord, SessionConflict
 from app.repositories.users import UserRecord
 from app.services.chat_ai.base import ChatContext, ChatProvider, ChatProviderError, ChatReply, ChatTurn
-from app.services.chat_ai.safety import (
-    RedFlag,
-    clean_piece,
-    closing_note,
-    finalize,
-    red_flags,
-    safety_preamble,
-)
+from app.services.chat_ai.pipeline import SAFETY_PROVIDER, Screened, respond, screen
+from app.services.chat_ai.safety import RedFlag, clean_piece, closing_note
 from app.services.quotas import RateLimiter
-
-logger = logging.getLogger("dermalens.chat")
 
 HISTORY_TURNS = 12
 TITLE_CHARS = 60
 PREVIEW_CHARS = 120
-MEDICAL_INTENTS = {
-    "side_effects",
-    "ingredient_question",
-    "interaction",
-    "routine",
-    "product_question",
-    "scores",
-}
 
 
 class SessionNotFoundError(NotFoundError):
@@ -61,6 +46,21 @@ class Turn:
 ContextBuilder = Callable[[UserRecord], ChatContext]
 
 
+@dataclass
+class ChatStream:
+    """A streamed turn that passed the checks and is ready to generate."""
+
+    user: UserRecord
+    content: str
+    session: ChatSessionRecord
+    is_new: bool
+    context: ChatContext
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\S+\s*|\s+", text)
+
+
 class ChatService:
     def __init__(
         self,
@@ -84,37 +84,54 @@ class ChatService:
     async def send(self, *, user: UserRecord, content: str, session_id: str | None) -> Turn:
         """Answer one message and store both sides of the turn together."""
         session, is_new, context = await run_in_threadpool(self._prepare, user, content, session_id)
-        flags = red_flags(content)
-        reply = await self._reply(content, context)
-        answer = finalize(reply.content, flags, medical_topic=reply.intent in MEDICAL_INTENTS)
-        return await run_in_threadpool(
-            self._store, user, session, is_new, content, answer, reply, flags, context, False
+        screened, reply = await respond(
+            provider=self._provider, message=content, context=context, fallback=self._fallback
         )
+        return await run_in_threadpool(
+            self._store, user, session, is_new, content, reply.content, reply, screened.flags, context, False
+        )
+
+    async def open_stream(self, *, user: UserRecord, content: str, session_id: str | None) -> "ChatStream":
+        """Everything that can fail as a normal error (rate limit, unknown session) before streaming starts."""
+        session, is_new, context = await run_in_threadpool(self._prepare, user, content, session_id)
+        return ChatStream(user=user, content=content, session=session, is_new=is_new, context=context)
 
     async def stream(
         self, *, user: UserRecord, content: str, session_id: str | None
     ) -> AsyncIterator[dict[str, Any]]:
-        """Server-sent events: `start`, `delta` pieces, then `done` with the stored messages.
+        """Server-sent events: `start`, `delta` pieces, then `done` with the stored messages."""
+        opened = await self.open_stream(user=user, content=content, session_id=session_id)
+        # aclosing: a client leaving closes the inner stream now, so it stores the partial turn.
+        async with aclosing(self.stream_events(opened)) as events:
+            async for event in events:
+                yield event
+
+    async def stream_events(self, opened: "ChatStream") -> AsyncIterator[dict[str, Any]]:
+        """The events of an opened stream; the safety layer runs first, as for `send`.
 
         What is stored is exactly what was streamed. A client that goes away mid-stream
         still gets a whole turn in its history: what was generated so far, marked `interrupted`.
         """
-        session, is_new, context = await run_in_threadpool(self._prepare, user, content, session_id)
-        flags = red_flags(content)
+        user, content, session, is_new, context = (
+            opened.user,
+            opened.content,
+            opened.session,
+            opened.is_new,
+            opened.context,
+        )
+        screened = screen(message=content, context=context)
+        provider_name = SAFETY_PROVIDER if screened.answer is not None else self._provider.name
+        reply = ChatReply(content="", provider=provider_name, intent=screened.request.intent)
         streamed: list[str] = []
         finished = False
         yield {"event": "start", "data": {"session_id": session.session_id}}
         try:
-            preamble = safety_preamble(flags)
-            if preamble:
-                streamed.append(preamble)
-                yield {"event": "delta", "data": {"text": preamble}}
-            async for piece in self._provider.stream(message=content, context=context):
+            async for piece in self._pieces(screened, content, context):
                 text = clean_piece(piece)
                 if text:
                     streamed.append(text)
                     yield {"event": "delta", "data": {"text": text}}
-            note = closing_note(flags, "".join(streamed))
+            note = closing_note(screened.flags, "".join(streamed), medical_topic=screened.medical_topic)
             if note:
                 streamed.append(note)
                 yield {"event": "delta", "data": {"text": note}}
@@ -132,25 +149,35 @@ class ChatService:
                         is_new,
                         content,
                         "".join(streamed),
-                        ChatReply(content="", provider=self._provider.name),
-                        flags,
+                        reply,
+                        screened.flags,
                         context,
                         True,
                     )
-        reply = ChatReply(content="", provider=self._provider.name)
         turn = await run_in_threadpool(
-            self._store, user, session, is_new, content, "".join(streamed), reply, flags, context, False
+            self._store,
+            user,
+            session,
+            is_new,
+            content,
+            "".join(streamed),
+            reply,
+            screened.flags,
+            context,
+            False,
         )
         yield {"event": "done", "data": message_payload(turn)}
 
-    async def _reply(self, content: str, context: ChatContext) -> ChatReply:
-        try:
-            return await self._provider.reply(message=content, context=context)
-        except ChatProviderError:
-            if self._fallback is None:
-                raise
-            logger.warning("assistant provider failed; answering with the fallback")
-            return await self._fallback.reply(message=content, context=context)
+    async def _pieces(self, screened: Screened, content: str, context: ChatContext) -> AsyncIterator[str]:
+        """The safety layer's own answer word by word, or its cautions followed by the provider's pieces."""
+        if screened.answer is not None:
+            for piece in _words(screened.answer):
+                yield piece
+            return
+        if screened.preamble:
+            yield screened.preamble
+        async for piece in self._provider.stream(message=content, context=context):
+            yield piece
 
     def _prepare(
         self, user: UserRecord, content: str, session_id: str | None

@@ -1,7 +1,11 @@
 """What the assistant is told about a user: derived numbers and text only, never photos."""
 
+from statistics import fmean
+from typing import Any
+from zoneinfo import ZoneInfo
+
 from app.core.security import utc_now
-from app.repositories.scans import ScansRepository
+from app.repositories.scans import ScanRecord, ScansRepository
 from app.repositories.users import UserRecord
 from app.services.chat_ai.base import ChatContext
 from app.services.plans import PlanService, adherence, plan_timeline
@@ -30,6 +34,7 @@ class ChatContextBuilder:
                 "scan_date": scan.scan_date,
                 "scores": scan.scores,
                 "deltas": scan.deltas,
+                "regions": region_scores(scan),
             }
             if scan
             else None
@@ -54,4 +59,19 @@ class ChatContextBuilder:
                 **timeline,
             }
             plan_adherence = adherence(plan_record, user, now)
-        return ChatContext(profile=profile, latest_scan=latest_scan, plan=plan, adherence=plan_adherence)
+        today = now.astimezone(ZoneInfo(user.timezone or "UTC")).date().isoformat()
+        return ChatContext(
+            profile=profile, latest_scan=latest_scan, plan=plan, adherence=plan_adherence, today=today
+        )
+
+
+def region_scores(scan: ScanRecord) -> dict[str, float]:
+    """Face area → the mean of its metric scores over every photo of the scan (for 'which part is best')."""
+    collected: dict[str, list[float]] = {}
+    angles: list[dict[str, Any]] = (scan.analysis or {}).get("angles") or []
+    for angle in angles:
+        for region, metrics in (angle.get("regions") or {}).items():
+            values = [float(v) for v in (metrics or {}).values() if isinstance(v, int | float)]
+            if values:
+                collected.setdefault(region, []).append(fmean(values))
+    return {region: round(fmean(values), 1) for region, values in collected.items()}

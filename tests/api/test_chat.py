@@ -75,8 +75,17 @@ def test_interaction_answer_uses_conflict_rules(client: TestClient, user_with_pl
     assert "benzoyl" in answer["content"].lower()
 
 
-def test_unknown_questions_are_admitted(client: TestClient, user: dict) -> None:
-    answer = send(client, user, "Which stock should I buy tomorrow?")["assistant_message"]["content"]
+def test_off_topic_questions_get_an_honest_no(client: TestClient, user: dict) -> None:
+    # Changed with issue 14: off-topic questions now say "I can't help with that" (was "not sure").
+    for question in ("Which stock should I buy tomorrow?", "recommend a movie for tonight"):
+        turn = send(client, user, question)["assistant_message"]
+        assert turn["intent"] == "off_topic"
+        assert "can't help with that" in turn["content"]
+        assert "Evening" not in turn["content"]
+
+
+def test_unknown_skin_questions_are_admitted(client: TestClient, user: dict) -> None:
+    answer = send(client, user, "is microneedling worth it")["assistant_message"]["content"]
     assert "not sure" in answer.lower()
 
 
@@ -195,3 +204,73 @@ def test_rate_limit_gives_429_with_retry_after(client: TestClient, user: dict, s
     assert response.status_code == 429
     assert 1 <= int(response.headers["retry-after"]) <= 60
     assert response.json()["error"]["code"] == "chat_messages_rate_limited"
+
+
+# ---- issue 14: understanding the question, over HTTP against DynamoDB Local ----
+
+
+def test_i_am_pregnant_is_not_a_morning_question(client: TestClient, user_with_plan: dict) -> None:
+    answer = send(client, user_with_plan, "I am pregnant, is adapalene safe?")["assistant_message"]
+    assert answer["intent"] == "pregnancy_safety"
+    assert answer["content"].startswith("No: Adapalene is a retinoid")
+    assert "Morning:" not in answer["content"]
+
+
+def test_pregnant_profile_gets_a_no_for_retinol_tonight(client: TestClient, register) -> None:
+    user = register()
+    profile = {"pregnant_or_breastfeeding": True}
+    assert client.patch("/api/v1/auth/me", headers=user["headers"], json=profile).status_code == 200
+    answer = send(client, user, "can i use my retinol serum tonight?")["assistant_message"]
+    assert answer["content"].startswith("No: Retinol is a retinoid")
+    assert "Evening" not in answer["content"]
+
+
+def test_follow_up_it_is_resolved_from_the_session(client: TestClient, user_with_plan: dict) -> None:
+    first = send(client, user_with_plan, "my skin is peeling from adapalene")
+    follow = send(client, user_with_plan, "should i stop using it?", first["session_id"])["assistant_message"]
+    assert follow["intent"] == "side_effects"
+    assert "Adapalene" in follow["content"]
+    assert "fewer nights" in follow["content"]
+
+
+def test_plan_change_answers_with_the_lock(client: TestClient, user_with_plan: dict) -> None:
+    answer = send(client, user_with_plan, "can i change my plan")["assistant_message"]["content"]
+    days = user_with_plan["plan"]["days_remaining"]
+    assert f"locked for {days} more day(s)" in answer
+    assert "adverse reaction" in answer
+    assert "points" not in answer
+
+
+def test_best_area_and_latest_scan_date_come_from_my_scan(client: TestClient, user_with_plan: dict) -> None:
+    scores = user_with_plan["scan"]["scores"]
+    best = max((m for m in METRICS if m in scores), key=lambda m: scores[m])
+    answer = send(client, user_with_plan, "which part of my skin is doing best")["assistant_message"][
+        "content"
+    ]
+    assert f"{best.replace('_', ' ')}: {scores[best]:.0f}" in answer
+    assert "lowest scores" not in answer
+    assert "By face area, your" in answer and "is doing best" in answer  # from the scan's regions
+    answer = send(client, user_with_plan, "when was my last scan")["assistant_message"]["content"]
+    assert user_with_plan["scan"]["scan_date"][:10] in answer
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "my face is swollen and hot after a new cream",
+        "hives all over my body",
+        "a sore on my nose that hasn't healed in 2 months and bleeds",
+        "painful deep cysts that leave scars",
+    ],
+)
+def test_missed_red_flags_from_the_issue_are_caught(client: TestClient, user: dict, message: str) -> None:
+    answer = send(client, user, message)["assistant_message"]
+    assert answer["provider"] == "safety"
+    assert answer["content"].startswith("**Please read this first.**")
+    assert "dermatologist" in answer["content"] or "urgent care" in answer["content"]
+
+
+def test_ordinary_dryness_is_not_a_red_flag(client: TestClient, user: dict) -> None:
+    answer = send(client, user, "my skin is so dry and flaky around my nose")["assistant_message"]
+    assert answer["safety_flags"] == []
+    assert "Please read this first" not in answer["content"]

@@ -45,6 +45,12 @@ class ChatContext(BaseModel):
         None, description="am_percent, pm_percent, streak_days, reactions"
     )
     history: list[ChatTurn] = Field(default_factory=list, description="recent turns, oldest first")
+    today: str | None = Field(None, description="the user's local date (YYYY-MM-DD)")
+    request: dict[str, Any] | None = Field(
+        None,
+        description="how DermaLens understood the message: intent, ingredients, metrics, areas, "
+        "time_of_day, pregnancy, red_flags, referent (see chat_ai.understanding.Request)",
+    )
 
 
 class ChatReply(BaseModel):

@@ -9,7 +9,9 @@ import pytest
 from app.core.config import Settings
 from app.services.chat_ai.base import ChatContext, ChatProviderError, ChatTurn
 from app.services.chat_ai.gemini import MAX_REPLY_CHARS, GeminiChatProvider
+from app.services.chat_ai.pipeline import respond
 from app.services.gemini_client import build_gemini_client
+from tests.services.chat_ai.fixtures import user_context
 from tests.services.gemini.fake_gemini import (
     FakeGemini,
     Reply,
@@ -266,3 +268,56 @@ async def test_from_settings_uses_base_url_model_and_key(fake: FakeGemini) -> No
 def test_missing_api_key_is_refused_at_construction() -> None:
     with pytest.raises(ValueError, match="GEMINI_API_KEY"):
         build_gemini_client(api_key="", timeout_seconds=1, max_retries=0)
+
+
+# ---- the shared understanding + safety layer in front of Gemini ----
+
+
+async def test_red_flag_is_answered_before_gemini_is_asked(
+    fake: FakeGemini, provider: GeminiChatProvider
+) -> None:
+    fake.enqueue(text_reply("That sounds like normal purging, keep going!"))
+
+    screened, reply = await respond(
+        provider=provider, message="a sore on my nose that hasn't healed in 2 months", context=user_context()
+    )
+
+    assert screened.request.red_flags == ["non_healing_sore"]
+    assert reply.provider == "safety"
+    assert reply.content.startswith("**Please read this first.**")
+    assert "dermatologist" in reply.content
+    assert "purging" not in reply.content
+    assert fake.requests == []
+
+
+async def test_gemini_gets_the_structured_request_with_the_referent(
+    fake: FakeGemini, provider: GeminiChatProvider
+) -> None:
+    fake.enqueue(text_reply("Cut back to fewer nights rather than stopping."))
+    context = user_context()
+    context.history = [
+        ChatTurn(role="user", content="my skin is peeling from adaplene"),
+        ChatTurn(role="assistant", content="Mild peeling is common."),
+    ]
+
+    _, reply = await respond(provider=provider, message="should i stop using it?", context=context)
+
+    assert reply.content.startswith("Cut back to fewer nights")
+    system = fake.requests[0].system_text
+    assert '"request":{"intent":"side_effects","referent":"adapalene","follow_up":true}' in system
+    assert '"acne":42.0' in system, "grounded in the user's own numbers"
+
+
+async def test_pregnancy_caution_comes_from_the_ingredient_data(
+    fake: FakeGemini, provider: GeminiChatProvider
+) -> None:
+    fake.enqueue(text_reply("Yes, retinol is fine tonight."))
+
+    _, reply = await respond(
+        provider=provider, message="can i use my retinol serum tonight?", context=user_context(pregnant=True)
+    )
+
+    assert reply.content.startswith(
+        "No: Retinol is a retinoid, not to be used during pregnancy or breastfeeding."
+    )
+    assert '"pregnancy_from_profile":true' in fake.requests[0].system_text

@@ -1,14 +1,16 @@
 """/chat: thin routes over ChatService (async: the providers are async)."""
 
-import json
+import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from contextlib import suppress
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
-from fastapi.responses import StreamingResponse
+from anyio import CancelScope
+from fastapi import APIRouter, Depends, Response, status
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import ChatServiceDep, CurrentUser
+from app.api.deps import ChatServiceDep, CurrentUser, SettingsDep
 from app.api.params import Cursor, Limit, SessionId
 from app.schemas.chat import (
     ChatMessageCreate,
@@ -18,9 +20,10 @@ from app.schemas.chat import (
     ChatSessionRead,
     ChatTurnRead,
 )
-from app.services.chat import message_payload
+from app.services.chat import ChatStream, message_payload
 
 router = APIRouter(prefix="/chat", tags=["chat"])
+KEEPALIVE_COMMENT = "keep-alive"
 
 
 @router.post("/messages", status_code=status.HTTP_201_CREATED, response_model=ChatTurnRead)
@@ -30,32 +33,56 @@ async def send_message(body: ChatMessageCreate, user: CurrentUser, chat: ChatSer
     return ChatTurnRead.model_validate(message_payload(turn))
 
 
-def _sse(event: dict[str, Any]) -> str:
-    return f"event: {event['event']}\ndata: {json.dumps(event['data'])}\n\n"
+async def opened_stream(body: ChatMessageCreate, user: CurrentUser, chat: ChatServiceDep) -> ChatStream:
+    """Rate limits and a missing session fail here, as a normal JSON error, before any event is sent."""
+    return await chat.open_stream(user=user, content=body.content, session_id=body.session_id)
 
 
 @router.post(
     "/messages/stream",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "start, delta…, done (or error)"}},
+    response_class=EventSourceResponse,
+    responses={200: {"description": "start, delta…, done (or error); `: keep-alive` comments while idle"}},
 )
 async def stream_message(
-    body: ChatMessageCreate, user: CurrentUser, chat: ChatServiceDep
-) -> StreamingResponse:
-    """The same as POST /messages, answered as Server-Sent Events while it is generated."""
-    events = chat.stream(user=user, content=body.content, session_id=body.session_id)
-    first = await anext(events)  # rate limits and a missing session fail here, as a normal error
+    opened: Annotated[ChatStream, Depends(opened_stream)], chat: ChatServiceDep, settings: SettingsDep
+) -> AsyncIterator[ServerSentEvent]:
+    """The same as POST /messages, answered as Server-Sent Events while it is generated.
 
-    async def body_iter() -> AsyncIterator[str]:
-        yield _sse(first)
-        async for event in events:
-            yield _sse(event)
+    A comment line is sent whenever nothing else was sent for CHAT_SSE_KEEPALIVE_SECONDS, so a
+    proxy's idle timeout (often 60 s) does not cut a slow first answer.
+    """
+    events = chat.stream_events(opened)
+    async for event in with_keepalive(events, interval=settings.chat_sse_keepalive_seconds):
+        yield event
 
-    return StreamingResponse(
-        body_iter(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+
+async def with_keepalive(
+    events: AsyncIterator[dict[str, Any]], *, interval: float
+) -> AsyncIterator[ServerSentEvent]:
+    """Each event as a `ServerSentEvent`, plus a keep-alive comment after every idle `interval`."""
+    pending: asyncio.Future[dict[str, Any]] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(events))
+            done, _ = await asyncio.wait({pending}, timeout=interval)
+            if not done:
+                yield ServerSentEvent(comment=KEEPALIVE_COMMENT)
+                continue
+            finished, pending = pending, None
+            try:
+                event = finished.result()
+            except StopAsyncIteration:
+                return
+            yield ServerSentEvent(event=event["event"], data=event["data"])
+    finally:
+        # The client left (or the stream ended): let the service store what was streamed.
+        with CancelScope(shield=True):
+            if pending is not None:
+                pending.cancel()
+                with suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await pending
+            await events.aclose()
 
 
 @router.get("/sessions", response_model=ChatSessionPage)

@@ -8,15 +8,15 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
-from app.api.v1.router import api_router
-from app.api.v1.routes import health
+from app.api import health
+from app.api.router import api_router
+from app.bootstrap import Container, build_container
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, ContentTypeMiddleware, RequestContextMiddleware
+from app.core.schemas import ERROR_RESPONSES
 from app.db.dynamodb import ensure_tables, wait_for_dynamodb
-from app.schemas.common import ERROR_RESPONSES
-from app.services.container import Container, build_container
 
 logger = logging.getLogger("dermalens")
 
@@ -75,3 +75,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         )
     app.add_middleware(RequestContextMiddleware, hsts=settings.environment == "production")
     return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`uvicorn app.main:app` (the first edition's command): the app is built on first access,
+    so importing this module reads no settings and writes nothing."""
+    if name == "app":
+        return create_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,16 +7,16 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from app.account.service import AccountService
+from app.auth.repository import UserRecord
+from app.auth.service import AuthService
+from app.bootstrap import Container
+from app.chat.service import ChatService
 from app.core.client_ip import Network, parse_networks, resolve_client_ip
 from app.core.config import Settings
 from app.core.errors import AuthenticationError
-from app.repositories.users import UserRecord
-from app.services.account import AccountService
-from app.services.auth import AuthService
-from app.services.chat import ChatService
-from app.services.container import Container
-from app.services.plans import PlanService
-from app.services.scans import ScanService
+from app.plans.service import PlanService
+from app.scans.service import ScanService
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import Header, Path, Query
 
-from app.schemas.common import ULID_PATTERN
+from app.core.schemas import ULID_PATTERN
 
 ScanId = Annotated[str, Path(pattern=ULID_PATTERN, description="A scan id (ULID).")]
 PlanId = Annotated[str, Path(pattern=ULID_PATTERN, description="A plan id (ULID).")]

@@ -11,10 +11,8 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.test_chat import send
-from tests.api.test_plans import today
-from tests.api.test_scans import upload_scan, wait_for
 from tests.conftest import PASSWORD
+from tests.helpers import send, today, upload_scan, wait_for
 from tests.images import face_jpeg
 
 PUBLIC = {

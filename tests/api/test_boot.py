@@ -16,7 +16,7 @@ from moto.server import ThreadedMotoServer
 from app.core.config import get_settings
 from app.db.local_dynamodb import free_port
 from app.main import create_app
-from app.services.storage.s3 import build_s3_client
+from app.providers.storage.s3 import build_s3_client
 from tests.conftest import PASSWORD, unique_email
 from tests.envfiles import ENV_EXAMPLE, clear_setting_env, parse_systemd_env, setup_ec2_env_file
 

@@ -8,8 +8,8 @@ import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
+from app.api.readiness import TableCheckCache
 from app.main import create_app
-from app.services.health import TableCheckCache
 
 
 def _cursor(position: object) -> str:

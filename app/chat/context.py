@@ -1,0 +1,77 @@
+"""What the assistant is told about a user: derived numbers and text only, never photos."""
+
+from statistics import fmean
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.auth.repository import UserRecord
+from app.core.security import utc_now
+from app.plans.service import PlanService, adherence, plan_timeline
+from app.providers.assistant.base import ChatContext
+from app.scans.repository import ScanRecord, ScansRepository
+
+
+class ChatContextBuilder:
+    def __init__(self, *, scans: ScansRepository, plans: PlanService) -> None:
+        self._scans = scans
+        self._plans = plans
+
+    def __call__(self, user: UserRecord) -> ChatContext:
+        now = utc_now()
+        profile = {
+            "full_name": user.full_name,
+            "skin_type": user.skin_type,
+            "primary_concern": user.primary_concern,
+            "concerns": user.concerns,
+            "sensitivities": user.sensitivities,
+            "pregnant_or_breastfeeding": user.pregnant_or_breastfeeding,
+            "age": now.year - user.birth_year if user.birth_year else None,
+        }
+        scan = self._scans.latest_completed(user_id=user.user_id)
+        latest_scan = (
+            {
+                "scan_id": scan.scan_id,
+                "scan_date": scan.scan_date,
+                "scores": scan.scores,
+                "deltas": scan.deltas,
+                "regions": region_scores(scan),
+            }
+            if scan
+            else None
+        )
+        plan_record = self._plans.find_active(user_id=user.user_id)
+        plan = None
+        plan_adherence = None
+        if plan_record:
+            timeline = plan_timeline(plan_record, user, now)
+            plan = {
+                "plan_id": plan_record.plan_id,
+                "status": plan_record.status,
+                "start_date": plan_record.start_date,
+                "baseline_scores": plan_record.baseline_scores,
+                "primary_concerns": plan_record.routine.get("primary_concerns", []),
+                "am": plan_record.routine.get("am", []),
+                "pm": plan_record.routine.get("pm", []),
+                "night_treatments": plan_record.routine.get("night_treatments", []),
+                "weekly_schedule": plan_record.routine.get("weekly_schedule", []),
+                "reasoning": plan_record.routine.get("reasoning", []),
+                "warnings": plan_record.warnings,
+                **timeline,
+            }
+            plan_adherence = adherence(plan_record, user, now)
+        today = now.astimezone(ZoneInfo(user.timezone or "UTC")).date().isoformat()
+        return ChatContext(
+            profile=profile, latest_scan=latest_scan, plan=plan, adherence=plan_adherence, today=today
+        )
+
+
+def region_scores(scan: ScanRecord) -> dict[str, float]:
+    """Face area → the mean of its metric scores over every photo of the scan (for 'which part is best')."""
+    collected: dict[str, list[float]] = {}
+    angles: list[dict[str, Any]] = (scan.analysis or {}).get("angles") or []
+    for angle in angles:
+        for region, metrics in (angle.get("regions") or {}).items():
+            values = [float(v) for v in (metrics or {}).values() if isinstance(v, int | float)]
+            if values:
+                collected.setdefault(region, []).append(fmean(values))
+    return {region: round(fmean(values), 1) for region, values in collected.items()}

@@ -1,0 +1,67 @@
+"""Records table: the user's small items that need no table of their own.
+
+Here: expiring counters (rate limits, quotas, failed sign-ins; TTL, shared by every
+instance), single-use tokens (email verification, password reset), and the whole-partition
+reads and deletes used by export and account deletion. The plan slot, idempotency keys and
+job markers live in this table too, written by their own repositories' transactions.
+"""
+
+from typing import Any
+
+from app.db.dynamodb import from_item, to_attr, to_item
+from app.db.repository import ConditionFailed, Repository
+
+
+class RecordsRepository(Repository):
+    def increment(self, *, owner: str, key: str, expires_at_epoch: int, by: int = 1) -> int:
+        """Add to a counter (created at 0) and return the new value; one atomic write."""
+        result = self._call(
+            "update_item",
+            Key={"user_id": to_attr(owner), "sk": to_attr(key)},
+            UpdateExpression="ADD #count :by SET expires_at_epoch = if_not_exists(expires_at_epoch, :exp)",
+            ExpressionAttributeNames={"#count": "count"},
+            ExpressionAttributeValues={":by": to_attr(by), ":exp": to_attr(expires_at_epoch)},
+            ReturnValues="ALL_NEW",
+        )
+        return int(from_item(result["Attributes"])["count"])
+
+    def get(self, *, owner: str, key: str) -> dict[str, Any] | None:
+        result = self._call(
+            "get_item", Key={"user_id": to_attr(owner), "sk": to_attr(key)}, ConsistentRead=True
+        )
+        item = result.get("Item")
+        return from_item(item) if item else None
+
+    def put(
+        self, *, owner: str, key: str, values: dict[str, Any], expires_at_epoch: int | None = None
+    ) -> None:
+        item = {"user_id": owner, "sk": key, **values, "expires_at_epoch": expires_at_epoch}
+        self._call("put_item", Item=to_item(item))
+
+    def delete(self, *, owner: str, key: str) -> None:
+        self._call("delete_item", Key={"user_id": to_attr(owner), "sk": to_attr(key)})
+
+    def consume(self, *, owner: str, key: str) -> dict[str, Any] | None:
+        """Delete and return an item in one conditional write: a single-use token can be spent once."""
+        try:
+            result = self._call(
+                "delete_item",
+                Key={"user_id": to_attr(owner), "sk": to_attr(key)},
+                ConditionExpression="attribute_exists(sk)",
+                ReturnValues="ALL_OLD",
+            )
+        except ConditionFailed:
+            return None
+        return from_item(result["Attributes"])
+
+    def all_for(self, *, owner: str) -> list[dict[str, Any]]:
+        return self._query_all(
+            TableName=self.table_name,
+            KeyConditionExpression="user_id = :uid",
+            ExpressionAttributeValues={":uid": to_attr(owner)},
+        )
+
+    def delete_partition(self, *, owner: str) -> int:
+        items = self.all_for(owner=owner)
+        self._delete_keys([{"user_id": to_attr(owner), "sk": to_attr(i["sk"])} for i in items])
+        return len(items)

@@ -1,0 +1,239 @@
+"""Plans table, plus the per-user plan slot that makes "one current plan" and the lock atomic.
+
+The slot (records table, `sk = "plan#slot"`) names the current plan and the time until
+which a new plan is refused. Every plan creation rewrites the slot under a version check,
+in the same transaction as the new plan, so concurrent requests create exactly one plan.
+"""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from app.db.dynamodb import from_item, to_attr, to_item
+from app.db.repository import (
+    ConditionFailed,
+    Repository,
+    TransactionCancelled,
+)
+
+PlanStatus = Literal["active", "paused", "completed", "abandoned", "replaced"]
+SLOT_SK = "plan#slot"
+
+
+class PlanSlot(BaseModel):
+    current_plan_id: str | None = None
+    lock_until: str | None = None
+    version: int = 0
+
+
+class CheckIn(BaseModel):
+    date: str
+    am_done: bool
+    pm_done: bool
+    skipped_steps: list[str] = Field(default_factory=list)
+    reaction: dict[str, Any] | None = None
+    recorded_at: str
+
+
+class PlanRecord(BaseModel):
+    user_id: str
+    plan_id: str
+    status: PlanStatus
+    baseline_scan_id: str
+    baseline_scores: dict[str, float]
+    routine: dict[str, Any]
+    engine_version: str
+    start_date: str
+    lock_days: int
+    lock_until: str
+    created_at: str
+    updated_at: str
+    timezone: str = "UTC"
+    override_reason: str | None = None
+    replaces_plan_id: str | None = None
+    replaced_by_plan_id: str | None = None
+    ended_at: str | None = None
+    checkins: dict[str, CheckIn] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class PlanConflict(Exception):  # noqa: N818
+    """The slot changed since it was read (a concurrent creation won)."""
+
+
+class PlansRepository(Repository):
+    def __init__(self, client: Any, table_name: str, records_table: str) -> None:
+        super().__init__(client, table_name)
+        self.records_table = records_table
+
+    def get_slot(self, *, user_id: str) -> PlanSlot:
+        result = self._call(
+            "get_item",
+            TableName=self.records_table,
+            Key={"user_id": to_attr(user_id), "sk": to_attr(SLOT_SK)},
+            ConsistentRead=True,
+        )
+        item = result.get("Item")
+        return PlanSlot.model_validate(from_item(item)) if item else PlanSlot()
+
+    def create(
+        self, *, plan: PlanRecord, slot: PlanSlot, previous: PlanRecord | None, previous_status: str | None
+    ) -> None:
+        """New plan + slot (version-checked) + the previous plan closed, all or nothing."""
+        new_slot = {
+            "user_id": plan.user_id,
+            "sk": SLOT_SK,
+            "current_plan_id": plan.plan_id,
+            "lock_until": plan.lock_until,
+            "version": slot.version + 1,
+        }
+        slot_put: dict[str, Any] = {"TableName": self.records_table, "Item": to_item(new_slot)}
+        if slot.version == 0:
+            slot_put["ConditionExpression"] = "attribute_not_exists(sk)"
+        else:
+            slot_put["ConditionExpression"] = "version = :v"
+            slot_put["ExpressionAttributeValues"] = {":v": to_attr(slot.version)}
+        actions: list[dict[str, Any]] = [
+            {"Put": slot_put},
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": to_item(plan.model_dump()),
+                    "ConditionExpression": "attribute_not_exists(plan_id)",
+                }
+            },
+        ]
+        if previous is not None and previous_status:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": {"user_id": to_attr(previous.user_id), "plan_id": to_attr(previous.plan_id)},
+                        "UpdateExpression": "SET #status = :status, replaced_by_plan_id = :new, updated_at = :now, "
+                        "ended_at = :now, override_reason = if_not_exists(override_reason, :reason)",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":status": to_attr(previous_status),
+                            ":new": to_attr(plan.plan_id),
+                            ":now": to_attr(plan.created_at),
+                            ":reason": to_attr(plan.override_reason or "none"),
+                        },
+                    }
+                }
+            )
+        try:
+            self._call("transact_write_items", TransactItems=actions)
+        except TransactionCancelled as exc:
+            if "ConditionalCheckFailed" in exc.reasons or "TransactionConflict" in exc.reasons:
+                raise PlanConflict() from exc
+            raise
+
+    def get(self, *, user_id: str, plan_id: str) -> PlanRecord | None:
+        result = self._call(
+            "get_item", Key={"user_id": to_attr(user_id), "plan_id": to_attr(plan_id)}, ConsistentRead=True
+        )
+        item = result.get("Item")
+        return PlanRecord.model_validate(from_item(item)) if item else None
+
+    def get_page(
+        self, *, user_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[PlanRecord], str | None]:
+        """Newest first."""
+        items, next_cursor = self._query_page(
+            user_id=user_id,
+            limit=limit,
+            cursor=cursor,
+            cursor_keys={"plan_id"},
+            forward=False,
+            KeyConditionExpression="user_id = :uid",
+            ExpressionAttributeValues={":uid": to_attr(user_id)},
+        )
+        return [PlanRecord.model_validate(item) for item in items], next_cursor
+
+    def all_for_user(self, *, user_id: str) -> list[PlanRecord]:
+        items = self._query_all(
+            TableName=self.table_name,
+            KeyConditionExpression="user_id = :uid",
+            ExpressionAttributeValues={":uid": to_attr(user_id)},
+        )
+        return [PlanRecord.model_validate(item) for item in items]
+
+    def set_status(
+        self, *, plan: PlanRecord, status: str, allowed_from: tuple[str, ...], now: str, release_slot: bool
+    ) -> bool:
+        """Conditional status change; ending a plan also clears it from the slot (lock kept)."""
+        values: dict[str, Any] = {":status": to_attr(status), ":now": to_attr(now)}
+        terms = []
+        for index, old in enumerate(allowed_from):
+            values[f":from{index}"] = to_attr(old)
+            terms.append(f"#status = :from{index}")
+        expression = "SET #status = :status, updated_at = :now" + (
+            ", ended_at = :now" if release_slot else ""
+        )
+        actions: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": {"user_id": to_attr(plan.user_id), "plan_id": to_attr(plan.plan_id)},
+                    "UpdateExpression": expression,
+                    "ConditionExpression": " OR ".join(terms),
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": values,
+                }
+            }
+        ]
+        if release_slot:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.records_table,
+                        "Key": {"user_id": to_attr(plan.user_id), "sk": to_attr(SLOT_SK)},
+                        "UpdateExpression": "REMOVE current_plan_id ADD version :one",
+                        "ConditionExpression": "current_plan_id = :plan",
+                        "ExpressionAttributeValues": {":plan": to_attr(plan.plan_id), ":one": to_attr(1)},
+                    }
+                }
+            )
+        try:
+            self._call("transact_write_items", TransactItems=actions)
+            return True
+        except TransactionCancelled as exc:
+            if "ConditionalCheckFailed" in exc.reasons or "TransactionConflict" in exc.reasons:
+                return False
+            raise
+
+    def put_checkin(self, *, plan: PlanRecord, checkin: CheckIn, extra_warning: str | None) -> PlanRecord:
+        """One check-in per day: a later one for the same date replaces it."""
+        expression = "SET checkins.#date = :checkin, updated_at = :now"
+        values: dict[str, Any] = {
+            ":checkin": to_attr(checkin.model_dump()),
+            ":now": to_attr(checkin.recorded_at),
+        }
+        if extra_warning:
+            expression += ", warnings = list_append(if_not_exists(warnings, :empty), :warning)"
+            values[":warning"] = to_attr([extra_warning])
+            values[":empty"] = to_attr([])
+        try:
+            result = self._call(
+                "update_item",
+                Key={"user_id": to_attr(plan.user_id), "plan_id": to_attr(plan.plan_id)},
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(plan_id)",
+                ExpressionAttributeNames={"#date": checkin.date},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ConditionFailed:
+            return plan
+        return PlanRecord.model_validate(from_item(result["Attributes"]))
+
+    def delete_all(self, *, user_id: str) -> int:
+        """Every plan of the user and the slot (account deletion); safe to repeat."""
+        plans = self.all_for_user(user_id=user_id)
+        self._delete_keys([{"user_id": to_attr(user_id), "plan_id": to_attr(p.plan_id)} for p in plans])
+        self._call(
+            "delete_item",
+            TableName=self.records_table,
+            Key={"user_id": to_attr(user_id), "sk": to_attr(SLOT_SK)},
+        )
+        return len(plans)

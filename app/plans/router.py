@@ -1,0 +1,78 @@
+"""/plans: thin routes over PlanService."""
+
+from fastapi import APIRouter, status
+
+from app.api.deps import CurrentUser, PlanServiceDep
+from app.api.params import Cursor, Limit, PlanId
+from app.auth.repository import UserRecord
+from app.plans.repository import PlanRecord
+from app.plans.schemas import (
+    AdherenceRead,
+    CheckInCreate,
+    CheckInRead,
+    CheckInResult,
+    PlanCreate,
+    PlanPage,
+    PlanRead,
+    PlanStatusUpdate,
+    PlanSummary,
+)
+from app.plans.service import SEVERE_REACTION_WARNING, adherence, plan_timeline
+
+router = APIRouter(prefix="/plans", tags=["plans"])
+
+
+def to_read(plan: PlanRecord, user: UserRecord) -> PlanRead:
+    return PlanRead(**plan.model_dump(exclude={"checkins"}), **plan_timeline(plan, user))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PlanRead)
+def create_plan(body: PlanCreate, user: CurrentUser, plans: PlanServiceDep) -> PlanRead:
+    """Build a four-week plan from the given or latest completed scan (409 while a plan is locked)."""
+    plan = plans.create(user=user, scan_id=body.scan_id, override_reason=body.override_reason)
+    return to_read(plan, user)
+
+
+@router.get("/active", response_model=PlanRead)
+def get_active_plan(user: CurrentUser, plans: PlanServiceDep) -> PlanRead:
+    """The current plan with lock state and today's routine."""
+    return to_read(plans.get_active(user_id=user.user_id), user)
+
+
+@router.get("", response_model=PlanPage)
+def list_plans(
+    user: CurrentUser, plans: PlanServiceDep, limit: Limit = 20, cursor: Cursor = None
+) -> PlanPage:
+    """Plan history, newest first."""
+    items, next_cursor = plans.get_page(user_id=user.user_id, limit=limit, cursor=cursor)
+    return PlanPage(
+        items=[PlanSummary.model_validate(p.model_dump()) for p in items], next_cursor=next_cursor
+    )
+
+
+@router.get("/{plan_id}", response_model=PlanRead)
+def get_plan(plan_id: PlanId, user: CurrentUser, plans: PlanServiceDep) -> PlanRead:
+    return to_read(plans.get(user_id=user.user_id, plan_id=plan_id), user)
+
+
+@router.patch("/{plan_id}", response_model=PlanRead)
+def update_plan_status(
+    plan_id: PlanId, body: PlanStatusUpdate, user: CurrentUser, plans: PlanServiceDep
+) -> PlanRead:
+    """active ⇄ paused; active/paused → completed | abandoned. Anything else is 409."""
+    return to_read(plans.set_status(user_id=user.user_id, plan_id=plan_id, status=body.status), user)
+
+
+@router.post("/{plan_id}/checkins", status_code=status.HTTP_201_CREATED, response_model=CheckInResult)
+def check_in(plan_id: PlanId, body: CheckInCreate, user: CurrentUser, plans: PlanServiceDep) -> CheckInResult:
+    """Record a day (a later check-in for the same date replaces it)."""
+    _, record = plans.check_in(user=user, plan_id=plan_id, checkin=body.model_dump(mode="python"))
+    severe = bool(record.reaction and record.reaction.get("severity") == "severe")
+    advice = SEVERE_REACTION_WARNING.format(date=record.date) if severe else None
+    return CheckInResult(checkin=CheckInRead.model_validate(record.model_dump()), advice=advice)
+
+
+@router.get("/{plan_id}/adherence", response_model=AdherenceRead)
+def get_adherence(plan_id: PlanId, user: CurrentUser, plans: PlanServiceDep) -> AdherenceRead:
+    """Percent of AM/PM routines done, current streak, reactions reported."""
+    return AdherenceRead(**adherence(plans.get(user_id=user.user_id, plan_id=plan_id), user))

@@ -1,0 +1,309 @@
+"""Treatment plans: generation from a completed scan, the lock, status changes, check-ins.
+
+The routine itself comes from the pure routine engine; this module loads and saves around
+it and owns the rules about time (lock, weeks, today's routine in the user's timezone).
+"""
+
+import logging
+import math
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.auth.repository import UserRecord
+from app.core.errors import ConflictError, NotFoundError, UnprocessableError
+from app.core.logging import audit
+from app.core.security import iso, new_id, parse_iso, utc_now
+from app.plans.repository import CheckIn, PlanConflict, PlanRecord, PlansRepository
+from app.routine_engine.builder import build_plan
+from app.routine_engine.builder import today as today_routine
+from app.routine_engine.models import EngineProfile, RoutinePlan
+from app.scans.repository import ScanRecord, ScansRepository
+
+logger = logging.getLogger("dermalens.plans")
+
+ADVERSE_REACTION = "adverse_reaction"
+PLAN_WEEKS = 4
+TRANSITIONS: dict[str, set[str]] = {
+    "active": {"paused", "completed", "abandoned"},
+    "paused": {"active", "completed", "abandoned"},
+}
+SEVERE_REACTION_WARNING = (
+    "You reported a severe reaction on {date}: stop the active products (keep a gentle cleanser, "
+    "moisturiser and sunscreen) and see a dermatologist. You can start a new, gentler plan by "
+    "reporting an adverse reaction."
+)
+
+
+class PlanNotFoundError(NotFoundError):
+    code = "plan_not_found"
+    message = "No such plan."
+
+
+class PlanLockedError(ConflictError):
+    code = "plan_locked"
+
+
+def _user_today(user: UserRecord, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(user.timezone or "UTC")).date()
+
+
+def _age(user: UserRecord, now: datetime) -> int | None:
+    return now.year - user.birth_year if user.birth_year else None
+
+
+def engine_profile(user: UserRecord, now: datetime) -> EngineProfile:
+    concerns = list(
+        dict.fromkeys([*(user.concerns or []), *([user.primary_concern] if user.primary_concern else [])])
+    )
+    return EngineProfile(
+        skin_type=user.skin_type,
+        concerns=concerns,
+        sensitivities=user.sensitivities,
+        pregnant_or_breastfeeding=user.pregnant_or_breastfeeding,
+        age=_age(user, now),
+    )
+
+
+class PlanService:
+    def __init__(self, *, plans: PlansRepository, scans: ScansRepository, lock_days: int) -> None:
+        self._plans = plans
+        self._scans = scans
+        self._lock_days = lock_days
+
+    # ---- creation ----
+
+    def create(self, *, user: UserRecord, scan_id: str | None, override_reason: str | None) -> PlanRecord:
+        """A new plan from the given (or latest) completed scan; refused while the current one is locked."""
+        scan = self._baseline_scan(user.user_id, scan_id)
+        now = utc_now()
+        slot = self._plans.get_slot(user_id=user.user_id)
+        self._refuse_if_locked(slot.lock_until, slot.current_plan_id, override_reason, now)
+        previous = (
+            self._plans.get(user_id=user.user_id, plan_id=slot.current_plan_id)
+            if slot.current_plan_id
+            else None
+        )
+        routine = build_plan(profile=engine_profile(user, now), scores=scan.scores or {})
+        plan = self._new_record(user, scan, routine, now, override_reason, previous)
+        previous_status = (
+            ("replaced" if override_reason == ADVERSE_REACTION else "completed") if previous else None
+        )
+        try:
+            self._plans.create(plan=plan, slot=slot, previous=previous, previous_status=previous_status)
+        except PlanConflict as exc:
+            # A concurrent request created a plan first: answer as if we had come second.
+            fresh = self._plans.get_slot(user_id=user.user_id)
+            self._refuse_if_locked(fresh.lock_until, fresh.current_plan_id, override_reason, now)
+            raise ConflictError(
+                "Another plan was created at the same time; retry.", code="plan_conflict"
+            ) from exc
+        audit("plan.created", user_id=user.user_id, plan_id=plan.plan_id, override=override_reason)
+        return plan
+
+    def _baseline_scan(self, user_id: str, scan_id: str | None) -> ScanRecord:
+        if scan_id:
+            scan = self._scans.get(user_id=user_id, scan_id=scan_id)
+            if scan is None:
+                raise NotFoundError("No such scan.", code="scan_not_found")
+            if scan.status != "completed" or not scan.passed_quality:
+                raise ConflictError(
+                    "A plan needs a completed scan.",
+                    code="scan_not_completed",
+                    details={"status": scan.status},
+                )
+            return scan
+        latest = self._scans.latest_completed(user_id=user_id)
+        if latest is None:
+            raise ConflictError(
+                "Complete a scan first: the plan is built from your scores.", code="no_completed_scan"
+            )
+        return latest
+
+    def _refuse_if_locked(
+        self, lock_until: str | None, plan_id: str | None, override: str | None, now: datetime
+    ) -> None:
+        if not lock_until or lock_until <= iso(now) or override == ADVERSE_REACTION:
+            return
+        remaining = math.ceil((parse_iso(lock_until) - now).total_seconds() / 86400)
+        raise PlanLockedError(
+            f"Your plan is locked for {remaining} more day(s) so it can work through a full skin cycle. "
+            "Report an adverse reaction to change it now.",
+            details={"days_remaining": remaining, "locked_until": lock_until, "plan_id": plan_id},
+        )
+
+    def _new_record(
+        self,
+        user: UserRecord,
+        scan: ScanRecord,
+        routine: RoutinePlan,
+        now: datetime,
+        override_reason: str | None,
+        previous: PlanRecord | None,
+    ) -> PlanRecord:
+        return PlanRecord(
+            user_id=user.user_id,
+            plan_id=new_id(),
+            status="active",
+            baseline_scan_id=scan.scan_id,
+            baseline_scores=scan.scores or {},
+            routine=routine.model_dump(mode="json"),
+            engine_version=routine.engine_version,
+            start_date=_user_today(user, now).isoformat(),
+            lock_days=self._lock_days,
+            lock_until=iso(now + timedelta(days=self._lock_days)),
+            created_at=iso(now),
+            updated_at=iso(now),
+            timezone=user.timezone or "UTC",
+            override_reason=override_reason,
+            replaces_plan_id=previous.plan_id if previous else None,
+            warnings=list(routine.warnings),
+        )
+
+    # ---- reading ----
+
+    def get(self, *, user_id: str, plan_id: str) -> PlanRecord:
+        plan = self._plans.get(user_id=user_id, plan_id=plan_id)
+        if plan is None:
+            raise PlanNotFoundError()
+        return plan
+
+    def get_active(self, *, user_id: str) -> PlanRecord:
+        slot = self._plans.get_slot(user_id=user_id)
+        plan = (
+            self._plans.get(user_id=user_id, plan_id=slot.current_plan_id) if slot.current_plan_id else None
+        )
+        if plan is None:
+            raise NotFoundError(
+                "You have no active plan; create one from a completed scan.", code="no_active_plan"
+            )
+        return plan
+
+    def find_active(self, *, user_id: str) -> PlanRecord | None:
+        slot = self._plans.get_slot(user_id=user_id)
+        return (
+            self._plans.get(user_id=user_id, plan_id=slot.current_plan_id) if slot.current_plan_id else None
+        )
+
+    def get_page(
+        self, *, user_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[PlanRecord], str | None]:
+        return self._plans.get_page(user_id=user_id, limit=limit, cursor=cursor)
+
+    def baseline_scan(self, user_id: str) -> ScanRecord | None:
+        """The current plan's baseline scan (for scan deltas)."""
+        plan = self.find_active(user_id=user_id)
+        return self._scans.get(user_id=user_id, scan_id=plan.baseline_scan_id) if plan else None
+
+    # ---- status ----
+
+    def set_status(self, *, user_id: str, plan_id: str, status: str) -> PlanRecord:
+        plan = self.get(user_id=user_id, plan_id=plan_id)
+        if status == plan.status:
+            return plan
+        if status not in TRANSITIONS.get(plan.status, set()):
+            raise ConflictError(
+                f"A plan cannot go from {plan.status} to {status}.",
+                code="invalid_status_transition",
+                details={
+                    "from": plan.status,
+                    "to": status,
+                    "allowed": sorted(TRANSITIONS.get(plan.status, set())),
+                },
+            )
+        ending = status in {"completed", "abandoned"}
+        changed = self._plans.set_status(
+            plan=plan, status=status, allowed_from=(plan.status,), now=iso(utc_now()), release_slot=ending
+        )
+        if not changed:
+            raise ConflictError("The plan changed meanwhile; reload it.", code="plan_changed")
+        audit("plan.status_changed", user_id=user_id, plan_id=plan_id, status=status)
+        return self.get(user_id=user_id, plan_id=plan_id)
+
+    # ---- check-ins ----
+
+    def check_in(
+        self, *, user: UserRecord, plan_id: str, checkin: dict[str, Any]
+    ) -> tuple[PlanRecord, CheckIn]:
+        plan = self.get(user_id=user.user_id, plan_id=plan_id)
+        if plan.status not in {"active", "paused"}:
+            raise ConflictError("Check-ins are for an active or paused plan.", code="plan_not_active")
+        day: date = checkin["date"]
+        today = _user_today(user, utc_now())
+        if day < date.fromisoformat(plan.start_date) or day > today:
+            raise UnprocessableError(
+                "The date must be between the plan's start and today.",
+                code="checkin_date_out_of_range",
+                details={"start_date": plan.start_date, "today": today.isoformat()},
+            )
+        record = CheckIn(
+            date=day.isoformat(),
+            am_done=checkin["am_done"],
+            pm_done=checkin["pm_done"],
+            skipped_steps=checkin.get("skipped_steps") or [],
+            reaction=checkin.get("reaction"),
+            recorded_at=iso(utc_now()),
+        )
+        severe = bool(record.reaction and record.reaction.get("severity") == "severe")
+        warning = SEVERE_REACTION_WARNING.format(date=record.date) if severe else None
+        if warning and warning in plan.warnings:
+            warning = None
+        updated = self._plans.put_checkin(plan=plan, checkin=record, extra_warning=warning)
+        if severe:
+            audit("plan.severe_reaction", user_id=user.user_id, plan_id=plan_id)
+        return updated, record
+
+
+def plan_timeline(plan: PlanRecord, user: UserRecord, now: datetime | None = None) -> dict[str, Any]:
+    """Computed fields: lock state, days elapsed/remaining, current week, today's routine."""
+    now = now or utc_now()
+    today = _user_today(user, now)
+    start = date.fromisoformat(plan.start_date)
+    days_elapsed = max(0, (today - start).days)
+    lock_until = parse_iso(plan.lock_until)
+    seconds_left = (lock_until - now).total_seconds()
+    days_remaining = max(0, math.ceil(seconds_left / 86400))
+    current_week = min(PLAN_WEEKS, days_elapsed // 7 + 1)
+    routine = RoutinePlan.model_validate(plan.routine)
+    return {
+        "is_locked": seconds_left > 0 and plan.status in {"active", "paused"},
+        "days_elapsed": days_elapsed,
+        "days_remaining": days_remaining,
+        "current_week": current_week,
+        "today": today_routine(routine, week=current_week, weekday=today.weekday()),
+    }
+
+
+def adherence(plan: PlanRecord, user: UserRecord, now: datetime | None = None) -> dict[str, Any]:
+    """AM/PM completion over the plan's days so far, the current streak, reported reactions."""
+    today = _user_today(user, now or utc_now())
+    start = date.fromisoformat(plan.start_date)
+    end = today
+    if plan.ended_at:
+        end = min(today, parse_iso(plan.ended_at).date())
+    days = max(1, (end - start).days + 1)
+    checkins = plan.checkins
+    am_done = sum(1 for c in checkins.values() if c.am_done)
+    pm_done = sum(1 for c in checkins.values() if c.pm_done)
+    streak = 0
+    cursor = end
+    if cursor.isoformat() not in checkins:
+        cursor -= timedelta(days=1)  # today not logged yet does not break the streak
+    while (c := checkins.get(cursor.isoformat())) and c.am_done and c.pm_done:
+        streak += 1
+        cursor -= timedelta(days=1)
+    reactions = [
+        {"date": c.date, **(c.reaction or {})}
+        for c in sorted(checkins.values(), key=lambda c: c.date)
+        if c.reaction
+    ]
+    return {
+        "plan_id": plan.plan_id,
+        "days_tracked": days,
+        "checkins": len(checkins),
+        "am_percent": round(100 * am_done / days, 1),
+        "pm_percent": round(100 * pm_done / days, 1),
+        "streak_days": streak,
+        "reactions": reactions,
+        "severe_reaction_reported": any(r.get("severity") == "severe" for r in reactions),
+    }

@@ -1,0 +1,24 @@
+"""Assistant providers, chosen by CHAT_PROVIDER."""
+
+from app.core.config import Settings
+from app.providers.assistant.base import ChatProvider
+
+
+def build_chat_provider(settings: Settings) -> ChatProvider:
+    """The configured provider; the Gemini SDK is imported only when it is used."""
+    if settings.chat_provider == "gemini":
+        from app.providers.assistant.gemini import GeminiChatProvider
+
+        return GeminiChatProvider.from_settings(settings)
+    from app.providers.assistant.local import LocalChatProvider
+
+    return LocalChatProvider()
+
+
+def build_fallback_provider(settings: Settings) -> ChatProvider | None:
+    """The local assistant answers when Gemini is down, if CHAT_FALLBACK_TO_LOCAL is set."""
+    if settings.chat_provider == "gemini" and settings.chat_fallback_to_local:
+        from app.providers.assistant.local import LocalChatProvider
+
+        return LocalChatProvider()
+    return None

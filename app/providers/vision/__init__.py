@@ -1,0 +1,15 @@
+"""Skin analysis providers, chosen by VISION_PROVIDER."""
+
+from app.core.config import Settings
+from app.providers.vision.base import VisionProvider
+
+
+def build_vision_provider(settings: Settings) -> VisionProvider:
+    """The configured provider; imported lazily so the offline default needs no cloud SDK."""
+    if settings.vision_provider == "gemini":
+        from app.providers.vision.gemini import GeminiVisionProvider
+
+        return GeminiVisionProvider.from_settings(settings)
+    from app.providers.vision.local import LocalVisionProvider
+
+    return LocalVisionProvider()

@@ -1,0 +1,153 @@
+"""/scans and /progress: thin routes over ScanService."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
+
+from app.api.deps import CurrentUser, ScanServiceDep
+from app.api.links import absolute
+from app.api.params import Cursor, DateFrom, DateTo, IdempotencyKey, Limit, ScanId, date_bounds
+from app.core.errors import BadRequestError, PayloadTooLargeError
+from app.core.vocabulary import METRICS_WITH_OVERALL
+from app.scans.progress import progress
+from app.scans.repository import ScanRecord
+from app.scans.schemas import ProgressRead, ScanCreate, ScanCreated, ScanPage, ScanRead, UploadInstruction
+from app.scans.service import ScanService
+
+router = APIRouter(tags=["scans"])
+
+
+def to_read(scan: ScanRecord, service: ScanService, request: Request) -> ScanRead:
+    regions = None
+    if scan.analysis:
+        regions = {a["angle"]: a.get("regions", {}) for a in scan.analysis.get("angles", [])}
+    overlay_url = None
+    if scan.overlay_key:
+        overlay_url = str(request.url_for("get_scan_overlay", scan_id=scan.scan_id))
+    return ScanRead(
+        **scan.model_dump(),
+        regions=regions,
+        image_urls={a: absolute(request, u) for a, u in service.image_urls(scan).items()},
+        overlay_url=overlay_url,
+    )
+
+
+@router.post("/scans", status_code=status.HTTP_201_CREATED, response_model=ScanCreated)
+def create_scan(
+    body: ScanCreate,
+    user: CurrentUser,
+    scans: ScanServiceDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> ScanCreated:
+    """Start a scan; upload each angle as told in `uploads`, then call submit."""
+    scan, targets = scans.create(user_id=user.user_id, angles=body.angles, idempotency_key=idempotency_key)
+    uploads = [
+        UploadInstruction(angle=angle, **{**target.model_dump(), "url": absolute(request, target.url)})
+        for angle, target in targets.items()
+    ]
+    return ScanCreated(scan_id=scan.scan_id, status=scan.status, uploads=uploads)
+
+
+@router.post("/scans/upload", status_code=status.HTTP_202_ACCEPTED, response_model=ScanRead)
+def upload_scan(
+    user: CurrentUser,
+    scans: ScanServiceDep,
+    request: Request,
+    front: Annotated[UploadFile, File(description="Front photo (JPEG, PNG, WebP or HEIC).")],
+    left: Annotated[UploadFile | None, File()] = None,
+    right: Annotated[UploadFile | None, File()] = None,
+) -> ScanRead:
+    """One call: send the photos as multipart form fields, the analysis is queued."""
+    max_bytes = request.app.state.container.settings.max_image_bytes
+    files = {"front": front, "left": left, "right": right}
+    images = {angle: _read_limited(f, max_bytes, angle) for angle, f in files.items() if f is not None}
+    scan = scans.create_from_upload(user_id=user.user_id, images=images)
+    return to_read(scan, scans, request)
+
+
+def _read_limited(upload: UploadFile, max_bytes: int, angle: str) -> bytes:
+    data = upload.file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PayloadTooLargeError(
+            f"The {angle} photo is larger than {max_bytes} bytes.",
+            code="image_too_large",
+            details={"angle": angle, "max_bytes": max_bytes},
+        )
+    return data
+
+
+@router.post("/scans/{scan_id}/submit", status_code=status.HTTP_202_ACCEPTED, response_model=ScanRead)
+def submit_scan(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep, request: Request) -> ScanRead:
+    """Check the uploaded photos and queue the analysis."""
+    return to_read(scans.submit(user_id=user.user_id, scan_id=scan_id), scans, request)
+
+
+@router.get("/scans", response_model=ScanPage)
+def list_scans(
+    user: CurrentUser,
+    scans: ScanServiceDep,
+    request: Request,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+) -> ScanPage:
+    """Newest first, optionally within a date range."""
+    if date_from and date_to and date_from > date_to:
+        raise BadRequestError("`from` must not be after `to`.", code="invalid_date_range")
+    start, end = date_bounds(date_from, date_to)
+    items, next_cursor = scans.get_page(
+        user_id=user.user_id, limit=limit, cursor=cursor, date_from=start, date_to=end
+    )
+    return ScanPage(items=[to_read(s, scans, request) for s in items], next_cursor=next_cursor)
+
+
+@router.get("/scans/{scan_id}", response_model=ScanRead)
+def get_scan(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep, request: Request) -> ScanRead:
+    return to_read(scans.get(user_id=user.user_id, scan_id=scan_id), scans, request)
+
+
+@router.get(
+    "/scans/{scan_id}/overlay",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "Annotated photo"}},
+)
+def get_scan_overlay(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep) -> Response:
+    """The front photo with the face box, regions and detected spots drawn on it."""
+    data = scans.overlay(user_id=user.user_id, scan_id=scan_id)
+    return Response(content=data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"})
+
+
+@router.delete("/scans/{scan_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def delete_scan(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep) -> Response:
+    """Delete the scan and its photos."""
+    scans.delete(user_id=user.user_id, scan_id=scan_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/scans/{scan_id}/retry", status_code=status.HTTP_202_ACCEPTED, response_model=ScanRead)
+def retry_scan(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep, request: Request) -> ScanRead:
+    """Queue a failed scan's analysis again."""
+    return to_read(scans.retry(user_id=user.user_id, scan_id=scan_id), scans, request)
+
+
+Metric = Annotated[str | None, Query(pattern="^(" + "|".join(METRICS_WITH_OVERALL) + ")$")]
+
+
+@router.get("/progress", response_model=ProgressRead, tags=["progress"])
+def get_progress(
+    user: CurrentUser,
+    scans: ScanServiceDep,
+    metric: Metric = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+) -> ProgressRead:
+    """Per-metric series over completed scans that passed the quality check, with a weekly trend."""
+    if date_from and date_to and date_from > date_to:
+        raise BadRequestError("`from` must not be after `to`.", code="invalid_date_range")
+    start, end = date_bounds(date_from, date_to)
+    history = scans.completed_between(user_id=user.user_id, date_from=start or "0000", date_to=end or "9999")
+    return ProgressRead(
+        date_from=date_from, date_to=date_to, scan_count=len(history), metrics=progress(history, metric)
+    )

@@ -1,0 +1,77 @@
+"""Scan and progress request/response models."""
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.vocabulary import ScanAngle
+from app.providers.storage.base import UploadTarget
+from app.scans.progress import MetricProgress
+
+
+class ScanCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    angles: list[ScanAngle] = Field(
+        default_factory=lambda: [ScanAngle.FRONT],
+        min_length=1,
+        max_length=3,
+        description="`front` is required; leave the field out for a front photo only.",
+    )
+
+
+class UploadInstruction(UploadTarget):
+    angle: ScanAngle
+
+
+class ScanCreated(BaseModel):
+    scan_id: str
+    status: str
+    uploads: list[UploadInstruction]
+
+
+class ScanFailure(BaseModel):
+    code: str
+    message: str
+    problems: list[dict[str, str]] | None = None
+
+
+class ScanRead(BaseModel):
+    scan_id: str
+    status: str = Field(
+        description="awaiting_upload → queued → processing → completed | failed; "
+        "awaiting_upload → expired when the photos are never submitted"
+    )
+    angles: list[str]
+    scan_date: str
+    created_at: str
+    updated_at: str
+    submitted_at: str | None = None
+    completed_at: str | None = None
+    passed_quality: bool | None = None
+    quality: dict[str, Any] | None = Field(None, description="angle → quality report")
+    scores: dict[str, float] | None = Field(None, description="metric → 0-100, higher = healthier")
+    regions: dict[str, dict[str, dict[str, float]]] | None = Field(
+        None, description="angle → region → metric → score"
+    )
+    deltas: dict[str, Any] | None = Field(
+        None, description="changes against the previous scan and the plan baseline"
+    )
+    failure: ScanFailure | None = None
+    image_urls: dict[str, str] = Field(default_factory=dict, description="angle → short-lived download link")
+    overlay_url: str | None = None
+
+
+class ScanPage(BaseModel):
+    items: list[ScanRead]
+    next_cursor: str | None = None
+
+
+class ProgressRead(BaseModel):
+    date_from: date | None = Field(None, alias="from")
+    date_to: date | None = Field(None, alias="to")
+    scan_count: int
+    metrics: list[MetricProgress]
+
+    model_config = ConfigDict(populate_by_name=True)

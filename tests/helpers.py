@@ -1,0 +1,42 @@
+"""Helpers shared by test modules (no test module imports another)."""
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+SCANS = "/api/v1/scans"
+CHAT = "/api/v1/chat"
+
+
+def wait_for(client: TestClient, headers: dict, scan_id: str, timeout: float = 30) -> dict[str, Any]:
+    """Poll a scan until it is completed or failed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"{SCANS}/{scan_id}", headers=headers).json()
+        if body["status"] in {"completed", "failed"}:
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"scan {scan_id} did not finish")
+
+
+def upload_scan(client: TestClient, headers: dict, front: bytes, **others: bytes) -> dict[str, Any]:
+    """A one-call upload (202) of a front photo and any other angles."""
+    files = {"front": ("front.jpg", front, "image/jpeg")}
+    files.update({angle: (f"{angle}.jpg", data, "image/jpeg") for angle, data in others.items()})
+    response = client.post(f"{SCANS}/upload", headers=headers, files=files)
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def send(client: TestClient, user: dict, content: str, session_id: str | None = None) -> dict[str, Any]:
+    """Send one chat message (201) as `user`."""
+    body = {"content": content, **({"session_id": session_id} if session_id else {})}
+    response = client.post(f"{CHAT}/messages", headers=user["headers"], json=body)
+    assert response.status_code == 201, response.text
+    return response.json()

@@ -197,7 +197,7 @@ print(json.dumps(plan.model_dump(mode="json"), sort_keys=True))
 
 
 def test_output_does_not_depend_on_hash_seed() -> None:
-    root = Path(__file__).resolve().parents[3]
+    root = Path(__file__).resolve().parents[2]
     outputs = []
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed}

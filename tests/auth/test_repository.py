@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from app.core.errors import DomainError
 from app.core.security import new_id
 from app.repositories.users import AuthSession, EmailTakenError, UserRecord, UsersRepository
 from tests.factories import user_record
@@ -100,6 +101,19 @@ def test_update_profile_sets_and_removes_attributes(users: UsersRepository) -> N
     assert updated.full_name is None and updated.skin_type == "dry" and updated.concerns == ["redness"]
     assert updated.updated_at == "2026-05-01T00:00:00Z"
     assert users.get(user_id=user.user_id) == updated
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="update_profile lets the internal ConditionFailed escape for an account that is gone "
+    "(a PATCH /auth/me racing DELETE /auth/me answers 500); every other write returns False",
+)
+def test_update_profile_of_a_gone_account_is_a_domain_error(users: UsersRepository) -> None:
+    with pytest.raises(DomainError):
+        users.update_profile(
+            user_id=new_id(), changes={"full_name": "Ghost"}, updated_at="2026-05-01T00:00:00Z"
+        )
+    assert users.get_by_email(email="ghost@example.com") is None
 
 
 # ---- sessions ----

@@ -210,6 +210,18 @@ def test_a_garbled_cursor_is_a_bad_request(scans: ScansRepository, owner: UserRe
         scans.get_page(user_id=owner.user_id, limit=3, cursor="not-a-cursor")
 
 
+def test_a_cursor_from_one_listing_is_refused_by_the_other(
+    scans: ScansRepository, owner: UserRecord, ten_days: list[ScanRecord]
+) -> None:
+    _, plain = scans.get_page(user_id=owner.user_id, limit=3, cursor=None)
+    _, ranged = scans.get_page(user_id=owner.user_id, limit=3, cursor=None, date_from=ten_days[0].scan_date)
+    assert plain and ranged
+    with pytest.raises(BadRequestError):
+        scans.get_page(user_id=owner.user_id, limit=3, cursor=plain, date_from=ten_days[0].scan_date)
+    with pytest.raises(BadRequestError):
+        scans.get_page(user_id=owner.user_id, limit=3, cursor=ranged)
+
+
 def test_completed_between_and_latest_completed_skip_unusable_scans(
     scans: ScansRepository, owner: UserRecord
 ) -> None:

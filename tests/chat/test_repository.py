@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.core.errors import BadRequestError
 from app.core.security import new_id
 from app.repositories.chat import ChatMessageRecord, ChatRepository, SessionConflict
 from tests.conftest import PASSWORD
@@ -121,9 +122,7 @@ def test_sessions_page_by_latest_activity_newest_first(chat: ChatRepository, use
         if cursor is None:
             break
     assert seen == [first, third, second]
-    assert sizes[:2] == [2, 1]
-    # Messages of the sessions never show up as sessions.
-    assert len(seen) == 3
+    assert sizes[:2] == [2, 1]  # messages never show up as sessions
 
 
 def test_one_sessions_messages_stay_out_of_anothers(chat: ChatRepository, user_id: str) -> None:
@@ -179,3 +178,20 @@ def test_a_chat_turn_in_flight_during_account_deletion_leaves_nothing(
     leftovers = chat.all_items(user_id=uid)
     chat.delete_all(user_id=uid)
     assert leftovers == []
+
+
+def test_a_cursor_from_another_listing_is_refused(chat: ChatRepository, user_id: str) -> None:
+    first, _ = start(chat, user_id)
+    for index in range(2):
+        reply(chat, user_id, first, f"turn {index}")
+    second, _ = start(chat, user_id)
+    reply(chat, user_id, second, "more")
+    _, message_cursor = chat.messages_page(user_id=user_id, session_id=first, limit=2, cursor=None)
+    _, session_cursor = chat.sessions_page(user_id=user_id, limit=1, cursor=None)
+    assert message_cursor and session_cursor
+    with pytest.raises(BadRequestError):
+        chat.messages_page(user_id=user_id, session_id=second, limit=2, cursor=message_cursor)
+    with pytest.raises(BadRequestError):
+        chat.messages_page(user_id=user_id, session_id=first, limit=2, cursor=session_cursor)
+    with pytest.raises(BadRequestError):
+        chat.sessions_page(user_id=user_id, limit=2, cursor=message_cursor)

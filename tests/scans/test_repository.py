@@ -64,7 +64,7 @@ def test_create_then_get(scans: ScansRepository, owner: UserRecord) -> None:
     assert scans.get(user_id=owner.user_id, scan_id=new_id()) is None
 
 
-def test_another_users_scan_is_not_found(container: Any, scans: ScansRepository, owner: UserRecord) -> None:
+def test_another_users_scan_is_not_found(scans: ScansRepository, owner: UserRecord) -> None:
     scan = create(scans, owner)
     assert scans.get(user_id=new_id(), scan_id=scan.scan_id) is None
 
@@ -197,7 +197,7 @@ def test_a_date_range_is_inclusive_newest_first_and_pages(
 
 
 def test_a_cursor_is_bound_to_its_user(
-    container: Any, scans: ScansRepository, owner: UserRecord, ten_days: list[ScanRecord]
+    scans: ScansRepository, owner: UserRecord, ten_days: list[ScanRecord]
 ) -> None:
     _, cursor = scans.get_page(user_id=owner.user_id, limit=3, cursor=None)
     assert cursor

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from app.auth.repository import UserRecord
+from app.chat.repository import ChatMessageRecord, ChatSessionRecord
 from app.core.security import iso, new_id, utc_now
-from app.repositories.chat import ChatMessageRecord, ChatSessionRecord
-from app.repositories.plans import CheckIn, PlanRecord
-from app.repositories.scans import ScanRecord
-from app.repositories.users import UserRecord
-from app.services.routine_engine.builder import build_plan
-from app.services.routine_engine.models import EngineProfile
+from app.plans.repository import CheckIn, PlanRecord
+from app.routine_engine.builder import build_plan
+from app.routine_engine.models import EngineProfile
+from app.scans.repository import ScanRecord
 
 SCORES = {"acne": 55.0, "redness": 62.5, "hydration": 48.0, "overall": 58.0}
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from app.auth.login_attempts import Admission, LoginAttemptsRepository
 from app.core.security import new_id
-from app.repositories.login_attempts import Admission, LoginAttemptsRepository
 
 NOW = 1_800_000_000.0
 LATER = int(NOW) + 3600

@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
+from app.auth.repository import AuthSession, EmailTakenError, UserRecord, UsersRepository
 from app.core.errors import DomainError
 from app.core.security import new_id
-from app.repositories.users import AuthSession, EmailTakenError, UserRecord, UsersRepository
 from tests.factories import user_record
 
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.chat.repository import ChatMessageRecord, ChatRepository, SessionConflict
 from app.core.errors import BadRequestError
 from app.core.security import new_id
-from app.repositories.chat import ChatMessageRecord, ChatRepository, SessionConflict
 from tests.conftest import PASSWORD
 from tests.factories import chat_session, chat_turn
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from app.core.security import new_id
-from app.repositories.records import RecordsRepository
+from app.db.records import RecordsRepository
 
 
 @pytest.fixture

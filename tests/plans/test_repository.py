@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.core.security import new_id
-from app.repositories.plans import PlanConflict, PlanRecord, PlanSlot, PlansRepository
+from app.plans.repository import PlanConflict, PlanRecord, PlanSlot, PlansRepository
 from tests.conftest import PASSWORD
 from tests.factories import checkin, plan_record
 

@@ -9,14 +9,14 @@ from hypothesis import strategies as st
 
 from app.core.security import iso
 from app.core.vocabulary import METRICS_WITH_OVERALL
-from app.services.analysis import delta_against, score_changes
-from app.services.progress import (
+from app.scans.progress import (
     STABLE_SLOPE,
     ProgressPoint,
     metric_progress,
     progress,
     slope_per_week,
 )
+from app.scans.worker import delta_against, score_changes
 from tests.factories import scan_record
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from app.auth.repository import UserRecord
 from app.core.errors import BadRequestError
 from app.core.security import iso, new_id, utc_now
-from app.repositories.scans import ScanGoneError, ScanRecord, ScansRepository
-from app.repositories.users import UserRecord
+from app.scans.repository import ScanGoneError, ScanRecord, ScansRepository
 from tests.factories import scan_record, user_record
 
 DAY0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)

@@ -20,6 +20,7 @@ from app.repositories.scans import ScanRecord, ScansRepository
 from app.services.scans import overlay_key
 from app.services.storage.base import ImageStorage
 from app.services.vision.base import AnalysisFailedError, ScanAnalysis, VisionProvider
+from app.services.vision.noise import within_noise
 
 logger = logging.getLogger("dermalens.analysis")
 
@@ -41,10 +42,13 @@ def score_changes(current: dict[str, float], reference: dict[str, float]) -> dic
 def delta_against(reference: ScanRecord | None, scores: dict[str, float]) -> dict[str, Any] | None:
     if reference is None or not reference.scores:
         return None
+    changes = score_changes(scores, reference.scores)
     return {
         "scan_id": reference.scan_id,
         "scan_date": reference.scan_date,
-        "changes": score_changes(scores, reference.scores),
+        "changes": changes,
+        # Per metric: is this change no larger than photo-to-photo noise? (app/services/vision/noise.py)
+        "within_noise": {metric: within_noise(metric, delta) for metric, delta in changes.items()},
     }
 
 

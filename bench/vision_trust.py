@@ -4,7 +4,7 @@ For every portrait in PHOTO_DIR (jpg/jpeg/png, any person, no visible skin condi
 local analyser is run on the photo as sent (JPEG q95), on ten benign capture changes and on
 four controlled real changes drawn on the skin. Prints the issue's tables in Markdown:
 acceptance, readings below 30, p90 |Δ| under benign changes and under mirroring alone,
-skin-tone correlation (Spearman ρ with ITA° from CIELAB), real-change hit rate, signal ÷
+skin-tone correlation (Spearman rho with ITA° from CIELAB), real-change hit rate, signal ÷
 noise, cross-talk, quality flips, and the analysis time of a 12 MP photo. `--json` writes
 the per-metric repeatability bands (p90 |Δ| under the benign changes) for
 app/services/vision/noise.py. Photos are never copied anywhere.
@@ -24,12 +24,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.core.vocabulary import METRICS_WITH_OVERALL as METRICS  # noqa: E402
-from app.services.vision import landmarks as lm  # noqa: E402
-from app.services.vision.local import LocalVisionProvider  # noqa: E402
+from app.core.vocabulary import METRICS_WITH_OVERALL as METRICS
+from app.services.vision import landmarks as lm
+from app.services.vision.local import LocalVisionProvider
 
 SEED = 20261201
 HIT_POINTS = 5.0
+MAX_SIDE = 2048
 
 
 def jpeg(image: np.ndarray, quality: int = 95) -> bytes:
@@ -66,7 +67,9 @@ def benign_variants(image: np.ndarray) -> dict[str, bytes]:
         "jpeg_q75": jpeg(image, 75),
         "noise_s3": jpeg(noisy),
         "white_balance4%": jpeg(_gain(image, (0.96, 1.0, 1.04))),  # BGR: warmer light
-        "downscale75%": jpeg(cv2.resize(image, (round(w * 0.75), round(h * 0.75)), interpolation=cv2.INTER_AREA)),
+        "downscale75%": jpeg(
+            cv2.resize(image, (round(w * 0.75), round(h * 0.75)), interpolation=cv2.INTER_AREA)
+        ),
         "rotate3deg": jpeg(_rotate(image, 3.0)),
     }
 
@@ -106,7 +109,7 @@ def _skin_sites(mesh: np.ndarray, rng: np.random.Generator, n: int) -> list[tupl
 def _blend_disc(image: np.ndarray, centre: tuple[float, float], radius: float, gains: np.ndarray) -> None:
     """Multiply pixels by per-channel gains with a soft disc alpha (in place, float image)."""
     x, y = centre
-    r = int(math.ceil(radius * 2.5))
+    r = math.ceil(radius * 2.5)
     x0, y0 = max(0, int(x) - r), max(0, int(y) - r)
     x1, y1 = min(image.shape[1], int(x) + r + 1), min(image.shape[0], int(y) + r + 1)
     yy, xx = np.mgrid[y0:y1, x0:x1]
@@ -136,11 +139,17 @@ def real_changes(image: np.ndarray, mesh: np.ndarray) -> dict[str, bytes]:
         _blend_disc(flush, centre, 0.32 * d, np.array([0.86, 0.84, 1.02], np.float32))
     out["cheek_flush"] = jpeg(np.clip(flush, 0, 255).astype(np.uint8))
     # Skin smoothing (a beauty filter) inside the face oval: edges kept, fine relief removed.
-    smooth = cv2.bilateralFilter(image, d=0, sigmaColor=18, sigmaSpace=max(2.0, 0.04 * d))
     hull = cv2.convexHull(mesh[:, :2].astype(np.float32)).astype(np.int32)
+    x, y, w, h = cv2.boundingRect(hull)
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(image.shape[1], x + w), min(image.shape[0], y + h)
+    smoothed = image.copy()
+    face = np.ascontiguousarray(image[y0:y1, x0:x1])
+    smooth = cv2.bilateralFilter(face, d=0, sigmaColor=18, sigmaSpace=max(2.0, 0.04 * d))
     mask = np.zeros(image.shape[:2], np.uint8)
     cv2.fillConvexPoly(mask, hull, 1)
-    smoothed = np.where(mask[..., None] > 0, smooth, image)
+    inside = mask[y0:y1, x0:x1, None] > 0
+    smoothed[y0:y1, x0:x1] = np.where(inside, smooth, face)
     out["skin_smoothing"] = jpeg(smoothed)
     return out
 
@@ -160,13 +169,13 @@ def ita_degrees(image: np.ndarray, mesh: np.ndarray) -> float:
     d = float(np.hypot(*(er - el)))
     lab = cv2.cvtColor(image, cv2.COLOR_BGR2Lab).astype(np.float32)
     vals = []
-    for p in (el + (0, 0.75 * d), er + (0, 0.75 * d)):
+    for p in (el + np.array([0, 0.75 * d]), er + np.array([0, 0.75 * d])):
         x, y, r = int(p[0]), int(p[1]), max(2, int(0.12 * d))
         patch = lab[max(0, y - r) : y + r, max(0, x - r) : x + r].reshape(-1, 3)
         vals.append(np.median(patch, axis=0))
     v = np.mean(vals, axis=0)
-    L, b = v[0] * 100 / 255, v[2] - 128
-    return math.degrees(math.atan2(L - 50, b))
+    lightness, b = v[0] * 100 / 255, v[2] - 128
+    return math.degrees(math.atan2(lightness - 50, b))
 
 
 def spearman(x: list[float], y: list[float]) -> float:
@@ -190,13 +199,22 @@ def spearman(x: list[float], y: list[float]) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
+def _raws(analysis) -> dict[str, float]:
+    """The raw (pre-mapping) value of every metric an analysis measured."""
+    return {m: analysis.measurements[f"{m}.raw"] for m in METRICS if f"{m}.raw" in analysis.measurements}
+
+
 def p90(values: list[float]) -> float:
     return float(np.percentile(values, 90)) if values else float("nan")
 
 
 def time_12mp(provider: LocalVisionProvider, image: np.ndarray) -> tuple[float, float]:
     """(ms to analyse, ms to fully decode) a 4000x3000 JPEG made from the photo."""
-    big = cv2.resize(image, (3000, 4000) if image.shape[0] >= image.shape[1] else (4000, 3000), interpolation=cv2.INTER_CUBIC)
+    big = cv2.resize(
+        image,
+        (3000, 4000) if image.shape[0] >= image.shape[1] else (4000, 3000),
+        interpolation=cv2.INTER_CUBIC,
+    )
     data = jpeg(big, 92)
     provider.analyze_angle(angle="front", data=data)
     runs = 5
@@ -226,16 +244,23 @@ def run(photo_dir: Path) -> dict:
     real: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     raws: dict[str, list[float]] = defaultdict(list)
     first_image = None
+    records: list[dict] = []
     for path in files:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
             continue
+        if max(image.shape[:2]) > MAX_SIDE:
+            # Phone uploads arrive at most this size after the app's own resize; also keeps the run short.
+            f = MAX_SIDE / max(image.shape[:2])
+            image = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
         base = provider.analyze_angle(angle="front", data=jpeg(image))
         if not base.quality.passed:
             print(f"rejected {path.name}: {[p.code for p in base.quality.problems]}", file=sys.stderr)
             continue
         accepted += 1
         first_image = first_image if first_image is not None else image
+        record: dict = {"photo": path.name, "base": _raws(base), "variants": {}}
+        records.append(record)
         mesh = _mesh(image)
         ita = ita_degrees(image, mesh) if mesh is not None else float("nan")
         itas.append(ita)
@@ -248,6 +273,7 @@ def run(photo_dir: Path) -> dict:
                     low[m] += 1
         for name, data in benign_variants(image).items():
             var = provider.analyze_angle(angle="front", data=data)
+            record["variants"][name] = _raws(var) if var.quality.passed else None
             if var.quality.passed != base.quality.passed:
                 flips.append(f"{path.name}:{name}:{[p.code for p in var.quality.problems]}")
                 continue
@@ -260,8 +286,10 @@ def run(photo_dir: Path) -> dict:
                         mirror[m].append(delta)
         if mesh is None:
             continue
+        record["ita"] = ita
         for name, data in real_changes(image, mesh).items():
             var = provider.analyze_angle(angle="front", data=data)
+            record["variants"][name] = _raws(var) if var.quality.passed else None
             if not var.quality.passed:
                 flips.append(f"{path.name}:{name}:{[p.code for p in var.quality.problems]}")
                 continue
@@ -274,18 +302,59 @@ def run(photo_dir: Path) -> dict:
         "accepted": accepted,
         "flips": flips,
         "low": {m: low[m] / max(1, len(by_metric[m])) for m in METRICS},
-        "median_score": {m: statistics.median(by_metric[m]) if by_metric[m] else float("nan") for m in METRICS},
+        "median_score": {
+            m: statistics.median(by_metric[m]) if by_metric[m] else float("nan") for m in METRICS
+        },
         "benign_p90": {m: p90(benign[m]) for m in METRICS},
         "mirror_p90": {m: p90(mirror[m]) for m in METRICS},
         "variant_p90": {v: {m: p90(d[m]) for m in METRICS} for v, d in per_variant.items()},
         "ita_rho": {m: spearman(ita_for_metric[m], by_metric[m]) for m in METRICS},
         "itas": itas,
         "raw_quantiles": {
-            m: [float(np.nanpercentile(raws[m], q)) for q in (10, 50, 90, 97)] if raws[m] else [] for m in METRICS
+            m: [float(np.nanpercentile(raws[m], q)) for q in (10, 50, 90, 97)] if raws[m] else []
+            for m in METRICS
         },
         "real": {k: {m: list(v) for m, v in d.items()} for k, d in real.items()},
         "timing_ms": timing,
+        "records": records,
     }
+
+
+def rescore(r: dict, mappings: dict) -> dict:
+    """The same results recomputed from the stored raw values with other score mappings."""
+    metrics = [m for m in METRICS if m in mappings]
+    out = {k: r[k] for k in ("photos", "accepted", "flips", "timing_ms", "itas", "records")}
+    scores = defaultdict(list)
+    itas = defaultdict(list)
+    benign, mirror, per_variant = defaultdict(list), defaultdict(list), defaultdict(lambda: defaultdict(list))
+    real = defaultdict(lambda: defaultdict(list))
+    for rec in r["records"]:
+        base = {m: mappings[m].score(v) for m, v in rec["base"].items() if m in mappings}
+        for m, v in base.items():
+            scores[m].append(v)
+            itas[m].append(rec.get("ita", float("nan")))
+        for name, raws in rec["variants"].items():
+            if raws is None:
+                continue
+            for m in metrics:
+                if m in base and m in raws:
+                    delta = mappings[m].score(raws[m]) - base[m]
+                    if name in TARGETS:
+                        real[name][m].append(delta)
+                    else:
+                        benign[m].append(abs(delta))
+                        per_variant[name][m].append(abs(delta))
+                        if name == "mirror":
+                            mirror[m].append(abs(delta))
+    nan = float("nan")
+    out["low"] = {m: sum(v < 30 for v in scores[m]) / max(1, len(scores[m])) for m in METRICS}
+    out["median_score"] = {m: statistics.median(scores[m]) if scores[m] else nan for m in METRICS}
+    out["benign_p90"] = {m: p90(benign[m]) for m in METRICS}
+    out["mirror_p90"] = {m: p90(mirror[m]) for m in METRICS}
+    out["variant_p90"] = {v: {m: p90(d[m]) for m in METRICS} for v, d in per_variant.items()}
+    out["ita_rho"] = {m: spearman(itas[m], scores[m]) for m in METRICS}
+    out["real"] = {k: dict(d) for k, d in real.items()}
+    return out
 
 
 def report(r: dict) -> str:
@@ -294,7 +363,7 @@ def report(r: dict) -> str:
         f"photos: {r['photos']}, accepted as sent: {r['accepted']} ({100 * r['accepted'] / max(1, r['photos']):.0f}%)",
         f"quality verdict flipped by a benign change: {len(r['flips'])}",
         "",
-        "| metric | median | < 30 | p90 |Δ| benign | p90 |Δ| mirror | ρ with ITA° |",
+        "| metric | median | < 30 | p90 |Δ| benign | p90 |Δ| mirror | rho with ITA° |",
         "|---|---|---|---|---|---|",
     ]
     for m in METRICS:
@@ -302,7 +371,11 @@ def report(r: dict) -> str:
             f"| {m} | {r['median_score'][m]:.1f} | {100 * r['low'][m]:.0f}% | {r['benign_p90'][m]:.1f} "
             f"| {r['mirror_p90'][m]:.1f} | {r['ita_rho'][m]:+.2f} |"
         )
-    lines += ["", "| real change | metric | hit rate (≥ 5 right way) | median Δ | signal ÷ noise | worst cross-talk |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| real change | metric | hit rate (≥ 5 right way) | median Δ | signal ÷ noise | worst cross-talk |",
+        "|---|---|---|---|---|---|",
+    ]
     for change, targets in TARGETS.items():
         deltas = r["real"].get(change, {})
         for metric, sign in targets:
@@ -314,7 +387,9 @@ def report(r: dict) -> str:
             noise = r["benign_p90"][metric]
             snr = abs(med) / noise if noise > 0 else float("inf")
             own = {t for t, _ in targets}
-            others = {m: statistics.median([abs(v) for v in vs]) for m, vs in deltas.items() if m not in own and vs}
+            others = {
+                m: statistics.median([abs(v) for v in vs]) for m, vs in deltas.items() if m not in own and vs
+            }
             worst = max(others.items(), key=lambda kv: kv[1]) if others else ("-", 0.0)
             ratio = worst[1] / abs(med) if med else float("inf")
             lines.append(
@@ -322,7 +397,13 @@ def report(r: dict) -> str:
             )
     analyse, full = r["timing_ms"]
     lines += ["", f"12 MP JPEG: analysis {analyse:.0f} ms, full decode {full:.0f} ms ({analyse / full:.2f}x)"]
-    lines += ["", "p90 |Δ| per benign change:", "", "| change | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
+    lines += [
+        "",
+        "p90 |Δ| per benign change:",
+        "",
+        "| change | " + " | ".join(METRICS) + " |",
+        "|---" * (len(METRICS) + 1) + "|",
+    ]
     for v, d in r["variant_p90"].items():
         lines.append(f"| {v} | " + " | ".join(f"{d[m]:.1f}" for m in METRICS) + " |")
     if r["flips"]:
@@ -334,8 +415,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photo_dir", type=Path)
     parser.add_argument("--json", type=Path, help="write the raw results (bands, raw quantiles) here")
+    parser.add_argument(
+        "--rescore", action="store_true", help="photo_dir is a --json file: re-map its raw values"
+    )
     args = parser.parse_args()
-    results = run(args.photo_dir)
+    if args.rescore:
+        from app.services.vision.metrics import MAPPINGS
+
+        results = rescore(json.loads(args.photo_dir.read_text()), MAPPINGS)
+    else:
+        results = run(args.photo_dir)
     print(report(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

@@ -49,7 +49,7 @@ def available() -> bool:
     return DETECTOR_FILE.is_file() and LANDMARK_FILE.is_file()
 
 
-def _interpreter(path: Path):  # noqa: ANN202 - the LiteRT type is optional at import time
+def _interpreter(path: Path):
     """This thread's interpreter for a model (interpreters are not thread-safe), loaded once."""
     from ai_edge_litert.interpreter import Interpreter
 
@@ -93,7 +93,7 @@ class FaceDetection:
     keypoints: np.ndarray
 
 
-def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
     ax, ay, aw, ah = a
     bx, by, bw, bh = b
     ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
@@ -131,7 +131,9 @@ def detect_faces(rgb: np.ndarray) -> list[FaceDetection]:
     for i, (score, box, _) in enumerate(candidates):
         if used[i]:
             continue
-        group = [j for j in range(i, len(candidates)) if not used[j] and _iou(box, candidates[j][1]) > NMS_IOU]
+        group = [
+            j for j in range(i, len(candidates)) if not used[j] and iou(box, candidates[j][1]) > NMS_IOU
+        ]
         for j in group:
             used[j] = True
         weights = np.array([candidates[j][0] for j in group])
@@ -162,7 +164,11 @@ def _mesh(rgb: np.ndarray, cx: float, cy: float, size: float, angle: float) -> t
         source = cv2.resize(rgb, (rgb.shape[1] // k, rgb.shape[0] // k), interpolation=cv2.INTER_AREA)
         matrix = np.vstack([matrix, [0, 0, 1]]) @ np.array([[k, 0, 0], [0, k, 0], [0, 0, 1]])
     crop = cv2.warpAffine(
-        source, matrix[:2], (LANDMARK_SIZE, LANDMARK_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+        source,
+        matrix[:2],
+        (LANDMARK_SIZE, LANDMARK_SIZE),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
     )
     matrix = _crop_transform(cx, cy, size, angle)
     points, presence = _run(LANDMARK_FILE, crop.astype(np.float32) / 255.0)
@@ -172,6 +178,56 @@ def _mesh(rgb: np.ndarray, cx: float, cy: float, size: float, angle: float) -> t
     z = pts[:, 2:] * size / LANDMARK_SIZE
     prob = 1.0 / (1.0 + math.exp(-float(np.clip(presence.ravel()[0], -50, 50))))
     return np.hstack([xy, z]), prob
+
+
+# BlazeFace keypoints: eyes (0, 1) and ears (4, 5) swap under mirroring; nose 2 and mouth 3 stay.
+KEYPOINT_MIRROR = (1, 0, 2, 3, 5, 4)
+
+
+def mirror_detection(d: FaceDetection, width: int) -> FaceDetection:
+    """The same detection in the left-right mirrored photo."""
+    x, y, w, h = d.box
+    kps = d.keypoints[list(KEYPOINT_MIRROR)].copy()
+    kps[:, 0] = (width - 1) - kps[:, 0]
+    return FaceDetection(box=((width - 1) - x - w, y, w, h), score=d.score, keypoints=kps)
+
+
+def average_detections(a: FaceDetection, b: FaceDetection) -> FaceDetection:
+    """The mean of two detections of one face."""
+    box = tuple((p + q) / 2 for p, q in zip(a.box, b.box, strict=True))
+    return FaceDetection(box=box, score=(a.score + b.score) / 2, keypoints=(a.keypoints + b.keypoints) / 2)  # type: ignore[arg-type]
+
+
+# Mirror twins among the landmarks the analyser uses (image-left ↔ image-right); the others
+# used (nose tip, chin, forehead top, lip centres) lie on the midline.
+MIRROR_PAIRS: tuple[tuple[int, int], ...] = (
+    (33, 263),
+    (133, 362),
+    (159, 386),
+    (145, 374),
+    (61, 291),
+    (234, 454),
+    (105, 334),
+    (66, 296),
+)
+MIDLINE: tuple[int, ...] = (1, 152, 10, 0, 17)
+
+
+def symmetrise(mesh: np.ndarray, mirrored: np.ndarray, width: int) -> np.ndarray:
+    """Average a mesh with the mesh found on the mirrored photo, mapped back (used landmarks only).
+
+    The result is exactly mirror-equivariant: analysing the mirrored photo gives the mirror
+    of this mesh, so mirroring cannot move a region or a score.
+    """
+    back = mirrored.copy()
+    back[:, 0] = (width - 1) - back[:, 0]
+    out = mesh.copy()
+    for i, j in MIRROR_PAIRS:
+        out[i] = (mesh[i] + back[j]) / 2
+        out[j] = (mesh[j] + back[i]) / 2
+    for i in MIDLINE:
+        out[i] = (mesh[i] + back[i]) / 2
+    return out
 
 
 def eye_centres(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

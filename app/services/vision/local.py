@@ -26,6 +26,7 @@ from app.services.vision.base import (
     quality_problem,
 )
 from app.services.vision.metrics import (
+    REDNESS_REFERENCE,
     FaceResult,
     compute_planes,
     make_regions,
@@ -56,6 +57,11 @@ EXPOSURE_CODES = frozenset({"too_dark", "too_bright", "colour_cast"})
 CLIPPED_LEVEL = 250
 # The white-balance reference: cheeks, forehead, nose and chin together.
 REFERENCE_REGIONS = ("forehead", "left_cheek", "right_cheek", "nose", "chin")
+# What a side photo scores: the cheek metrics (the rest needs the whole face, seen from the front).
+SIDE_REGIONS = ("left_cheek", "right_cheek")
+SIDE_METRICS = frozenset({"acne", "redness", "hydration", "pores", "pigmentation", "texture"})
+
+
 @dataclass(frozen=True)
 class Decoded:
     """A decoded photo: BGR pixels, possibly reduced, and the original size."""
@@ -99,7 +105,6 @@ def decode(*, data: bytes, min_side: int | None) -> Decoded:
     return Decoded(image=image, width=width, height=height, reduction=reduction)
 
 
-
 @dataclass(frozen=True)
 class Face:
     """A located face: its mesh in decoded pixels, alignment, and how many faces are alike."""
@@ -141,7 +146,7 @@ class LocalVisionProvider:
         min_eye_distance_px: float = 40.0,
         dark_threshold: float = 40.0,
         bright_threshold: float = 230.0,
-        max_clipped_fraction: float = 0.15,
+        max_clipped_fraction: float = 0.10,
         max_cast_ratio: float = 0.97,
         blur_threshold: float = 4.0,
         max_yaw_offset: float = 0.22,
@@ -240,7 +245,7 @@ class LocalVisionProvider:
             for blob in self._measure(prepared, angle=analysis.angle).blobs:
                 (x, y), *_ = to_original(np.array([[blob.x, blob.y]]))
                 spots.append((blob.kind, x, y, round(blob.radius * px_per_crop)))
-        from app.services.vision.regions import Rect as _Rect  # noqa: PLC0415 - overlay-only type
+        from app.services.vision.regions import Rect as _Rect
 
         rect = _Rect(x0=box.x, y0=box.y, x1=box.x + box.w, y1=box.y + box.h)
         return encode_jpeg(draw_overlay(canvas=canvas, face=rect, regions=regions, spots=spots))
@@ -250,15 +255,25 @@ class LocalVisionProvider:
     def _find_face(self, image: np.ndarray) -> Face | None:
         """The largest detected face with a mesh, and how many faces are of similar size."""
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        flipped = np.ascontiguousarray(rgb[:, ::-1])
+        width = rgb.shape[1]
         detections = lm.detect_faces(rgb)
         if not detections:
             return None
         detections.sort(key=lambda d: -d.box[2] * d.box[3])
+        # The face is found in the photo and in its mirror, and every step averages both, so the
+        # analysis of a mirrored photo is exactly the mirror of this one (no score can move).
         best = detections[0]
+        mirrored = sorted(lm.detect_faces(flipped), key=lambda d: -d.box[2] * d.box[3])
+        if mirrored and lm.iou(best.box, lm.mirror_detection(mirrored[0], width).box) > 0.5:
+            best = lm.average_detections(best, lm.mirror_detection(mirrored[0], width))
         found = lm.face_mesh(rgb, best)
         if found is None:
             return None
         mesh, _ = found
+        found_mirror = lm.face_mesh(flipped, lm.mirror_detection(best, width))
+        if found_mirror is not None:
+            mesh = lm.symmetrise(mesh, found_mirror[0], width)
         similar = sum(1 for d in detections if d.box[2] >= self.second_face_ratio * best.box[2])
         lo, hi = mesh[:, :2].min(0), mesh[:, :2].max(0)
         box = (float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1]))
@@ -317,7 +332,10 @@ class LocalVisionProvider:
         area = prepared.face & prepared.valid
         pixels = grey[area] if area.any() else grey[prepared.valid]
         brightness = float(np.median(pixels))
-        clipped = float(np.count_nonzero(prepared.crop[area].max(axis=1) >= CLIPPED_LEVEL)) / max(1, area.sum())
+        # Blown-out = every channel clipped (a bright red channel alone is normal on light skin).
+        clipped = float(np.count_nonzero(prepared.crop[area].min(axis=1) >= CLIPPED_LEVEL)) / max(
+            1, area.sum()
+        )
         # Laplacian variance on the fixed-scale crop: independent of the photo's size.
         sharpness = float(cv2.Laplacian(grey, cv2.CV_32F)[area].var()) if area.any() else 0.0
         img_h, img_w = decoded.image.shape[:2]
@@ -369,13 +387,19 @@ class LocalVisionProvider:
         )
         masks = prepared.masks
         if angle != ScanAngle.FRONT:
-            # A side photo shows one cheek well: the one turned towards the camera.
-            keep = {"left": "right_cheek", "right": "left_cheek"}.get(angle)
-            masks = {n: m for n, m in masks.items() if n in ("left_cheek", "right_cheek")}
-            if keep is not None:
-                masks = {n: m for n, m in masks.items() if n == keep} or masks
+            # A side photo shows the cheeks well; forehead and chin stay as redness's reference.
+            masks = {n: m for n, m in masks.items() if n in (*SIDE_REGIONS, *REDNESS_REFERENCE)}
         regs = make_regions(planes=planes, masks=masks, valid=prepared.valid)
-        return measure_face(planes=planes, regs=regs)
+        result = measure_face(planes=planes, regs=regs)
+        if angle == ScanAngle.FRONT:
+            return result
+        scores = {m: v for m, v in result.scores.items() if m in SIDE_METRICS}
+        if scores:
+            scores[OVERALL] = round(overall_score(scores), 1)
+        regions = {n: v for n, v in result.regions.items() if n in SIDE_REGIONS}
+        return FaceResult(
+            scores=scores, regions=regions, measurements=result.measurements, blobs=result.blobs
+        )
 
     def _combine(self, angles: list[AngleAnalysis]) -> dict[str, float]:
         """Per metric, the front-weighted mean over the photos that passed and measured it."""

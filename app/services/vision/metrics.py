@@ -33,15 +33,20 @@ SIGMA_TEXTURE = 3.0
 SIGMA_BACKGROUND = 6.0
 # Skin: within these log-units of the face's median (hair, brows, nostrils, shadows and
 # highlights are not skin); redder is allowed further (acne and redness are what we measure).
-SKIN_MAX_DARKER = 40.0
+SKIN_MAX_DARKER = 60.0
+SKIN_MAX_DARKER_PIXEL = 110.0  # a single pixel (a dark spot's centre) may be darker
+SKIN_SIGMA = 4.0
 SKIN_MAX_BRIGHTER = 45.0
-SKIN_MAX_LESS_RED = 18.0
-SKIN_MAX_MORE_RED = 45.0
-# Red blobs (acne): E above its local background, papule-sized (≈ 2-9 mm), roundish.
-ACNE_DELTA_E = 5.0
-# Flat dark spots (pigmentation): L below its local background, and not red.
-SPOT_DELTA_L = 8.0
-SPOT_MAX_DELTA_E = 2.5
+SKIN_MAX_LESS_RED = 35.0
+SKIN_MAX_MORE_RED = 60.0
+# Red blobs (acne): E above its spot-scale surroundings by ACNE_DELTA_E log-units (full weight at 2x).
+ACNE_DELTA_E = 4.0
+# Flat dark spots (pigmentation): L below its surroundings by SPOT_DELTA_L, and not red.
+SPOT_DELTA_L = 6.0
+SIGMA_SPOT = 4.0
+ROUND_SIGMA = 2.0
+ROUND_FULL = 0.4  # eigenvalue ratio at which a blob counts fully (a disc is 1, a line 0)
+RED_RATIO = 0.6  # E residual ≥ this x darkening: red (haemoglobin), else dark (melanin)
 BLOB_MIN_AREA = 3
 BLOB_MAX_AREA = 70
 BLOB_MAX_ASPECT = 3.0
@@ -49,8 +54,8 @@ BLOB_MAX_ASPECT = 3.0
 WRINKLE_CURVATURE_MIN = 1.2  # log-units per px²
 WRINKLE_ORIENTATION_RATIO = 2.0
 # Oiliness: highlights ≥ e^0.45 (57%) brighter than the skin median, nearly colourless.
-SHINE_L_MIN = 45.0
-SHINE_CHROMA_MAX = 0.22
+SHINE_L_MIN = 30.0
+SHINE_CHROMA_MAX = 0.30
 MIN_REGION_PIXELS = 25
 
 
@@ -67,18 +72,20 @@ class Falling:
         return 100.0 / (1.0 + math.exp(z))
 
 
-# Calibrated on ordinary faces (bench/vision_trust.py): a typical face scores ≈ 75-80.
+# Calibrated with bench/vision_trust.py (docs/BENCHMARKS.md): scale = 5 x the metric's p90 raw
+# change under benign capture changes (so photo noise moves a score ≈ 3-5 points), mid puts the
+# median ordinary face at 80.
 MAPPINGS: dict[str, Falling] = {
-    "acne": Falling(mid=1.6, scale=0.5),  # % of skin in red blobs
-    "redness": Falling(mid=9.0, scale=2.5),  # cheek/nose E minus forehead/chin E
-    "oiliness": Falling(mid=4.0, scale=1.2),  # % specular pixels
-    "hydration": Falling(mid=4.2, scale=0.6),  # fine + coarse L roughness
-    "pores": Falling(mid=0.9, scale=0.12),  # mean dark-pit depth, log-units
-    "wrinkles": Falling(mid=9.0, scale=2.5),  # % horizontal-valley pixels
-    "pigmentation": Falling(mid=1.6, scale=0.5),  # % of skin in flat dark spots
-    "dark_circles": Falling(mid=18.0, scale=5.0),  # cheek L - under-eye L
-    "texture": Falling(mid=2.6, scale=0.35),  # robust std of the 0.8-3 px band
-    "evenness": Falling(mid=9.0, scale=2.5),  # spread of region median L and E
+    "acne": Falling(mid=4.35, scale=2.7),  # soft % of skin in round red blobs
+    "redness": Falling(mid=26.0, scale=13.0),  # cheek/nose E minus forehead/chin E, log-units
+    "oiliness": Falling(mid=3.3, scale=2.4),  # % specular pixels
+    "hydration": Falling(mid=7.3, scale=2.4),  # fine + coarse L roughness, log-units
+    "pores": Falling(mid=0.77, scale=0.36),  # mean dark-pit depth, log-units
+    "wrinkles": Falling(mid=5.1, scale=3.5),  # % horizontal-valley pixels
+    "pigmentation": Falling(mid=2.45, scale=1.25),  # soft % of skin in round dark non-red spots
+    "dark_circles": Falling(mid=-4.3, scale=13.8),  # cheek L - under-eye L, log-units
+    "texture": Falling(mid=5.5, scale=1.85),  # robust std of the 0.8-3 px L band, log-units
+    "evenness": Falling(mid=26.3, scale=6.6),  # std of region median L, log-units
 }
 
 METRIC_REGIONS: dict[str, tuple[str, ...]] = {
@@ -156,6 +163,34 @@ class FaceResult:
     blobs: tuple[Blob, ...]
 
 
+def _mad(values: np.ndarray) -> float:
+    """1.4826 x median absolute deviation (a robust std); 0 for no values."""
+    if not values.size:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(values - np.median(values))))
+
+
+def _near(candidates: np.ndarray, blobs: tuple["Blob", ...]) -> np.ndarray:
+    """Pixels within 2 px of the accepted blobs' components (a bool mask)."""
+    out = np.zeros(candidates.shape, np.uint8)
+    for blob in blobs:
+        cv2.circle(out, (round(blob.x), round(blob.y)), round(blob.radius + 2.0), 1, -1)
+    return out.astype(bool)
+
+
+def _roundness(plane: np.ndarray) -> np.ndarray:
+    """0-1: how round a local minimum of the plane is (Hessian eigenvalue ratio; lines score 0)."""
+    smooth = _blur(plane, ROUND_SIGMA)
+    pxx = cv2.Sobel(smooth, cv2.CV_32F, 2, 0, ksize=3)
+    pyy = cv2.Sobel(smooth, cv2.CV_32F, 0, 2, ksize=3)
+    pxy = cv2.Sobel(smooth, cv2.CV_32F, 1, 1, ksize=3)
+    half_trace = (pxx + pyy) / 2
+    root = np.sqrt(((pxx - pyy) / 2) ** 2 + pxy**2)
+    small, large = half_trace - root, half_trace + root
+    ratio = np.where(large > 1e-6, small / np.maximum(large, 1e-6), 0.0)
+    return np.clip(ratio / ROUND_FULL, 0.0, 1.0)
+
+
 def _blur(plane: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(plane, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
 
@@ -216,23 +251,25 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
     y = 0.0722 * b + 0.7152 * g + 0.2126 * r
     lum = 100.0 * np.log(y)
     ery = 100.0 * np.log(r / g)
+    # Skin is judged on a smoothed copy (about 4 mm): hair, brows, nostrils and shadows are large
+    # and far from the face's tone; a spot or papule is small and stays skin.
+    area = valid & face
+    smooth_l = _masked_blur(lum, area, SKIN_SIGMA)
+    smooth_e = _masked_blur(ery, area, SKIN_SIGMA)
     skin = (
-        valid
-        & face
-        & (lum >= -SKIN_MAX_DARKER)
+        area
+        & (smooth_l >= -SKIN_MAX_DARKER)
+        & (smooth_l <= SKIN_MAX_BRIGHTER)
+        & (smooth_e >= -SKIN_MAX_LESS_RED)
+        & (smooth_e <= SKIN_MAX_MORE_RED)
+        & (lum >= -SKIN_MAX_DARKER_PIXEL)
         & (lum <= SKIN_MAX_BRIGHTER)
-        & (ery >= -SKIN_MAX_LESS_RED)
-        & (ery <= SKIN_MAX_MORE_RED)
     )
-    skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).astype(bool)
-
     g1 = _blur(lum, SIGMA_FINE)
     g2 = _blur(lum, SIGMA_PORE)
     g3 = _blur(lum, SIGMA_TEXTURE)
     bg_l = _masked_blur(lum, skin, SIGMA_BACKGROUND)
-    bg_e = _masked_blur(ery, skin, SIGMA_BACKGROUND)
     coarse = g1 - bg_l
-    e_res = _blur(ery, SIGMA_FINE) - bg_e
 
     lxx = cv2.Sobel(g2, cv2.CV_32F, 2, 0, ksize=3) / 4.0
     lyy = cv2.Sobel(g2, cv2.CV_32F, 0, 2, ksize=3) / 4.0
@@ -246,12 +283,20 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
     del mx, mn
     shine = valid & face & (lum >= SHINE_L_MIN) & (chroma <= SHINE_CHROMA_MAX)
 
-    red = skin & (e_res >= ACNE_DELTA_E)
-    dark = skin & (coarse <= -SPOT_DELTA_L) & (e_res < SPOT_MAX_DELTA_E) & ~red
-    blobs = (*_blobs(dark, kind="dark_spot"), *_blobs(red, kind="red_blob"))
-    spot_pixels = np.zeros(lum.shape, np.uint8)
-    for blob in blobs:
-        cv2.circle(spot_pixels, (round(blob.x), round(blob.y)), round(blob.radius + 2.5), 1, -1)
+    # Spot-scale band-pass (≈ 2-8 mm) of L and E: a papule or a spot stands out of it, a flush,
+    # shading or a colour cast (all larger) do not. Continuous excess over a fixed threshold
+    # rather than counted blobs, so noise and re-encoding move the score a little, not a lot.
+    dog_l = g1 - _blur(lum, SIGMA_SPOT)
+    dog_e = _blur(ery, SIGMA_FINE) - _blur(ery, SIGMA_SPOT)
+    darker = np.maximum(-dog_l, 0.0)
+    # Haemoglobin raises R/G a lot for a small loss of light; melanin darkens a lot for a small
+    # rise of R/G. The ratio of the two residuals tells a red papule from a brown spot.
+    is_red = dog_e >= RED_RATIO * darker
+    # Round, not elongated: folds, wrinkles and feature edges are lines, spots are blobs.
+    red_soft = np.clip((dog_e - ACNE_DELTA_E) / ACNE_DELTA_E, 0, 1) * _roundness(-dog_e) * (skin & is_red)
+    dark_soft = np.clip((darker - SPOT_DELTA_L) / SPOT_DELTA_L, 0, 1) * _roundness(dog_l) * (skin & ~is_red)
+    blobs = (*_blobs(dark_soft >= 0.5, kind="dark_spot"), *_blobs(red_soft >= 0.5, kind="red_blob"))
+    spot_pixels = cv2.dilate(((red_soft > 0) | (dark_soft > 0)).astype(np.uint8), np.ones((5, 5), np.uint8))
     return Planes(
         lum=lum,
         ery=ery,
@@ -265,10 +310,8 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
         spots=spot_pixels.astype(bool),
         # Soft ramps rather than a hard threshold: a pixel near the threshold cannot flip a
         # whole blob in or out, so re-encoding or noise moves the score a little, not a lot.
-        red_soft=np.clip((e_res - ACNE_DELTA_E * 0.6) / (ACNE_DELTA_E * 1.2), 0, 1) * skin,
-        dark_soft=np.clip((-coarse - SPOT_DELTA_L * 0.6) / (SPOT_DELTA_L * 1.2), 0, 1)
-        * (e_res < SPOT_MAX_DELTA_E)
-        * skin,
+        red_soft=red_soft.astype(np.float32),
+        dark_soft=dark_soft.astype(np.float32),
         blobs=blobs,
     )
 
@@ -353,8 +396,9 @@ def raw_pores(planes: Planes, r: Region) -> float:
 
 
 def raw_wrinkles(planes: Planes, r: Region) -> float:
-    """% of skin pixels on horizontal valleys."""
-    return 100.0 * float(planes.lines[r.skin].mean())
+    """% of skin pixels (away from spots) on horizontal valleys."""
+    clean = r.clean(planes)
+    return 100.0 * float(planes.lines[clean if clean.sum() >= MIN_REGION_PIXELS else r.skin].mean())
 
 
 def raw_texture(planes: Planes, r: Region) -> float:
@@ -371,6 +415,12 @@ RAW_FUNCTIONS: dict[str, Callable[[Planes, Region], float]] = {
     "pigmentation": raw_pigmentation,
     "texture": raw_texture,
 }
+
+
+def _clean_or_skin(planes: Planes, r: Region) -> np.ndarray:
+    """The region's skin away from spots, or all its skin if that leaves too little."""
+    clean = r.clean(planes)
+    return clean if clean.sum() >= MIN_REGION_PIXELS else r.skin
 
 
 def _symmetric_mean(raws: dict[str, float]) -> float:
@@ -391,23 +441,21 @@ def _redness_raw(planes: Planes, regs: dict[str, Region]) -> dict[str, float]:
     refs = [regs[n] for n in REDNESS_REFERENCE if n in regs]
     if not refs:
         return {}
-    ref = float(np.median(np.concatenate([planes.ery[r.skin] for r in refs])))
-    # The region's 75th percentile: a flush covers most of the cheek, a few papules do not.
-    return {
-        n: float(np.percentile(planes.ery[regs[n].skin], 60)) - ref
-        for n in METRIC_REGIONS["redness"]
-        if n in regs
-    }
+    ref = float(np.median(np.concatenate([planes.ery[_clean_or_skin(planes, r)] for r in refs])))
+    # The median away from blobs: a flush covers most of the cheek, papules are acne's.
+    out = {}
+    for n in METRIC_REGIONS["redness"]:
+        if n in regs:
+            out[n] = float(np.median(planes.ery[_clean_or_skin(planes, regs[n])])) - ref
+    return out
 
 
 def _evenness_raw(planes: Planes, regs: dict[str, Region]) -> float | None:
-    """Spread of region median colour: hypot(std of region median L, std of region median E)."""
+    """Spread of region tone: std of the regions' median L (redness is redness's metric)."""
     names = [n for n in METRIC_REGIONS["evenness"] if n in regs]
     if len(names) < EVENNESS_MIN_REGIONS:
         return None
-    lums = [regs[n].median(planes.lum) for n in names]
-    reds = [regs[n].median(planes.ery) for n in names]
-    return math.hypot(float(np.std(lums)), float(np.std(reds)))
+    return float(np.std([regs[n].median(planes.lum) for n in names]))
 
 
 def _dark_circle_raws(planes: Planes, regs: dict[str, Region]) -> dict[str, float]:
@@ -416,8 +464,8 @@ def _dark_circle_raws(planes: Planes, regs: dict[str, Region]) -> dict[str, floa
     eyes = [n for n in METRIC_REGIONS["dark_circles"] if n in regs]
     if not cheeks or not eyes:
         return {}
-    cheek = sum(c.median(planes.lum) for c in cheeks) / len(cheeks)
-    return {n: cheek - regs[n].median(planes.lum) for n in eyes}
+    cheek = sum(float(np.median(planes.lum[_clean_or_skin(planes, c)])) for c in cheeks) / len(cheeks)
+    return {n: cheek - float(np.median(planes.lum[_clean_or_skin(planes, regs[n])])) for n in eyes}
 
 
 def overall_score(scores: dict[str, float]) -> float:
@@ -434,7 +482,10 @@ def region_raws(planes: Planes, regs: dict[str, Region]) -> dict[str, dict[str, 
         raws = {n: fn(planes, regs[n]) for n in METRIC_REGIONS[metric] if n in regs}
         if raws:
             out[metric] = raws
-    for metric, raws in (("redness", _redness_raw(planes, regs)), ("dark_circles", _dark_circle_raws(planes, regs))):
+    for metric, raws in (
+        ("redness", _redness_raw(planes, regs)),
+        ("dark_circles", _dark_circle_raws(planes, regs)),
+    ):
         if raws:
             out[metric] = raws
     return out
@@ -463,7 +514,13 @@ def measure_face(*, planes: Planes, regs: dict[str, Region]) -> FaceResult:
     blobs = tuple(
         b
         for b in planes.blobs
-        if any(n in names and regs[n].area[min(regs[n].area.shape[0] - 1, round(b.y)), min(regs[n].area.shape[1] - 1, round(b.x))] for n in METRIC_REGIONS[BLOB_METRIC[b.kind]])
+        if any(
+            n in names
+            and regs[n].area[
+                min(regs[n].area.shape[0] - 1, round(b.y)), min(regs[n].area.shape[1] - 1, round(b.x))
+            ]
+            for n in METRIC_REGIONS[BLOB_METRIC[b.kind]]
+        )
     )
     measurements["dark_spot_count"] = float(sum(b.kind == "dark_spot" for b in blobs))
     measurements["red_blob_count"] = float(sum(b.kind == "red_blob" for b in blobs))
@@ -475,4 +532,4 @@ def measure_face(*, planes: Planes, regs: dict[str, Region]) -> FaceResult:
     )
 
 
-__all__ = ["IOD_PX", "MAPPINGS", "OVERALL_WEIGHTS", "Falling", "FaceResult", "overall_score"]
+__all__ = ["IOD_PX", "MAPPINGS", "OVERALL_WEIGHTS", "FaceResult", "Falling", "overall_score"]

@@ -1,7 +1,7 @@
 """How much a score moves when nothing about the skin changed: the repeatability bands.
 
 BANDS[metric] is the 90th percentile of |Δ score| between a photo and the same photo after a
-benign capture change (mirror, ±8% exposure, gamma 0.9/1.1, JPEG q75, noise σ3, 4% white
+benign capture change (mirror, ±8% exposure, gamma 0.9/1.1, JPEG q75, noise sigma 3, 4% white
 balance, 75% downscale, 3° rotation), measured by bench/vision_trust.py on the portraits
 listed in docs/BENCHMARKS.md. A change no larger than its band is "within photo noise": the
 app must not call it an improvement or a worsening.

@@ -22,7 +22,9 @@ CROP_UP = 1.05
 CROP_DOWN = 2.0
 CROP_W = round(2 * CROP_HALF_W * IOD_PX)
 CROP_H = round((CROP_UP + CROP_DOWN) * IOD_PX)
-EYE_X, EYE_Y = CROP_W / 2, CROP_UP * IOD_PX
+# The eye midpoint sits on the crop's pixel-centre axis of symmetry: a mirrored photo gives the
+# exactly mirrored crop.
+EYE_X, EYE_Y = (CROP_W - 1) / 2, CROP_UP * IOD_PX
 # Above this shrink factor the photo is first averaged down (INTER_AREA): bilinear warping
 # alone would alias fine skin texture into fake "pores" and make scores resolution-dependent.
 MAX_DIRECT_SHRINK = 1.25
@@ -78,12 +80,16 @@ def warp_face(image: np.ndarray, alignment: Alignment) -> tuple[np.ndarray, np.n
     source = image
     shrink = 1.0 / alignment.scale
     if shrink > MAX_DIRECT_SHRINK:
-        # Average down by an integer factor around the face first; the warp does the rest.
+        # Average the photo down first (the warp does the rest). The whole photo is resized, not
+        # trimmed to a multiple, so the result stays mirror-symmetric.
         k = max(1, math.floor(shrink))
         h, w = image.shape[:2]
-        source = cv2.resize(image[: h - h % k, : w - w % k], (w // k, h // k), interpolation=cv2.INTER_AREA)
-        matrix = np.vstack([matrix, [0, 0, 1]]) @ np.diag([k, k, 1.0])
-        matrix = matrix[:2]
+        size = (max(1, w // k), max(1, h // k))
+        source = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        sx, sy = w / size[0], h / size[1]
+        # OpenCV resize maps small pixel q to photo coordinate (q + 0.5) * s - 0.5.
+        to_photo = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1.0]])
+        matrix = (np.vstack([matrix, [0, 0, 1]]) @ to_photo)[:2]
     crop = cv2.warpAffine(
         source, matrix, (CROP_W, CROP_H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
@@ -116,7 +122,6 @@ def region_polygons(points: np.ndarray) -> dict[str, np.ndarray]:
     chin = points[lm.CHIN]
     top = points[lm.FOREHEAD_TOP]
     brow_y = float(points[[105, 334, 66, 296]][:, 1].min())
-    mouth_y = float((mouth_l[1] + mouth_r[1]) / 2)
     lip_top = float(points[0][1])
     lip_bottom = float(points[17][1])
     cx = EYE_X
@@ -149,10 +154,16 @@ def region_polygons(points: np.ndarray) -> dict[str, np.ndarray]:
         )
         top_y = eye[1] + 0.55 * d
         bottom_y = eye[1] + 1.10 * d
-        # A smile lifts the mouth corner into the cheek: the inner-bottom corner stays above it.
-        inner_bottom_y = min(bottom_y, float(mouth[1]) - 0.12 * d)
+        # A smile lifts the mouth corner into the cheek: the inner side is cut above it.
+        inner_bottom_y = max(top_y + 0.25 * d, min(bottom_y, float(mouth[1]) - 0.15 * d))
         inner = 0.40 * d
-        cheek = [(inner, top_y), (outer, top_y), (outer, bottom_y), (inner + 0.15 * d, inner_bottom_y)]
+        cheek = [
+            (inner, top_y),
+            (outer, top_y),
+            (outer, bottom_y),
+            (inner + 0.30 * d, bottom_y),
+            (inner, inner_bottom_y),
+        ]
         polys[f"{suffix}_cheek"] = np.array([(cx + side * x, y) for x, y in cheek], np.float32)
     return polys
 

@@ -328,17 +328,27 @@ def rescore(r: dict, mappings: dict) -> dict:
     itas = defaultdict(list)
     benign, mirror, per_variant = defaultdict(list), defaultdict(list), defaultdict(lambda: defaultdict(list))
     real = defaultdict(lambda: defaultdict(list))
+    from app.services.vision.metrics import overall_score
+
+    def scored(raws: dict) -> dict:
+        out = {m: mappings[m].score(v) for m, v in raws.items() if m in mappings}
+        if out:
+            out["overall"] = overall_score(out)
+        return out
+
+    metrics = [*metrics, "overall"]
     for rec in r["records"]:
-        base = {m: mappings[m].score(v) for m, v in rec["base"].items() if m in mappings}
+        base = scored(rec["base"])
         for m, v in base.items():
             scores[m].append(v)
             itas[m].append(rec.get("ita", float("nan")))
         for name, raws in rec["variants"].items():
             if raws is None:
                 continue
+            var = scored(raws)
             for m in metrics:
-                if m in base and m in raws:
-                    delta = mappings[m].score(raws[m]) - base[m]
+                if m in base and m in var:
+                    delta = var[m] - base[m]
                     if name in TARGETS:
                         real[name][m].append(delta)
                     else:

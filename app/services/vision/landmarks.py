@@ -131,9 +131,7 @@ def detect_faces(rgb: np.ndarray) -> list[FaceDetection]:
     for i, (score, box, _) in enumerate(candidates):
         if used[i]:
             continue
-        group = [
-            j for j in range(i, len(candidates)) if not used[j] and iou(box, candidates[j][1]) > NMS_IOU
-        ]
+        group = [j for j in range(i, len(candidates)) if not used[j] and iou(box, candidates[j][1]) > NMS_IOU]
         for j in group:
             used[j] = True
         weights = np.array([candidates[j][0] for j in group])

@@ -44,6 +44,7 @@ ACNE_DELTA_E = 4.0
 # Flat dark spots (pigmentation): L below its surroundings by SPOT_DELTA_L, and not red.
 SPOT_DELTA_L = 6.0
 SIGMA_SPOT = 4.0
+SIGMA_CHROMA = 1.4
 ROUND_SIGMA = 2.0
 ROUND_FULL = 0.4  # eigenvalue ratio at which a blob counts fully (a disc is 1, a line 0)
 RED_RATIO = 0.6  # E residual ≥ this x darkening: red (haemoglobin), else dark (melanin)
@@ -55,7 +56,7 @@ WRINKLE_CURVATURE_MIN = 1.2  # log-units per px²
 WRINKLE_ORIENTATION_RATIO = 2.0
 # Oiliness: highlights ≥ e^0.45 (57%) brighter than the skin median, nearly colourless.
 SHINE_L_MIN = 30.0
-SHINE_CHROMA_MAX = 0.30
+SHINE_CHROMA_MAX = 0.20  # full weight up to this chroma, none from twice it
 MIN_REGION_PIXELS = 25
 
 
@@ -76,16 +77,16 @@ class Falling:
 # change under benign capture changes (so photo noise moves a score ≈ 3-5 points), mid puts the
 # median ordinary face at 80.
 MAPPINGS: dict[str, Falling] = {
-    "acne": Falling(mid=4.35, scale=2.7),  # soft % of skin in round red blobs
-    "redness": Falling(mid=26.0, scale=13.0),  # cheek/nose E minus forehead/chin E, log-units
-    "oiliness": Falling(mid=3.3, scale=2.4),  # % specular pixels
-    "hydration": Falling(mid=7.3, scale=2.4),  # fine + coarse L roughness, log-units
-    "pores": Falling(mid=0.77, scale=0.36),  # mean dark-pit depth, log-units
-    "wrinkles": Falling(mid=5.1, scale=3.5),  # % horizontal-valley pixels
-    "pigmentation": Falling(mid=2.45, scale=1.25),  # soft % of skin in round dark non-red spots
-    "dark_circles": Falling(mid=-4.3, scale=13.8),  # cheek L - under-eye L, log-units
-    "texture": Falling(mid=5.5, scale=1.85),  # robust std of the 0.8-3 px L band, log-units
-    "evenness": Falling(mid=26.3, scale=6.6),  # std of region median L, log-units
+    "acne": Falling(mid=1.85, scale=1.18),  # soft % of skin in round red blobs
+    "redness": Falling(mid=21.5, scale=10.0),  # cheek/nose E minus forehead/chin E, log-units
+    "oiliness": Falling(mid=1.37, scale=0.99),  # soft % specular pixels
+    "hydration": Falling(mid=7.2, scale=2.26),  # fine + coarse L roughness, log-units
+    "pores": Falling(mid=0.71, scale=0.31),  # mean dark-pit depth, log-units
+    "wrinkles": Falling(mid=1.74, scale=1.18),  # soft % horizontal-valley pixels
+    "pigmentation": Falling(mid=2.53, scale=1.16),  # soft % of skin in round dark non-red spots
+    "dark_circles": Falling(mid=-5.2, scale=12.6),  # cheek L - under-eye L, log-units
+    "texture": Falling(mid=5.36, scale=1.65),  # robust std of the 0.8-3 px L band, log-units
+    "evenness": Falling(mid=18.6, scale=5.8),  # std of region median red-channel L, log-units
 }
 
 METRIC_REGIONS: dict[str, tuple[str, ...]] = {
@@ -139,14 +140,15 @@ class Planes:
     """Per-pixel quantities of one crop, computed once and shared by every metric."""
 
     lum: np.ndarray  # L, log-units relative to the skin median
+    red_l: np.ndarray  # 100 ln R relative: lightness that blood barely changes (evenness)
     ery: np.ndarray  # E, log-units relative to the skin median
     skin: np.ndarray  # bool
     fine: np.ndarray
     pits: np.ndarray
     band: np.ndarray
     coarse: np.ndarray
-    lines: np.ndarray  # bool
-    shine: np.ndarray  # bool
+    lines: np.ndarray  # 0-1: how clearly a pixel lies on a horizontal valley
+    shine: np.ndarray  # 0-1: how clearly a pixel is a specular highlight
     spots: np.ndarray  # bool: pixels of any blob (dilated), left out of texture and pores
     red_soft: np.ndarray  # 0-1: how clearly a pixel is a raised red blob
     dark_soft: np.ndarray  # 0-1: how clearly a pixel is a flat dark spot
@@ -273,7 +275,10 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
 
     lxx = cv2.Sobel(g2, cv2.CV_32F, 2, 0, ksize=3) / 4.0
     lyy = cv2.Sobel(g2, cv2.CV_32F, 0, 2, ksize=3) / 4.0
-    lines = (lyy >= WRINKLE_CURVATURE_MIN) & (lyy >= WRINKLE_ORIENTATION_RATIO * np.abs(lxx))
+    # Soft ramps (full weight at twice the threshold): no pixel flips in or out with re-encoding.
+    lines = np.clip(lyy / WRINKLE_CURVATURE_MIN - 1.0, 0, 1) * (
+        lyy >= WRINKLE_ORIENTATION_RATIO * np.abs(lxx)
+    )
 
     mx = np.maximum(np.maximum(b, g), r)
     mn = np.minimum(np.minimum(b, g), r)
@@ -281,13 +286,18 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
     raw = srgb_to_linear(bgr)
     chroma = (raw.max(axis=2) - raw.min(axis=2)) / np.maximum(raw.max(axis=2), 1e-4)
     del mx, mn
-    shine = valid & face & (lum >= SHINE_L_MIN) & (chroma <= SHINE_CHROMA_MAX)
+    shine = (
+        np.clip(lum / SHINE_L_MIN - 1.0, 0, 1)
+        * np.clip(2.0 - chroma / SHINE_CHROMA_MAX, 0, 1)
+        * (valid & face)
+    )
 
     # Spot-scale band-pass (≈ 2-8 mm) of L and E: a papule or a spot stands out of it, a flush,
     # shading or a colour cast (all larger) do not. Continuous excess over a fixed threshold
     # rather than counted blobs, so noise and re-encoding move the score a little, not a lot.
     dog_l = g1 - _blur(lum, SIGMA_SPOT)
-    dog_e = _blur(ery, SIGMA_FINE) - _blur(ery, SIGMA_SPOT)
+    # E is smoothed more: JPEG stores colour at half resolution, finer colour detail is noise.
+    dog_e = _blur(ery, SIGMA_CHROMA) - _blur(ery, SIGMA_SPOT)
     darker = np.maximum(-dog_l, 0.0)
     # Haemoglobin raises R/G a lot for a small loss of light; melanin darkens a lot for a small
     # rise of R/G. The ratio of the two residuals tells a red papule from a brown spot.
@@ -299,14 +309,15 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
     spot_pixels = cv2.dilate(((red_soft > 0) | (dark_soft > 0)).astype(np.uint8), np.ones((5, 5), np.uint8))
     return Planes(
         lum=lum,
+        red_l=100.0 * np.log(r),
         ery=ery,
         skin=skin,
         fine=lum - g1,
         pits=np.maximum(g2 - g1, 0.0),
         band=g1 - g3,
         coarse=coarse,
-        lines=lines,
-        shine=shine,
+        lines=lines.astype(np.float32),
+        shine=shine.astype(np.float32),
         spots=spot_pixels.astype(bool),
         # Soft ramps rather than a hard threshold: a pixel near the threshold cannot flip a
         # whole blob in or out, so re-encoding or noise moves the score a little, not a lot.
@@ -451,21 +462,28 @@ def _redness_raw(planes: Planes, regs: dict[str, Region]) -> dict[str, float]:
 
 
 def _evenness_raw(planes: Planes, regs: dict[str, Region]) -> float | None:
-    """Spread of region tone: std of the regions' median L (redness is redness's metric)."""
+    """Spread of region tone: std of the regions' median red-channel lightness.
+
+    Haemoglobin absorbs green and blue but hardly red, melanin all three: the red channel sees
+    pigment, not a flush (which is redness's).
+    """
     names = [n for n in METRIC_REGIONS["evenness"] if n in regs]
     if len(names) < EVENNESS_MIN_REGIONS:
         return None
-    return float(np.std([regs[n].median(planes.lum) for n in names]))
+    return float(np.std([regs[n].median(planes.red_l) for n in names]))
 
 
 def _dark_circle_raws(planes: Planes, regs: dict[str, Region]) -> dict[str, float]:
-    """Per under-eye region: cheek median L minus under-eye median L (positive = darker)."""
+    """Per under-eye region: cheek minus under-eye median red-channel lightness (positive = darker).
+
+    The red channel, like evenness: a flush of the cheeks must not read as lighter under-eyes.
+    """
     cheeks = [regs[n] for n in CHEEKS if n in regs]
     eyes = [n for n in METRIC_REGIONS["dark_circles"] if n in regs]
     if not cheeks or not eyes:
         return {}
-    cheek = sum(float(np.median(planes.lum[_clean_or_skin(planes, c)])) for c in cheeks) / len(cheeks)
-    return {n: cheek - float(np.median(planes.lum[_clean_or_skin(planes, regs[n])])) for n in eyes}
+    cheek = sum(float(np.median(planes.red_l[_clean_or_skin(planes, c)])) for c in cheeks) / len(cheeks)
+    return {n: cheek - float(np.median(planes.red_l[_clean_or_skin(planes, regs[n])])) for n in eyes}
 
 
 def overall_score(scores: dict[str, float]) -> float:

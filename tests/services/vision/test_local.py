@@ -144,7 +144,7 @@ def test_photos_without_a_face_fail_with_no_face(name: str) -> None:
 
 
 def test_gaussian_blur_fails_as_blurry() -> None:
-    blurred = cv2.GaussianBlur(portrait(), (0, 0), 4)
+    blurred = cv2.GaussianBlur(portrait(), (0, 0), 6)
     result = provider().analyze_angle(angle="front", data=jpeg(blurred))
     assert not result.quality.passed
     assert "blurry" in codes(result)

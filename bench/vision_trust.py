@@ -306,6 +306,9 @@ def run(photo_dir: Path) -> dict:
             m: statistics.median(by_metric[m]) if by_metric[m] else float("nan") for m in METRICS
         },
         "benign_p90": {m: p90(benign[m]) for m in METRICS},
+        "benign_p95": {
+            m: float(np.percentile(benign[m], 95)) if benign[m] else float("nan") for m in METRICS
+        },
         "mirror_p90": {m: p90(mirror[m]) for m in METRICS},
         "variant_p90": {v: {m: p90(d[m]) for m in METRICS} for v, d in per_variant.items()},
         "ita_rho": {m: spearman(ita_for_metric[m], by_metric[m]) for m in METRICS},
@@ -360,6 +363,7 @@ def rescore(r: dict, mappings: dict) -> dict:
     out["low"] = {m: sum(v < 30 for v in scores[m]) / max(1, len(scores[m])) for m in METRICS}
     out["median_score"] = {m: statistics.median(scores[m]) if scores[m] else nan for m in METRICS}
     out["benign_p90"] = {m: p90(benign[m]) for m in METRICS}
+    out["benign_p95"] = {m: float(np.percentile(benign[m], 95)) if benign[m] else nan for m in METRICS}
     out["mirror_p90"] = {m: p90(mirror[m]) for m in METRICS}
     out["variant_p90"] = {v: {m: p90(d[m]) for m in METRICS} for v, d in per_variant.items()}
     out["ita_rho"] = {m: spearman(itas[m], scores[m]) for m in METRICS}
@@ -373,13 +377,13 @@ def report(r: dict) -> str:
         f"photos: {r['photos']}, accepted as sent: {r['accepted']} ({100 * r['accepted'] / max(1, r['photos']):.0f}%)",
         f"quality verdict flipped by a benign change: {len(r['flips'])}",
         "",
-        "| metric | median | < 30 | p90 |Δ| benign | p90 |Δ| mirror | rho with ITA° |",
-        "|---|---|---|---|---|---|",
+        "| metric | median | < 30 | p90 |Δ| benign | p95 (band) | p90 |Δ| mirror | rho with ITA° |",
+        "|---|---|---|---|---|---|---|",
     ]
     for m in METRICS:
         lines.append(
             f"| {m} | {r['median_score'][m]:.1f} | {100 * r['low'][m]:.0f}% | {r['benign_p90'][m]:.1f} "
-            f"| {r['mirror_p90'][m]:.1f} | {r['ita_rho'][m]:+.2f} |"
+            f"| {r['benign_p95'][m]:.1f} | {r['mirror_p90'][m]:.1f} | {r['ita_rho'][m]:+.2f} |"
         )
     lines += [
         "",

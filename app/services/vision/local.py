@@ -55,6 +55,9 @@ REDUCED_FLAGS: dict[int, int] = {
 }
 EXPOSURE_CODES = frozenset({"too_dark", "too_bright", "colour_cast"})
 CLIPPED_LEVEL = 250
+# Without a face: Laplacian variance of the whole photo at 512 px; ordinary photos score > 70.
+NO_FACE_SHARPNESS_SIDE = 512
+NO_FACE_BLUR_THRESHOLD = 15.0
 # The white-balance reference: cheeks, forehead, nose and chin together.
 REFERENCE_REGIONS = ("forehead", "left_cheek", "right_cheek", "nose", "chin")
 # What a side photo scores: the cheek metrics (the rest needs the whole face, seen from the front).
@@ -315,13 +318,21 @@ class LocalVisionProvider:
         grey = cv2.cvtColor(decoded.image, cv2.COLOR_BGR2GRAY)
         brightness = float(grey.mean())
         clipped = float(np.count_nonzero(grey >= CLIPPED_LEVEL)) / grey.size
+        problems = self._exposure_problems(brightness, clipped)
+        # A photo blurred beyond recognition hides the face: say so, it is what the user can fix.
+        f = NO_FACE_SHARPNESS_SIDE / max(grey.shape)
+        small = cv2.resize(grey, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else grey
+        sharpness = float(cv2.Laplacian(small, cv2.CV_32F).var())
+        if not problems and sharpness < NO_FACE_BLUR_THRESHOLD:
+            problems.append(quality_problem("blurry"))
         return QualityReport(
             passed=False,
             face_found=False,
+            sharpness=round(sharpness, 1),
             brightness=round(brightness, 1),
             width=decoded.width,
             height=decoded.height,
-            problems=[*self._exposure_problems(brightness, clipped), quality_problem("no_face")],
+            problems=[*problems, quality_problem("no_face")],
         )
 
     def _quality(

@@ -62,29 +62,41 @@ MIN_REGION_PIXELS = 25
 
 @dataclass(frozen=True)
 class Falling:
-    """Falling logistic: raw == mid scores 50; mid - 2*scale scores 88; mid + 2*scale scores 12."""
+    """Falling logistic: raw == mid scores 50; mid - 2*scale scores 88; mid + 2*scale scores 12.
+
+    With zero_is_perfect (for raws that cannot go below 0: a share of blob or shine pixels) the
+    curve is stretched so that raw 0, none of the feature at all, scores exactly 100.
+    """
 
     mid: float
     scale: float
+    zero_is_perfect: bool = False
 
-    def score(self, raw: float) -> float:
-        """Map a raw badness value to 0-100."""
+    def _logistic(self, raw: float) -> float:
         z = max(-60.0, min(60.0, (raw - self.mid) / self.scale))
         return 100.0 / (1.0 + math.exp(z))
 
+    def score(self, raw: float) -> float:
+        """Map a raw badness value to 0-100."""
+        value = self._logistic(raw)
+        if self.zero_is_perfect:
+            value = min(100.0, 100.0 * value / self._logistic(0.0))
+        return value
+
 
 # Calibrated with bench/vision_trust.py (docs/BENCHMARKS.md): scale = 5 x the metric's p90 raw
-# change under benign capture changes (so photo noise moves a score ≈ 3-5 points), mid puts the
-# median ordinary face at 80.
+# change under benign capture changes (so photo noise moves a score ≈ 3-5 points), widened for
+# long-tailed metrics (oiliness, wrinkles) so the 97th-percentile ordinary face stays ≥ 30; mid
+# puts the median ordinary face at 80.
 MAPPINGS: dict[str, Falling] = {
-    "acne": Falling(mid=1.85, scale=1.18),  # soft % of skin in round red blobs
+    "acne": Falling(mid=1.85, scale=1.18, zero_is_perfect=True),  # soft % of skin in round red blobs
     "redness": Falling(mid=21.5, scale=10.0),  # cheek/nose E minus forehead/chin E, log-units
-    "oiliness": Falling(mid=1.37, scale=0.99),  # soft % specular pixels
+    "oiliness": Falling(mid=2.77, scale=2.0, zero_is_perfect=True),  # soft % specular pixels
     "hydration": Falling(mid=7.2, scale=2.26),  # fine + coarse L roughness, log-units
     "pores": Falling(mid=0.71, scale=0.31),  # mean dark-pit depth, log-units
-    "wrinkles": Falling(mid=1.74, scale=1.18),  # soft % horizontal-valley pixels
-    "pigmentation": Falling(mid=2.53, scale=1.16),  # soft % of skin in round dark non-red spots
-    "dark_circles": Falling(mid=-5.2, scale=12.6),  # cheek L - under-eye L, log-units
+    "wrinkles": Falling(mid=3.56, scale=2.49, zero_is_perfect=True),  # soft % horizontal-valley pixels
+    "pigmentation": Falling(mid=2.53, scale=1.16, zero_is_perfect=True),  # soft % of skin in round dark non-red spots
+    "dark_circles": Falling(mid=7.4, scale=11.9),  # cheek - under-eye red-channel L, log-units
     "texture": Falling(mid=5.36, scale=1.65),  # robust std of the 0.8-3 px L band, log-units
     "evenness": Falling(mid=18.6, scale=5.8),  # std of region median red-channel L, log-units
 }

@@ -201,9 +201,9 @@ First check each photo's quality and list every problem found, using only these 
 If a photo has any problem, set its scores to null: never score a photo that fails a check.
 
 Otherwise score every metric from 0 to 100, where HIGHER MEANS HEALTHIER skin, on the
-same anchors as DermaLens's own analyser (docs/VISION.md): 90 = nothing visible, 60 = mild
-(seen when looking for it), 30 = marked; an ordinary face without a skin condition scores
-70-90. Judge colour relative to the person's own skin, never the light's colour or the skin
+same anchors as DermaLens's own analyser (docs/VISION.md): 100 = none of it visible,
+90 = less than most people, about 80 = a typical face without a skin condition, 60 = clearly
+visible but mild, 30 = marked (more than almost any ordinary face). Judge colour relative to the person's own skin, never the light's colour or the skin
 tone itself: a darker or warmer-lit face is not redder or more pigmented.
 {metric_lines}
 - overall: your overall skin health score (optional).

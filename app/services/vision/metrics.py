@@ -95,7 +95,9 @@ MAPPINGS: dict[str, Falling] = {
     "hydration": Falling(mid=7.2, scale=2.26),  # fine + coarse L roughness, log-units
     "pores": Falling(mid=0.71, scale=0.31),  # mean dark-pit depth, log-units
     "wrinkles": Falling(mid=3.56, scale=2.49, zero_is_perfect=True),  # soft % horizontal-valley pixels
-    "pigmentation": Falling(mid=2.53, scale=1.16, zero_is_perfect=True),  # soft % of skin in round dark non-red spots
+    "pigmentation": Falling(
+        mid=2.53, scale=1.16, zero_is_perfect=True
+    ),  # soft % of skin in round dark non-red spots
     "dark_circles": Falling(mid=7.4, scale=11.9),  # cheek - under-eye red-channel L, log-units
     "texture": Falling(mid=5.36, scale=1.65),  # robust std of the 0.8-3 px L band, log-units
     "evenness": Falling(mid=18.6, scale=5.8),  # std of region median red-channel L, log-units

@@ -56,7 +56,10 @@ class ScanRead(BaseModel):
         None, description="angle → region → metric → score"
     )
     deltas: dict[str, Any] | None = Field(
-        None, description="changes against the previous scan and the plan baseline"
+        None,
+        description="changes against the previous scan and the plan baseline: each has scan_id, "
+        "scan_date, changes (metric → points) and within_noise (metric → true when the change is "
+        "no larger than photo-to-photo noise, i.e. no real change yet)",
     )
     failure: ScanFailure | None = None
     image_urls: dict[str, str] = Field(default_factory=dict, description="angle → short-lived download link")

@@ -9,6 +9,7 @@ job markers live in this table too, written by their own repositories' transacti
 from typing import Any
 
 from app.db.dynamodb import from_item, to_attr, to_item
+from app.db.keys import record_key
 from app.db.repository import ConditionFailed, Repository
 
 
@@ -17,7 +18,7 @@ class RecordsRepository(Repository):
         """Add to a counter (created at 0) and return the new value; one atomic write."""
         result = self._call(
             "update_item",
-            Key={"user_id": to_attr(owner), "sk": to_attr(key)},
+            Key=record_key(owner, key),
             UpdateExpression="ADD #count :by SET expires_at_epoch = if_not_exists(expires_at_epoch, :exp)",
             ExpressionAttributeNames={"#count": "count"},
             ExpressionAttributeValues={":by": to_attr(by), ":exp": to_attr(expires_at_epoch)},
@@ -26,9 +27,7 @@ class RecordsRepository(Repository):
         return int(from_item(result["Attributes"])["count"])
 
     def get(self, *, owner: str, key: str) -> dict[str, Any] | None:
-        result = self._call(
-            "get_item", Key={"user_id": to_attr(owner), "sk": to_attr(key)}, ConsistentRead=True
-        )
+        result = self._call("get_item", Key=record_key(owner, key), ConsistentRead=True)
         item = result.get("Item")
         return from_item(item) if item else None
 
@@ -39,14 +38,14 @@ class RecordsRepository(Repository):
         self._call("put_item", Item=to_item(item))
 
     def delete(self, *, owner: str, key: str) -> None:
-        self._call("delete_item", Key={"user_id": to_attr(owner), "sk": to_attr(key)})
+        self._call("delete_item", Key=record_key(owner, key))
 
     def consume(self, *, owner: str, key: str) -> dict[str, Any] | None:
         """Delete and return an item in one conditional write: a single-use token can be spent once."""
         try:
             result = self._call(
                 "delete_item",
-                Key={"user_id": to_attr(owner), "sk": to_attr(key)},
+                Key=record_key(owner, key),
                 ConditionExpression="attribute_exists(sk)",
                 ReturnValues="ALL_OLD",
             )
@@ -63,5 +62,5 @@ class RecordsRepository(Repository):
 
     def delete_partition(self, *, owner: str) -> int:
         items = self.all_for(owner=owner)
-        self._delete_keys([{"user_id": to_attr(owner), "sk": to_attr(i["sk"])} for i in items])
+        self._delete_keys([record_key(owner, str(i["sk"])) for i in items])
         return len(items)

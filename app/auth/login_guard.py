@@ -44,7 +44,7 @@ def lock_seconds(failures: int, policy: LockoutPolicy) -> int:
     """0 below the threshold, then doubling from `base_seconds` up to `max_seconds`."""
     if failures < policy.threshold:
         return 0
-    return min(policy.max_seconds, policy.base_seconds * 2 ** min(failures - policy.threshold, 32))
+    return int(min(policy.max_seconds, policy.base_seconds * 2 ** min(failures - policy.threshold, 32)))
 
 
 @dataclass(frozen=True)

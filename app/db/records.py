@@ -1,8 +1,9 @@
 """Records table: the user's small items that need no table of their own.
 
 Here: expiring counters (rate limits, quotas, failed sign-ins; TTL, shared by every
-instance), single-use tokens (email verification, password reset), and the whole-partition
-reads and deletes used by export and account deletion. The plan slot, idempotency keys and
+instance), single-use tokens (email verification, password reset) with their refs in the
+user's partition, and the whole-partition reads and deletes used by export and account
+deletion. Every key is built in `app.db.keys`. The plan slot, idempotency keys and
 job markers live in this table too, written by their own repositories' transactions.
 """
 

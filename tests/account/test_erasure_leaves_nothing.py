@@ -57,8 +57,13 @@ CHECKED_BY_ERASURE_TEST = {
     keys.ACCOUNT_DELETIONS_PARTITION,
     "system#analysis-jobs",
     "system#upload-expiry",
-    # chat table (session summaries in the user's partition)
+    # chat table, the user's partition: session summaries; `session_key` (LSI) prefixes
     "session#",
+    "S#",
+    "M#",
+    # storage (not a table, but the photos' key prefixes if the scans domain declares them)
+    "users/",
+    "uploads/",
 }
 
 
@@ -197,6 +202,8 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
         "plan#slot",
         keys.ONETIME_REF_PREFIX,
         "session#",
+        "S#",
+        "M#",
     }
     assert "Item" not in db.get_item(TableName=tables["users"], Key=keys.email_guard_key(email))
     checked.add(keys.EMAIL_GUARD_PREFIX)
@@ -219,6 +226,7 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
     assert [i for i in query(db, records, "system#upload-expiry") if i.get("owner_id") == user_id] == []
     checked.add("system#upload-expiry")
     assert files_of(container.storage.root, user_id) == [], "photos outlived their account"
+    checked |= {"users/", "uploads/"}
 
     assert checked == CHECKED_BY_ERASURE_TEST
     assert declared_key_parts() - checked <= set(NOT_USER_DATA)

@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 
+from app.account.owners import ChatData, PlansData, RecordsData, ScansData
 from app.account.service import AccountService
 from app.api.readiness import TableCheckCache
 from app.auth.login_attempts import LoginAttemptsRepository
@@ -171,11 +172,14 @@ def build_container(
     )
     account = AccountService(
         users=users,
-        scans=scans_repo,
-        plans=plans_repo,
-        chat=chat_repo,
+        # Every domain holding user data registers here; export and erasure walk the list.
+        owners=[
+            ScansData(scans=scans_repo, storage=storage),
+            PlansData(plans=plans_repo),
+            ChatData(chat=chat_repo),
+            RecordsData(records=records),
+        ],
         records=records,
-        storage=storage,
         mailer=mailer,
         limiter=limiter,
         link_base_url=settings.app_link_base_url,

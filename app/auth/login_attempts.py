@@ -14,11 +14,13 @@ admits at most `limit` failed attempts per window, whatever address they come fr
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from app.db.dynamodb import from_item, to_attr
+from app.db.keys import LOGIN_ATTEMPTS_SK, login_budget_sk, record_key
 from app.db.repository import ConditionFailed, Repository
 
-ATTEMPTS_KEY = "login-attempts"
+ATTEMPTS_KEY = LOGIN_ATTEMPTS_SK
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ class LoginAttemptsRepository(Repository):
         try:
             self._call(
                 "update_item",
-                Key=self._key(owner, f"login-budget#{window}"),
+                Key=self._key(owner, login_budget_sk(window)),
                 UpdateExpression="ADD spent :one SET expires_at_epoch = if_not_exists(expires_at_epoch, :exp)",
                 ConditionExpression="attribute_not_exists(spent) OR spent < :limit",
                 ExpressionAttributeValues={
@@ -119,7 +121,7 @@ class LoginAttemptsRepository(Repository):
 
     def refund_budget(self, *, owner: str, window: str) -> None:
         """A successful sign-in does not use the budget up."""
-        self._decrement(owner, f"login-budget#{window}", "spent")
+        self._decrement(owner, login_budget_sk(window), "spent")
 
     def _decrement(self, owner: str, key: str, attribute: str) -> None:
         try:
@@ -134,7 +136,7 @@ class LoginAttemptsRepository(Repository):
         except ConditionFailed:
             return
 
-    def _get(self, owner: str, key: str) -> dict | None:
+    def _get(self, owner: str, key: str) -> dict[str, Any] | None:
         item = self._call("get_item", Key=self._key(owner, key), ConsistentRead=True).get("Item")
         return from_item(item) if item else None
 
@@ -150,5 +152,5 @@ class LoginAttemptsRepository(Repository):
             return
 
     @staticmethod
-    def _key(owner: str, key: str) -> dict:
-        return {"user_id": to_attr(owner), "sk": to_attr(key)}
+    def _key(owner: str, key: str) -> dict[str, Any]:
+        return record_key(owner, key)

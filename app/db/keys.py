@@ -36,6 +36,7 @@ def scan_owner_key(user_id: str) -> dict[str, Any]:
 
 
 def scan_job_sk(user_id: str, scan_id: str) -> str:
+    """SK of a scan's job marker in the `SCAN_JOBS_PARTITION`."""
     return f"{user_id}#{scan_id}"
 
 
@@ -45,6 +46,7 @@ def scan_job_key(user_id: str, scan_id: str) -> dict[str, Any]:
 
 
 def upload_expiry_sk(created_at: str, user_id: str, scan_id: str) -> str:
+    """SK of a scan's marker in the `UPLOAD_EXPIRY_PARTITION`."""
     # Creation time first: the sweep finds abandoned uploads with one `sk < cutoff` query.
     return f"{created_at}#{user_id}#{scan_id}"
 

@@ -5,14 +5,7 @@ from typing import Any, Literal
 
 from app.core.errors import DependencyUnavailableError
 from app.db.dynamodb import from_item, to_attr
-from app.db.keys import (
-    SCAN_JOBS_PARTITION,
-    scan_job_key,
-    scan_job_sk,
-    scan_key,
-    scan_owner_key,
-    upload_expiry_key,
-)
+from app.db.keys import scan_job_key, scan_key, scan_owner_key, upload_expiry_key
 from app.db.repository import Repository, TransactionCancelled
 from app.scans.models import ScanRecord
 
@@ -58,16 +51,10 @@ class ScansTable(Repository):
 
     def _job_marker(self, scan: ScanRecord, action: MarkerAction) -> dict[str, Any]:
         """Put or delete the marker that lets recovery find a queued or processing scan."""
+        key = scan_job_key(scan.user_id, scan.scan_id)
         if action == "delete":
-            return {
-                "Delete": {"TableName": self.records_table, "Key": scan_job_key(scan.user_id, scan.scan_id)}
-            }
-        item = {
-            "user_id": to_attr(SCAN_JOBS_PARTITION),
-            "sk": to_attr(scan_job_sk(scan.user_id, scan.scan_id)),
-            "owner_id": to_attr(scan.user_id),
-            "scan_id": to_attr(scan.scan_id),
-        }
+            return {"Delete": {"TableName": self.records_table, "Key": key}}
+        item = {**key, "owner_id": to_attr(scan.user_id), "scan_id": to_attr(scan.scan_id)}
         return {"Put": {"TableName": self.records_table, "Item": item}}
 
     def _write(self, actions: list[dict[str, Any]]) -> list[str] | None:

@@ -88,10 +88,6 @@ class ScanService:
         """The one-call path: photos in the request, the scan stored queued in one write."""
         return self._reader.view(self._creator.create_from_upload(user_id=user_id, images=images))
 
-    def upload_targets(self, scan: ScanRecord) -> dict[str, UploadTarget]:
-        """Fresh upload targets while the scan awaits its photos, else none."""
-        return self._creator.upload_targets(scan)
-
     def accept_upload(self, *, key: str, store: Callable[[], object]) -> None:
         """Store a photo sent to an upload URL, only into a scan still awaiting its photos."""
         self._intake.accept_upload(key=key, store=store)
@@ -125,17 +121,9 @@ class ScanService:
         """Per-metric series and trends over completed scans that passed the quality check."""
         return self._reader.progress(user_id=user_id, metric=metric, date_from=date_from, date_to=date_to)
 
-    def completed_between(self, *, user_id: str, date_from: str, date_to: str) -> list[ScanRecord]:
-        """Completed, quality-passed scans in the range, oldest first."""
-        return self._scans.completed_between(user_id=user_id, date_from=date_from, date_to=date_to)
-
     def overlay(self, *, user_id: str, scan_id: str) -> bytes:
         """The annotated front photo of one of the user's scans."""
         return self._reader.overlay(user_id=user_id, scan_id=scan_id)
-
-    def image_urls(self, scan: ScanRecord) -> dict[str, str]:
-        """angle → a short-lived download link."""
-        return self._reader.image_urls(scan)
 
     # ---- delete, retry ----
 

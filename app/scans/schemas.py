@@ -1,5 +1,6 @@
 """Scan and progress request/response models."""
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -78,3 +79,12 @@ class ProgressRead(BaseModel):
     metrics: list[MetricProgress]
 
     model_config = ConfigDict(populate_by_name=True)
+
+
+@dataclass(frozen=True)
+class ScanView:
+    """A scan as the routes answer it; `read.image_urls` are as storage hands them out (the
+    local backend's are app-relative) and the router adds the overlay link when there is one."""
+
+    read: ScanRead
+    has_overlay: bool

@@ -1,0 +1,18 @@
+"""The scans domain's errors (mapped to the error envelope by the one handler)."""
+
+from app.core.errors import AuthenticationError, ConflictError, NotFoundError
+
+
+class ScanNotFoundError(NotFoundError):
+    code = "scan_not_found"
+    message = "No such scan."
+
+
+class AccountGoneError(AuthenticationError):
+    code = "account_deleted"
+    message = "This account no longer exists."
+
+
+class ScanExpiredError(ConflictError):
+    code = "scan_expired"
+    message = "This scan's photos were not submitted in time; start a new scan."

@@ -6,14 +6,16 @@ it and owns the rules about time (lock, weeks, today's routine in the user's tim
 
 import logging
 import math
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.auth.repository import UserRecord
-from app.core.errors import ConflictError, NotFoundError, UnprocessableError
+from app.core.errors import AccountGoneError, ConflictError, NotFoundError, UnprocessableError
 from app.core.logging import audit
 from app.core.security import iso, new_id, parse_iso, utc_now
+from app.db.guards import UserGoneError
 from app.plans.repository import CheckIn, PlanConflict, PlanRecord, PlansRepository
 from app.routine_engine.builder import build_plan
 from app.routine_engine.builder import today as today_routine
@@ -33,6 +35,21 @@ SEVERE_REACTION_WARNING = (
     "moisturiser and sunscreen) and see a dermatologist. You can start a new, gentler plan by "
     "reporting an adverse reaction."
 )
+
+
+@dataclass
+class CheckInOutcome:
+    """A recorded check-in, the plan as it is now, and the advice to show (a severe reaction)."""
+
+    plan: PlanRecord
+    checkin: CheckIn
+    advice: str | None
+
+
+def severe_reaction_advice(checkin: CheckIn) -> str | None:
+    """What to tell a user who reported a severe reaction (None for any other check-in)."""
+    severe = bool(checkin.reaction and checkin.reaction.get("severity") == "severe")
+    return SEVERE_REACTION_WARNING.format(date=checkin.date) if severe else None
 
 
 class PlanNotFoundError(NotFoundError):
@@ -98,6 +115,9 @@ class PlanService:
             raise ConflictError(
                 "Another plan was created at the same time; retry.", code="plan_conflict"
             ) from exc
+        except UserGoneError as exc:
+            # The account was deleted (or is being deleted) after this request was authenticated.
+            raise AccountGoneError() from exc
         audit("plan.created", user_id=user.user_id, plan_id=plan.plan_id, override=override_reason)
         return plan
 
@@ -222,9 +242,8 @@ class PlanService:
 
     # ---- check-ins ----
 
-    def check_in(
-        self, *, user: UserRecord, plan_id: str, checkin: dict[str, Any]
-    ) -> tuple[PlanRecord, CheckIn]:
+    def check_in(self, *, user: UserRecord, plan_id: str, checkin: dict[str, Any]) -> CheckInOutcome:
+        """Record a day (a later check-in for the same date replaces it); a severe reaction warns."""
         plan = self.get(user_id=user.user_id, plan_id=plan_id)
         if plan.status not in {"active", "paused"}:
             raise ConflictError("Check-ins are for an active or paused plan.", code="plan_not_active")
@@ -244,14 +263,13 @@ class PlanService:
             reaction=checkin.get("reaction"),
             recorded_at=iso(utc_now()),
         )
-        severe = bool(record.reaction and record.reaction.get("severity") == "severe")
-        warning = SEVERE_REACTION_WARNING.format(date=record.date) if severe else None
-        if warning and warning in plan.warnings:
-            warning = None
+        advice = severe_reaction_advice(record)
+        # The advice joins the plan's warnings once per date, however often the day is re-logged.
+        warning = advice if advice and advice not in plan.warnings else None
         updated = self._plans.put_checkin(plan=plan, checkin=record, extra_warning=warning)
-        if severe:
+        if advice:
             audit("plan.severe_reaction", user_id=user.user_id, plan_id=plan_id)
-        return updated, record
+        return CheckInOutcome(plan=updated, checkin=record, advice=advice)
 
 
 def plan_timeline(plan: PlanRecord, user: UserRecord, now: datetime | None = None) -> dict[str, Any]:
@@ -280,7 +298,8 @@ def adherence(plan: PlanRecord, user: UserRecord, now: datetime | None = None) -
     start = date.fromisoformat(plan.start_date)
     end = today
     if plan.ended_at:
-        end = min(today, parse_iso(plan.ended_at).date())
+        # The user's local day the plan ended on: check-ins are dated in local days too.
+        end = min(today, _user_today(user, parse_iso(plan.ended_at)))
     days = max(1, (end - start).days + 1)
     checkins = plan.checkins
     am_done = sum(1 for c in checkins.values() if c.am_done)

@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from app.core.errors import AuthenticationError, ConflictError, NotFoundError, UnprocessableError
+from app.core.errors import AccountGoneError, ConflictError, NotFoundError, UnprocessableError
 from app.core.rate_limit import RateLimiter
 from app.core.security import iso, new_id, utc_now
 from app.core.vocabulary import ScanAngle
@@ -65,11 +65,6 @@ def parse_upload_key(key: str) -> tuple[str, str] | None:
     if len(parts) == 6 and parts[0] == "users" and parts[2] == "scans" and parts[4] == "uploads":
         return parts[1], parts[3]
     return None
-
-
-class AccountGoneError(AuthenticationError):
-    code = "account_deleted"
-    message = "This account no longer exists."
 
 
 class ScanExpiredError(ConflictError):

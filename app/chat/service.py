@@ -5,7 +5,7 @@ thread through anyio. Every message takes one pipeline (`app.chat.turns`): prepa
 answered at once by `send` or piece by piece by `stream`, then recorded.
 """
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from typing import Any
 
@@ -76,7 +76,7 @@ class ChatService:
 
     async def stream(
         self, *, user: UserRecord, content: str, session_id: str | None
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncGenerator[dict[str, Any], None]:
         """Server-sent events: `start`, `delta` pieces, then `done` with the stored messages."""
         prepared = await self.prepare(user=user, content=content, session_id=session_id)
         # aclosing: a client leaving closes the inner stream now, so it stores the partial turn.
@@ -84,7 +84,7 @@ class ChatService:
             async for event in events:
                 yield event
 
-    def stream_events(self, *, prepared: PreparedTurn) -> AsyncIterator[dict[str, Any]]:
+    def stream_events(self, *, prepared: PreparedTurn) -> AsyncGenerator[dict[str, Any], None]:
         """The events of an opened turn (see `TurnStreamer.events`)."""
         return self._streamer.events(prepared=prepared)
 

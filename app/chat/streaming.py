@@ -1,7 +1,7 @@
 """A prepared turn answered as events while it is generated; what is stored is what was streamed."""
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import suppress
 from typing import Any
 
@@ -25,7 +25,7 @@ class TurnStreamer:
         self._provider = provider
         self._recorder = recorder
 
-    async def events(self, *, prepared: PreparedTurn) -> AsyncIterator[dict[str, Any]]:
+    async def events(self, *, prepared: PreparedTurn) -> AsyncGenerator[dict[str, Any], None]:
         """The events of a prepared turn; the safety layer runs first, as for a sent message.
 
         A client that goes away mid-stream still gets a whole turn in its history: what was

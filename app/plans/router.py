@@ -17,7 +17,7 @@ from app.plans.schemas import (
     PlanStatusUpdate,
     PlanSummary,
 )
-from app.plans.service import adherence, plan_timeline
+from app.plans.timeline import adherence, plan_timeline
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
@@ -67,7 +67,9 @@ def update_plan_status(
 def check_in(plan_id: PlanId, body: CheckInCreate, user: CurrentUser, plans: PlanServiceDep) -> CheckInResult:
     """Record a day (a later check-in for the same date replaces it)."""
     outcome = plans.check_in(user=user, plan_id=plan_id, checkin=body.model_dump(mode="python"))
-    return CheckInResult(checkin=CheckInRead.model_validate(outcome.checkin.model_dump()), advice=outcome.advice)
+    return CheckInResult(
+        checkin=CheckInRead.model_validate(outcome.checkin.model_dump()), advice=outcome.advice
+    )
 
 
 @router.get("/{plan_id}/adherence", response_model=AdherenceRead)

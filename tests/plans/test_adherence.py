@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.plans.service import adherence
+from app.plans.timeline import adherence
 from tests.factories import checkin, plan_record, user_record
 
 START = date(2026, 3, 2)

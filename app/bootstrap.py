@@ -111,8 +111,8 @@ def build_container(
 
     users = UsersRepository(client, names["users"])
     scans_repo = ScansRepository(client, names["scans"], names["records"], names["users"])
-    plans_repo = PlansRepository(client, names["plans"], names["records"])
-    chat_repo = ChatRepository(client, names["chat"])
+    plans_repo = PlansRepository(client, names["plans"], names["records"], names["users"])
+    chat_repo = ChatRepository(client, names["chat"], names["users"])
     records = RecordsRepository(client, names["records"])
     limiter = RateLimiter(counters=records)
 

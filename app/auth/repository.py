@@ -14,7 +14,7 @@ from typing import Any
 
 from app.auth.models import AuthSession, UserRecord
 from app.auth.session_store import SessionWrites, version_condition
-from app.core.errors import AuthenticationError, ConflictError
+from app.core.errors import AccountGoneError, ConflictError
 from app.db.dynamodb import from_item, to_attr, to_item
 from app.db.keys import EMAIL_GUARD_PREFIX, email_guard_id, email_guard_key, is_email_guard, user_key
 from app.db.repository import ConditionFailed, TransactionCancelled, update_expression
@@ -32,13 +32,6 @@ __all__ = [
 class EmailTakenError(ConflictError):
     code = "email_taken"
     message = "An account with this email already exists."
-
-
-class AccountGoneError(AuthenticationError):
-    """A write to an account that was deleted (or is being deleted) meanwhile."""
-
-    code = "account_deleted"
-    message = "This account no longer exists."
 
 
 class UsersRepository(SessionWrites):

@@ -1,16 +1,13 @@
 """The scans domain's errors (mapped to the error envelope by the one handler)."""
 
-from app.core.errors import AuthenticationError, ConflictError, NotFoundError
+from app.core.errors import AccountGoneError, ConflictError, NotFoundError
+
+__all__ = ["AccountGoneError", "ScanExpiredError", "ScanNotFoundError"]
 
 
 class ScanNotFoundError(NotFoundError):
     code = "scan_not_found"
     message = "No such scan."
-
-
-class AccountGoneError(AuthenticationError):
-    code = "account_deleted"
-    message = "This account no longer exists."
 
 
 class ScanExpiredError(ConflictError):

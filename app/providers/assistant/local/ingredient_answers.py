@@ -1,0 +1,136 @@
+"""Answers about ingredients: combinations, what one does, pregnancy safety, side effects, sunscreen."""
+
+from app.providers.assistant.base import ChatContext
+from app.providers.assistant.local.common import (
+    engine_profile,
+    in_group,
+    in_plan,
+    label_of,
+    lock_note,
+    not_safe,
+    plan_ingredients,
+    safe_alternatives,
+)
+from app.providers.assistant.local.other_answers import unknown
+from app.providers.assistant.understanding import Request, ingredient_name
+from app.routine_engine import catalog
+from app.routine_engine.conflicts import check as check_conflicts
+
+
+def interaction(request: Request, context: ChatContext) -> str:
+    slugs = [s for s in request.subject_ingredients if catalog.get(slug=s)]
+    if len(slugs) < 2:
+        return (
+            ingredient_facts(request, context)
+            if slugs
+            else (
+                "Tell me the two ingredients or products you want to combine (for example 'retinol and glycolic acid') "
+                "and I'll check them against the interaction rules."
+            )
+        )
+    report = check_conflicts(ingredients=slugs, profile=engine_profile(context))
+    names = " and ".join(ingredient_name(s) for s in slugs)
+    if not report.conflicts and not report.cautions:
+        return f"I know of no conflict between {names}; you can use them in the same routine. Patch-test anything new."
+    lines = [f"About {names}:"]
+    for finding in report.conflicts:
+        lines.append(
+            f"- {finding.severity.upper()}: {finding.a.name} + {finding.b.name}. {finding.reason} Fix: {finding.fix_text}"
+        )
+    for caution in report.cautions:
+        lines.append(f"- For you: {caution.name}: {caution.reason}")
+    return "\n".join(lines)
+
+
+def ingredient_facts(request: Request, context: ChatContext) -> str:
+    slugs = request.subject_ingredients
+    if not slugs:
+        return unknown(request, context)
+    parts = []
+    for slug in slugs[:3]:
+        ingredient = catalog.get(slug=slug)
+        if ingredient is None:
+            parts.append(
+                f"{ingredient_name(slug)} is a prescription medicine, not something a skincare routine replaces: "
+                "a dermatologist decides whether it suits you."
+            )
+            continue
+        targets = ", ".join(label_of(t) for t in ingredient.targets) or "general skin care"
+        functions = ", ".join(f.replace("_", " ") for f in ingredient.functions[:3]) or "skincare ingredient"
+        text = f"{ingredient.name} ({functions}): helps with {targets}. {ingredient.usage_notes}"
+        reason = in_plan(slug, context)
+        if reason:
+            text += f" It is in your plan because: {reason}"
+        parts.append(text)
+    return "\n\n".join(parts)
+
+
+def pregnancy_safety(request: Request, context: ChatContext) -> str:
+    """The 'no' lines come from the safety layer; this adds what is safe and what the plan holds."""
+    who = "breastfeeding" if request.pregnancy == "breastfeeding" else "pregnancy"
+    subject = request.subject_ingredients
+    lines: list[str] = []
+    for slug in subject:
+        ingredient = catalog.get(slug=slug)
+        if ingredient is not None and ingredient.pregnancy == "safe":
+            lines.append(
+                f"Yes: {ingredient.name} is considered safe in pregnancy and while breastfeeding in our ingredient data."
+            )
+    unsafe_plan = [s for s in plan_ingredients(context) if not_safe(s)]
+    if unsafe_plan:
+        names = ", ".join(ingredient_name(s) for s in unsafe_plan)
+        lines.append(
+            f"Your current plan includes {names}: stop using it now and treat those nights as rest nights. "
+            "Turn on 'pregnant or breastfeeding' in your profile so every new plan leaves retinoids out."
+            + lock_note(context)
+        )
+    elif context.plan and not subject:
+        lines.append("Nothing in your current plan is marked 'avoid' in pregnancy in our ingredient data.")
+    if any(not_safe(s) for s in subject) or not subject:
+        alternatives = safe_alternatives(subject)
+        if alternatives:
+            lines.append(f"Options considered safe during {who}: " + ", ".join(alternatives) + ".")
+    lines.append("Check any new product with your doctor or midwife too.")
+    return "\n".join(lines)
+
+
+def side_effects(request: Request, context: ChatContext) -> str:
+    subject = request.subject_ingredients
+    retinoids = [s for s in subject if in_group(s, "retinoid")]
+    acids = [s for s in subject if in_group(s, "exfoliating_acid")]
+    in_plan_retinoid = any(in_group(s, "retinoid") for s in plan_ingredients(context))
+    lines = []
+    if subject:
+        names = " and ".join(ingredient_name(s) for s in subject[:2])
+        lines.append(
+            f"About {names}: mild dryness, flaking, peeling or tingling in the first weeks is common."
+        )
+    else:
+        lines.append("Mild dryness, flaking or tingling in the first weeks is common when actives start.")
+    if retinoids or (not subject and in_plan_retinoid):
+        lines.append(
+            "With a retinoid you don't need to stop: use it on fewer nights (drop back to the previous week's number), "
+            "apply it over moisturiser (buffering), and keep sunscreen every morning. Some 'purging' (small breakouts "
+            "where you usually break out) can happen in weeks 2-6."
+        )
+    elif acids:
+        lines.append(
+            "With an exfoliating acid, skip it for a few nights, then go back to fewer nights a week."
+        )
+    lines.append(
+        "Stop the active and keep only cleanser, moisturiser and sunscreen if you get burning that lasts, swelling, "
+        "blisters or a rash, and record the reaction in today's check-in: an adverse reaction lets you replace the "
+        "plan even while it is locked."
+    )
+    return "\n".join(lines)
+
+
+def sunscreen(request: Request, context: ChatContext) -> str:
+    plan = context.plan or {}
+    step = next((s for s in plan.get("am", []) if s.get("category") == "sunscreen"), None)
+    base = "Sunscreen is the last step of every morning routine: broad-spectrum SPF 30 or higher, about two finger-lengths for face and neck, reapplied every two hours outdoors."
+    if step:
+        base += f" In your plan: {step.get('product_type')} - {step.get('instructions')}"
+    if any(in_group(s, "retinoid") for s in plan_ingredients(context)):
+        base += " Your evening retinoid makes skin more sun-sensitive, so it matters even more."
+    return base

@@ -27,10 +27,12 @@ def normalise(text: str) -> str:
 
 
 def has(text: str, *patterns: str) -> bool:
+    """Whether any of the patterns occurs in the text."""
     return any(re.search(p, text) for p in patterns)
 
 
 def words_re(words: tuple[str, ...]) -> str:
+    """One word-bounded alternation of the words, longest first."""
     return r"\b(" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b"
 
 

@@ -35,6 +35,7 @@ def word_index() -> dict[str, str]:
 
 
 def _resolve_phrase(phrase: str) -> str | None:
+    """A phrase's slug by synonym or catalog name, or None."""
     if phrase in SYNONYMS:
         return SYNONYMS[phrase]
     ingredient = catalog.resolve(name=phrase)

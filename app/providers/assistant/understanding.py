@@ -112,6 +112,7 @@ def _is_off_topic(text: str, ingredients: list[str]) -> bool:
 
 
 def _looks_general_request(text: str) -> bool:
+    """A general-assistant command ('recommend', 'write', 'book', ...)."""
     return has(
         text, r"^(recommend|suggest|write|tell me a|who (is|was|won)|what time is|book|order|find me)\b"
     )
@@ -129,6 +130,7 @@ def _history_ingredients(history: list[ChatTurn]) -> str | None:
 
 
 def _previous_user_intent(history: list[ChatTurn]) -> str | None:
+    """The intent of the user's last turn."""
     for turn in reversed(history):
         if turn.role == "user":
             text = normalise(turn.content)
@@ -139,6 +141,7 @@ def _previous_user_intent(history: list[ChatTurn]) -> str | None:
 
 
 def _short_follow_up(text: str) -> bool:
+    """'and niacinamide?', 'what about tonight': a short continuation of the last question."""
     return len(text.split()) <= 5 and has(
         text,
         r"^(and|what about|how about|also|ok and|and what about|wbu)\b|"
@@ -243,6 +246,7 @@ def _single_ingredient_intent(text: str, subject: list[str]) -> str:
 
 
 def _unsafe_in_pregnancy(slug: str) -> bool:
+    """Not marked 'safe' for pregnancy (oral retinoids included)."""
     if slug in ORAL_RETINOIDS:
         return True
     found = catalog.get(slug=slug)

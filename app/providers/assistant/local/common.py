@@ -10,10 +10,12 @@ from app.routine_engine.models import EngineProfile
 
 
 def label_of(metric: str) -> str:
+    """'dark_circles' -> 'dark circles'."""
     return metric.replace("_", " ")
 
 
 def steps_text(steps: list[dict[str, Any]]) -> str:
+    """Numbered step lines with their key ingredients."""
     if not steps:
         return "- nothing scheduled"
     lines = []
@@ -27,6 +29,7 @@ def steps_text(steps: list[dict[str, Any]]) -> str:
 
 
 def current_week(plan: dict[str, Any]) -> dict[str, Any]:
+    """This week's entry of the plan's weekly schedule."""
     schedule = plan.get("weekly_schedule") or []
     index = min(int(plan.get("current_week") or 1), len(schedule) or 1) - 1
     return schedule[index] if schedule else {}
@@ -101,6 +104,7 @@ def plan_ingredients(context: ChatContext) -> list[str]:
 
 
 def in_group(slug: str, group: str) -> bool:
+    """Whether a slug belongs to an ingredient group (oral isotretinoin counts as a retinoid)."""
     if slug == "isotretinoin":
         return group == "retinoid"
     ingredient = catalog.get(slug=slug)
@@ -108,6 +112,7 @@ def in_group(slug: str, group: str) -> bool:
 
 
 def not_safe(slug: str) -> bool:
+    """Marked 'avoid' in pregnancy (oral isotretinoin included)."""
     ingredient = catalog.get(slug=slug)
     return slug == "isotretinoin" or bool(ingredient and ingredient.pregnancy == "avoid")
 
@@ -131,6 +136,7 @@ def safe_alternatives(subject: list[str]) -> list[str]:
 
 
 def in_plan(slug: str, context: ChatContext) -> str | None:
+    """Why the plan uses the ingredient, from its reasoning, or None when it does not."""
     plan = context.plan or {}
     if slug not in plan_ingredients(context):
         return None
@@ -141,6 +147,7 @@ def in_plan(slug: str, context: ChatContext) -> str | None:
 
 
 def days_since(day: str, context: ChatContext) -> int | None:
+    """Days from a date to today (the plan's today first), or None when today is unknown."""
     today = (context.plan or {}).get("today_date") or context.today
     if not today:
         return None
@@ -148,6 +155,7 @@ def days_since(day: str, context: ChatContext) -> int | None:
 
 
 def engine_profile(context: ChatContext) -> EngineProfile:
+    """The routine engine's view of the user's profile."""
     profile = context.profile
     return EngineProfile(
         skin_type=profile.get("skin_type"),

@@ -18,6 +18,7 @@ from app.routine_engine.conflicts import check as check_conflicts
 
 
 def interaction(request: Request, context: ChatContext) -> str:
+    """Whether the named ingredients go together, by the conflict rules and the user's profile."""
     slugs = [s for s in request.subject_ingredients if catalog.get(slug=s)]
     if len(slugs) < 2:
         return (
@@ -43,6 +44,7 @@ def interaction(request: Request, context: ChatContext) -> str:
 
 
 def ingredient_facts(request: Request, context: ChatContext) -> str:
+    """What each named ingredient does, and why it is in the plan."""
     slugs = request.subject_ingredients
     if not slugs:
         return unknown(request, context)
@@ -95,6 +97,7 @@ def pregnancy_safety(request: Request, context: ChatContext) -> str:
 
 
 def side_effects(request: Request, context: ChatContext) -> str:
+    """What is normal when actives start, how to adjust, and when to stop."""
     subject = request.subject_ingredients
     retinoids = [s for s in subject if in_group(s, "retinoid")]
     acids = [s for s in subject if in_group(s, "exfoliating_acid")]
@@ -126,6 +129,7 @@ def side_effects(request: Request, context: ChatContext) -> str:
 
 
 def sunscreen(request: Request, context: ChatContext) -> str:
+    """How to use sunscreen, with the plan's own sunscreen step."""
     plan = context.plan or {}
     step = next((s for s in plan.get("am", []) if s.get("category") == "sunscreen"), None)
     base = "Sunscreen is the last step of every morning routine: broad-spectrum SPF 30 or higher, about two finger-lengths for face and neck, reapplied every two hours outdoors."

@@ -8,6 +8,7 @@ from app.providers.assistant.understanding import Request
 
 
 def routine(request: Request, context: ChatContext) -> str:
+    """Today's morning and/or evening steps."""
     plan = context.plan
     if not plan:
         return "You don't have an active plan yet. Create one from your latest completed scan and I'll walk you through each day."
@@ -23,6 +24,7 @@ def routine(request: Request, context: ChatContext) -> str:
 
 
 def schedule(request: Request, context: ChatContext) -> str:
+    """When the plan uses each named ingredient, or this week's nights."""
     plan = context.plan
     subject = request.subject_ingredients
     if not plan:
@@ -33,6 +35,7 @@ def schedule(request: Request, context: ChatContext) -> str:
 
 
 def night_overview(plan: dict[str, Any]) -> str:
+    """This week's night schedule and what tonight is."""
     week = current_week(plan)
     today = plan.get("today") or {}
     tonight = today.get("night_focus", "rest")
@@ -42,6 +45,7 @@ def night_overview(plan: dict[str, Any]) -> str:
 
 
 def plan_status(request: Request, context: ChatContext) -> str:
+    """Where the user is in the plan, its lock and why, and its focus."""
     plan = context.plan
     if not plan:
         return (
@@ -70,6 +74,7 @@ def plan_status(request: Request, context: ChatContext) -> str:
 
 
 def adherence(request: Request, context: ChatContext) -> str:
+    """Morning and evening completion and the current streak."""
     stats = context.adherence
     if not stats:
         return "There is no active plan to track yet."

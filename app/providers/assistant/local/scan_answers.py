@@ -7,6 +7,7 @@ from app.providers.assistant.understanding import Request
 
 
 def scan_scores(request: Request, context: ChatContext) -> str:
+    """The latest scan's scores: asked metrics, best or lowest three, and a face area."""
     scan = context.latest_scan
     if not scan or not scan.get("scores"):
         return "I don't have a completed scan for you yet. Take a scan (good light, face the camera) and I can go through your scores."
@@ -37,6 +38,7 @@ def scan_scores(request: Request, context: ChatContext) -> str:
 
 
 def last_scan(request: Request, context: ChatContext) -> str:
+    """When the latest completed scan was, and how long ago."""
     scan = context.latest_scan
     if not scan:
         return "You have no completed scan yet. Take one from the Scan tab: good light, no make-up, face the camera."
@@ -52,6 +54,7 @@ def last_scan(request: Request, context: ChatContext) -> str:
 
 
 def progress(request: Request, context: ChatContext) -> str:
+    """Changes since the plan's baseline (or the previous) scan."""
     scan = context.latest_scan
     deltas = (scan or {}).get("deltas") or {}
     reference = deltas.get("baseline") or deltas.get("previous")
@@ -71,6 +74,7 @@ def progress(request: Request, context: ChatContext) -> str:
 
 
 def rescan(request: Request, context: ChatContext) -> str:
+    """How often and how to scan again."""
     scan = context.latest_scan
     last = f" Your last completed scan was on {scan['scan_date'][:10]}." if scan else ""
     return (

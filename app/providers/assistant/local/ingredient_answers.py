@@ -1,6 +1,7 @@
 """Answers about ingredients: combinations, what one does, pregnancy safety, side effects, sunscreen."""
 
 from app.providers.assistant.base import ChatContext
+from app.providers.assistant.local import phrases
 from app.providers.assistant.local.common import (
     engine_profile,
     in_group,
@@ -21,14 +22,7 @@ def interaction(request: Request, context: ChatContext) -> str:
     """Whether the named ingredients go together, by the conflict rules and the user's profile."""
     slugs = [s for s in request.subject_ingredients if catalog.get(slug=s)]
     if len(slugs) < 2:
-        return (
-            ingredient_facts(request, context)
-            if slugs
-            else (
-                "Tell me the two ingredients or products you want to combine (for example 'retinol and glycolic acid') "
-                "and I'll check them against the interaction rules."
-            )
-        )
+        return ingredient_facts(request, context) if slugs else (phrases.ASK_FOR_TWO_INGREDIENTS)
     report = check_conflicts(ingredients=slugs, profile=engine_profile(context))
     names = " and ".join(ingredient_name(s) for s in slugs)
     if not report.conflicts and not report.cautions:
@@ -87,12 +81,12 @@ def pregnancy_safety(request: Request, context: ChatContext) -> str:
             + lock_note(context)
         )
     elif context.plan and not subject:
-        lines.append("Nothing in your current plan is marked 'avoid' in pregnancy in our ingredient data.")
+        lines.append(phrases.PLAN_PREGNANCY_SAFE)
     if any(not_safe(s) for s in subject) or not subject:
         alternatives = safe_alternatives(subject)
         if alternatives:
             lines.append(f"Options considered safe during {who}: " + ", ".join(alternatives) + ".")
-    lines.append("Check any new product with your doctor or midwife too.")
+    lines.append(phrases.CHECK_WITH_DOCTOR)
     return "\n".join(lines)
 
 
@@ -109,22 +103,12 @@ def side_effects(request: Request, context: ChatContext) -> str:
             f"About {names}: mild dryness, flaking, peeling or tingling in the first weeks is common."
         )
     else:
-        lines.append("Mild dryness, flaking or tingling in the first weeks is common when actives start.")
+        lines.append(phrases.EARLY_WEEKS_COMMON)
     if retinoids or (not subject and in_plan_retinoid):
-        lines.append(
-            "With a retinoid you don't need to stop: use it on fewer nights (drop back to the previous week's number), "
-            "apply it over moisturiser (buffering), and keep sunscreen every morning. Some 'purging' (small breakouts "
-            "where you usually break out) can happen in weeks 2-6."
-        )
+        lines.append(phrases.RETINOID_ADJUSTMENT)
     elif acids:
-        lines.append(
-            "With an exfoliating acid, skip it for a few nights, then go back to fewer nights a week."
-        )
-    lines.append(
-        "Stop the active and keep only cleanser, moisturiser and sunscreen if you get burning that lasts, swelling, "
-        "blisters or a rash, and record the reaction in today's check-in: an adverse reaction lets you replace the "
-        "plan even while it is locked."
-    )
+        lines.append(phrases.ACID_ADJUSTMENT)
+    lines.append(phrases.WHEN_TO_STOP)
     return "\n".join(lines)
 
 
@@ -132,9 +116,9 @@ def sunscreen(request: Request, context: ChatContext) -> str:
     """How to use sunscreen, with the plan's own sunscreen step."""
     plan = context.plan or {}
     step = next((s for s in plan.get("am", []) if s.get("category") == "sunscreen"), None)
-    base = "Sunscreen is the last step of every morning routine: broad-spectrum SPF 30 or higher, about two finger-lengths for face and neck, reapplied every two hours outdoors."
+    base = phrases.SUNSCREEN_BASICS
     if step:
         base += f" In your plan: {step.get('product_type')} - {step.get('instructions')}"
     if any(in_group(s, "retinoid") for s in plan_ingredients(context)):
-        base += " Your evening retinoid makes skin more sun-sensitive, so it matters even more."
+        base += phrases.RETINOID_SUN_NOTE
     return base

@@ -3,6 +3,7 @@
 from typing import Any
 
 from app.providers.assistant.base import ChatContext
+from app.providers.assistant.local import phrases
 from app.providers.assistant.local.common import current_week, label_of, plan_member, steps_text, when_used
 from app.providers.assistant.understanding import Request
 
@@ -11,7 +12,7 @@ def routine(request: Request, context: ChatContext) -> str:
     """Today's morning and/or evening steps."""
     plan = context.plan
     if not plan:
-        return "You don't have an active plan yet. Create one from your latest completed scan and I'll walk you through each day."
+        return phrases.NO_PLAN_FOR_ROUTINE
     today = plan.get("today") or {}
     parts = [f"Week {plan.get('current_week')} of your plan."]
     if request.time_of_day in {"am", None}:
@@ -28,7 +29,7 @@ def schedule(request: Request, context: ChatContext) -> str:
     plan = context.plan
     subject = request.subject_ingredients
     if not plan:
-        return "You don't have an active plan yet, so nothing is scheduled. Create one from your latest scan."
+        return phrases.NO_PLAN_FOR_SCHEDULE
     if not subject:
         return night_overview(plan)
     return "\n\n".join(when_used(plan_member(slug, request, context), plan, request) for slug in subject[:3])
@@ -48,9 +49,7 @@ def plan_status(request: Request, context: ChatContext) -> str:
     """Where the user is in the plan, its lock and why, and its focus."""
     plan = context.plan
     if not plan:
-        return (
-            "You have no active plan. Once you have a completed scan, you can create one: it runs four weeks."
-        )
+        return phrases.NO_PLAN
     lines = [
         f"Your plan started {plan.get('start_date')} and you are in week {plan.get('current_week')} "
         f"(day {plan.get('days_elapsed', 0) + 1})."
@@ -61,13 +60,9 @@ def plan_status(request: Request, context: ChatContext) -> str:
             "Why: skin renews in about 28 days, and a routine needs that full cycle before its effect shows; "
             "switching earlier resets the clock and makes it impossible to tell what worked."
         )
-        lines.append(
-            "The exception is an adverse reaction: if a product burns, blisters, causes swelling or a rash, "
-            "note it in today's check-in and create a new plan giving 'adverse reaction' as the reason: "
-            "a gentler plan replaces this one straight away, even while the plan is locked."
-        )
+        lines.append(phrases.ADVERSE_REACTION_EXCEPTION)
     else:
-        lines.append("The lock period is over: you can create a new plan from a fresh scan.")
+        lines.append(phrases.LOCK_OVER)
     if plan.get("primary_concerns"):
         lines.append("It focuses on: " + ", ".join(label_of(c) for c in plan["primary_concerns"]) + ".")
     return "\n".join(lines)

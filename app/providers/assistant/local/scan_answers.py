@@ -2,6 +2,7 @@
 
 from app.core.vocabulary import METRICS
 from app.providers.assistant.base import ChatContext
+from app.providers.assistant.local import phrases
 from app.providers.assistant.local.common import days_since, label_of
 from app.providers.assistant.understanding import Request
 
@@ -10,7 +11,7 @@ def scan_scores(request: Request, context: ChatContext) -> str:
     """The latest scan's scores: asked metrics, best or lowest three, and a face area."""
     scan = context.latest_scan
     if not scan or not scan.get("scores"):
-        return "I don't have a completed scan for you yet. Take a scan (good light, face the camera) and I can go through your scores."
+        return phrases.NO_SCAN_FOR_SCORES
     scores = scan["scores"]
     ranked = sorted((m for m in METRICS if m in scores), key=lambda m: scores[m])
     lines = [
@@ -23,7 +24,7 @@ def scan_scores(request: Request, context: ChatContext) -> str:
         lines.append(f"Your strongest area is {label_of(ranked[-1])}; keep doing what you're doing there.")
     else:
         lines += [f"- {label_of(m)}: {scores[m]:.0f}" for m in ranked[:3]]
-        lines.append("Those are your lowest scores, so they are what your plan focuses on.")
+        lines.append(phrases.LOWEST_SCORES_NOTE)
     regions = scan.get("regions") or {}
     if regions:
         asked = [r for r in regions if any(r.startswith(a) or a in r for a in request.areas)]
@@ -41,7 +42,7 @@ def last_scan(request: Request, context: ChatContext) -> str:
     """When the latest completed scan was, and how long ago."""
     scan = context.latest_scan
     if not scan:
-        return "You have no completed scan yet. Take one from the Scan tab: good light, no make-up, face the camera."
+        return phrases.NO_SCAN_YET
     when = scan["scan_date"][:10]
     ago = days_since(when, context)
     age = f" ({ago} day(s) ago)" if ago is not None else ""
@@ -59,7 +60,7 @@ def progress(request: Request, context: ChatContext) -> str:
     deltas = (scan or {}).get("deltas") or {}
     reference = deltas.get("baseline") or deltas.get("previous")
     if not scan or not reference:
-        return "I need at least two completed scans to talk about progress. Scan again in about a week, in the same light."
+        return phrases.NEED_TWO_SCANS
     label = "your plan's baseline scan" if deltas.get("baseline") else "your previous scan"
     changes = reference["changes"]
     ordered = request.metrics or sorted(changes, key=lambda m: -abs(changes[m]))[:4]
@@ -69,7 +70,7 @@ def progress(request: Request, context: ChatContext) -> str:
             change = changes[metric]
             word = "better" if change > 0 else "worse" if change < 0 else "unchanged"
             lines.append(f"- {label_of(metric)}: {change:+.0f} points ({word})")
-    lines.append("Skin changes slowly: judge the trend over several scans, not one.")
+    lines.append(phrases.JUDGE_THE_TREND)
     return "\n".join(lines)
 
 
@@ -77,7 +78,4 @@ def rescan(request: Request, context: ChatContext) -> str:
     """How often and how to scan again."""
     scan = context.latest_scan
     last = f" Your last completed scan was on {scan['scan_date'][:10]}." if scan else ""
-    return (
-        "Scan about once a week, at the same time of day, in the same soft light, without makeup, facing the camera."
-        " Changes from a routine show after 4-6 weeks, so weekly scans give a trend rather than noise." + last
-    )
+    return phrases.HOW_TO_RESCAN + last

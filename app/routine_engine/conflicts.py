@@ -273,21 +273,41 @@ def _cautions(items: list[_Item], profile: EngineProfile) -> list[ProfileCaution
     cautions: list[ProfileCaution] = []
     for item in items:
         ingredient = item.ingredient
-        base = {"slug": ingredient.slug, "name": ingredient.name, "product": item.product}
         if profile.pregnant_or_breastfeeding and (caution := _pregnancy_caution(item)):
             cautions.append(caution)
         for sensitivity in matching_sensitivities(ingredient, profile.sensitivities):
             reason = f"You listed '{sensitivity}' as a sensitivity and {ingredient.name} matches it."
-            cautions.append(ProfileCaution(kind="sensitivity", severity="avoid", reason=reason, **base))
+            cautions.append(
+                ProfileCaution(
+                    kind="sensitivity",
+                    severity="avoid",
+                    reason=reason,
+                    slug=ingredient.slug,
+                    name=ingredient.name,
+                    product=item.product,
+                )
+            )
         if profile.skin_type == SkinType.SENSITIVE and ingredient.irritation >= 3:
             reason = f"{ingredient.name} is a frequent irritant (irritation {ingredient.irritation}/5) for sensitive skin."
-            cautions.append(ProfileCaution(kind="sensitive_skin", severity="caution", reason=reason, **base))
+            cautions.append(
+                ProfileCaution(
+                    kind="sensitive_skin",
+                    severity="caution",
+                    reason=reason,
+                    slug=ingredient.slug,
+                    name=ingredient.name,
+                    product=item.product,
+                )
+            )
     return cautions
 
 
 def _worst(findings: list[ConflictFinding], cautions: list[ProfileCaution]) -> Severity | None:
-    severities = [f.severity for f in findings] + [c.severity for c in cautions]
-    return max(severities, key=lambda s: SEVERITY_RANK[s]) if severities else None
+    severities: list[Severity] = [f.severity for f in findings] + [c.severity for c in cautions]
+    if not severities:
+        return None
+    worst: Severity = max(severities, key=lambda s: SEVERITY_RANK[s])
+    return worst
 
 
 def check(

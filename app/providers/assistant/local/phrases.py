@@ -7,6 +7,10 @@ NO_SCAN_YET = (
     "You have no completed scan yet. Take one from the Scan tab: good light, no make-up, face the camera."
 )
 NEED_TWO_SCANS = "I need at least two completed scans to talk about progress. Scan again in about a week, in the same light."
+WITHIN_NOISE = "within photo noise"
+NO_REAL_CHANGE_YET = (
+    "No real change yet: each of these is no larger than two photos of the same face differ by."
+)
 JUDGE_THE_TREND = "Skin changes slowly: judge the trend over several scans, not one."
 HOW_TO_RESCAN = "Scan about once a week, at the same time of day, in the same soft light, without makeup, facing the camera. Changes from a routine show after 4-6 weeks, so weekly scans give a trend rather than noise."
 

@@ -63,13 +63,21 @@ def progress(request: Request, context: ChatContext) -> str:
         return phrases.NEED_TWO_SCANS
     label = "your plan's baseline scan" if deltas.get("baseline") else "your previous scan"
     changes = reference["changes"]
+    # Per metric, from the vision provider's repeatability bands: a change no larger than two
+    # photos of the same face differ by is not reported as better or worse.
+    noise = reference.get("within_noise") or {}
     ordered = request.metrics or sorted(changes, key=lambda m: -abs(changes[m]))[:4]
     lines = [f"Compared with {label} ({reference['scan_date'][:10]}):"]
-    for metric in ordered:
-        if metric in changes:
-            change = changes[metric]
+    shown = [metric for metric in ordered if metric in changes]
+    for metric in shown:
+        change = changes[metric]
+        if noise.get(metric):
+            word = phrases.WITHIN_NOISE
+        else:
             word = "better" if change > 0 else "worse" if change < 0 else "unchanged"
-            lines.append(f"- {label_of(metric)}: {change:+.0f} points ({word})")
+        lines.append(f"- {label_of(metric)}: {change:+.0f} points ({word})")
+    if shown and all(noise.get(metric) for metric in shown):
+        lines.append(phrases.NO_REAL_CHANGE_YET)
     lines.append(phrases.JUDGE_THE_TREND)
     return "\n".join(lines)
 

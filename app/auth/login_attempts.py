@@ -14,6 +14,7 @@ admits at most `limit` failed attempts per window, whatever address they come fr
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from app.db.dynamodb import from_item, to_attr
 from app.db.repository import ConditionFailed, Repository
@@ -134,7 +135,7 @@ class LoginAttemptsRepository(Repository):
         except ConditionFailed:
             return
 
-    def _get(self, owner: str, key: str) -> dict | None:
+    def _get(self, owner: str, key: str) -> dict[str, Any] | None:
         item = self._call("get_item", Key=self._key(owner, key), ConsistentRead=True).get("Item")
         return from_item(item) if item else None
 
@@ -150,5 +151,5 @@ class LoginAttemptsRepository(Repository):
             return
 
     @staticmethod
-    def _key(owner: str, key: str) -> dict:
+    def _key(owner: str, key: str) -> dict[str, Any]:
         return {"user_id": to_attr(owner), "sk": to_attr(key)}

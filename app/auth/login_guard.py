@@ -44,7 +44,8 @@ def lock_seconds(failures: int, policy: LockoutPolicy) -> int:
     """0 below the threshold, then doubling from `base_seconds` up to `max_seconds`."""
     if failures < policy.threshold:
         return 0
-    return min(policy.max_seconds, policy.base_seconds * 2 ** min(failures - policy.threshold, 32))
+    # A left shift doubles per failure (and stays an int, where `2 ** n` types as Any).
+    return min(policy.max_seconds, policy.base_seconds << min(failures - policy.threshold, 32))
 
 
 def _owner(kind: str, value: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.core.errors import ConflictError
+from app.core.vocabulary import SkinType
 from app.db.dynamodb import from_item, to_attr, to_item
 from app.db.repository import ConditionFailed, Repository, TransactionCancelled, update_expression
 
@@ -46,7 +47,7 @@ class UserRecord(BaseModel):
     email: str
     password_hash: str
     full_name: str | None = None
-    skin_type: str | None = None
+    skin_type: SkinType | None = None
     primary_concern: str | None = None
     concerns: list[str] = Field(default_factory=list)
     sensitivities: list[str] = Field(default_factory=list)

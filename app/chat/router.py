@@ -1,7 +1,7 @@
 """/chat: thin routes over ChatService (async: the providers are async)."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import suppress
 from typing import Annotated, Any
 
@@ -57,7 +57,7 @@ async def stream_message(
 
 
 async def with_keepalive(
-    events: AsyncIterator[dict[str, Any]], *, interval: float
+    events: AsyncGenerator[dict[str, Any], None], *, interval: float
 ) -> AsyncIterator[ServerSentEvent]:
     """Each event as a `ServerSentEvent`, plus a keep-alive comment after every idle `interval`."""
     pending: asyncio.Future[dict[str, Any]] | None = None

@@ -1,10 +1,10 @@
 """The assistant: context from the user's own data, a provider, safety rules, stored history."""
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from anyio import CancelScope, to_thread
 
@@ -105,7 +105,7 @@ class ChatService:
             async for event in events:
                 yield event
 
-    async def stream_events(self, opened: "ChatStream") -> AsyncIterator[dict[str, Any]]:
+    async def stream_events(self, opened: "ChatStream") -> AsyncGenerator[dict[str, Any], None]:
         """The events of an opened stream; the safety layer runs first, as for `send`.
 
         What is stored is exactly what was streamed. A client that goes away mid-stream
@@ -238,7 +238,7 @@ class ChatService:
             if v
         }
 
-        def message(role: str, text: str, **extra: Any) -> ChatMessageRecord:
+        def message(role: Literal["user", "assistant"], text: str, **extra: Any) -> ChatMessageRecord:
             return ChatMessageRecord(
                 user_id=user.user_id,
                 message_id=new_id(),

@@ -121,7 +121,7 @@ def _open(data: bytes, *, limits: ImageLimits, angle: str | None) -> Image.Image
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             fmt = image.format
             if fmt not in ACCEPTED_FORMATS:
                 raise UnsupportedMediaTypeError(

@@ -8,7 +8,7 @@ from app.api.deps import CurrentUser, ScanServiceDep
 from app.api.links import absolute
 from app.api.params import Cursor, DateFrom, DateTo, IdempotencyKey, Limit, ScanId, date_bounds
 from app.core.errors import BadRequestError, PayloadTooLargeError
-from app.core.vocabulary import METRICS_WITH_OVERALL
+from app.core.vocabulary import METRICS_WITH_OVERALL, ScanAngle
 from app.scans.progress import progress
 from app.scans.repository import ScanRecord
 from app.scans.schemas import ProgressRead, ScanCreate, ScanCreated, ScanPage, ScanRead, UploadInstruction
@@ -43,7 +43,9 @@ def create_scan(
     """Start a scan; upload each angle as told in `uploads`, then call submit."""
     scan, targets = scans.create(user_id=user.user_id, angles=body.angles, idempotency_key=idempotency_key)
     uploads = [
-        UploadInstruction(angle=angle, **{**target.model_dump(), "url": absolute(request, target.url)})
+        UploadInstruction(
+            angle=ScanAngle(angle), **{**target.model_dump(), "url": absolute(request, target.url)}
+        )
         for angle, target in targets.items()
     ]
     return ScanCreated(scan_id=scan.scan_id, status=scan.status, uploads=uploads)

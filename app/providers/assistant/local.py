@@ -11,6 +11,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
 from datetime import date
+from typing import Any
 
 from app.core.vocabulary import METRICS
 from app.providers.assistant.base import ChatContext, ChatReply
@@ -166,7 +167,7 @@ class LocalChatProvider:
             _when_used(_plan_member(slug, request, context), plan, request) for slug in subject[:3]
         )
 
-    def _night_overview(self, plan: dict) -> str:
+    def _night_overview(self, plan: dict[str, Any]) -> str:
         week = _week(plan)
         today = plan.get("today") or {}
         tonight = today.get("night_focus", "rest")
@@ -382,7 +383,7 @@ def _label(metric: str) -> str:
     return metric.replace("_", " ")
 
 
-def _steps(steps: list[dict]) -> str:
+def _steps(steps: list[dict[str, Any]]) -> str:
     if not steps:
         return "- nothing scheduled"
     lines = []
@@ -395,13 +396,13 @@ def _steps(steps: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _week(plan: dict) -> dict:
+def _week(plan: dict[str, Any]) -> dict[str, Any]:
     schedule = plan.get("weekly_schedule") or []
     index = min(int(plan.get("current_week") or 1), len(schedule) or 1) - 1
     return schedule[index] if schedule else {}
 
 
-def _when_used(slug: str, plan: dict, request: Request) -> str:
+def _when_used(slug: str, plan: dict[str, Any], request: Request) -> str:
     """Which nights (or mornings) the plan uses an ingredient, and whether tonight is one."""
     name = ingredient_name(slug)
     week = _week(plan)

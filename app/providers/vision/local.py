@@ -10,8 +10,10 @@ import io
 import math
 import threading
 from dataclasses import dataclass
+from functools import partial
 
 import cv2
+import cv2.data  # a plain module the stubs of cv2 do not declare
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
@@ -98,7 +100,7 @@ class Decoded:
     @property
     def scale(self) -> float:
         """Original pixels per decoded pixel."""
-        return self.width / self.image.shape[1]
+        return float(self.width / self.image.shape[1])
 
 
 @dataclass(frozen=True)
@@ -360,7 +362,7 @@ class LocalVisionProvider:
             side = [c for c in centres if (c[0] < x + w / 2) == (expect_x < x + w / 2)]
             if not side:
                 return None
-            picks.append(min(side, key=lambda c, ex=expect_x: (c[0] - ex) ** 2 + (c[1] - expect_y) ** 2))
+            picks.append(min(side, key=partial(math.dist, (expect_x, expect_y))))
         (lx, ly), (rx, ry) = picks
         distance = math.hypot(rx - lx, ry - ly) / w
         if not EYE_DISTANCE_RANGE[0] <= distance <= EYE_DISTANCE_RANGE[1]:

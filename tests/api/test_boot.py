@@ -45,8 +45,9 @@ def fresh_settings() -> Iterator[None]:
     get_settings.cache_clear()
 
 
+@pytest.mark.usefixtures("fresh_settings")
 def test_starts_from_a_copy_of_env_example(
-    dynamodb_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_settings: None
+    dynamodb_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`cp .env.example .env && make run`, minus the launcher (tests/test_devserver.py runs that)."""
     shutil.copy(ENV_EXAMPLE, tmp_path / ".env")
@@ -75,12 +76,12 @@ def moto_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         server.stop()
 
 
+@pytest.mark.usefixtures("fresh_settings")
 def test_starts_from_the_env_file_setup_ec2_writes(
     dynamodb_endpoint: str,
     moto_s3: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    fresh_settings: None,
 ) -> None:
     bucket = "dermalens-boot-test"
     values = parse_systemd_env(setup_ec2_env_file(S3_BUCKET_NAME=bucket, AWS_REGION="eu-west-1"))

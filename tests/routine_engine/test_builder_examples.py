@@ -136,7 +136,7 @@ def test_children_get_no_actives() -> None:
 
 @pytest.mark.parametrize("bad", [-1.0, 100.5, float("nan"), float("inf")])
 def test_out_of_range_scores_are_rejected(bad: float) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be within 0-100"):
         build_plan(profile=EngineProfile(), scores={"acne": bad})
 
 
@@ -164,15 +164,15 @@ def test_today_slots_in_the_nights_active_and_respects_ramped_mornings() -> None
         k for s in today(plan, week=3, weekday=1)["am"] for k in s["key_ingredients"]
     ]
     assert today(plan, week=9, weekday=0)["night_focus"] == today(plan, week=4, weekday=0)["night_focus"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="weekday must be"):
         today(plan, week=1, weekday=7)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="week starts at 1"):
         today(plan, week=0, weekday=0)
 
 
 def test_every_day_of_every_week_is_conflict_free() -> None:
     profile = EngineProfile(skin_type=SkinType.COMBINATION, concerns=["acne", "pigmentation", "wrinkles"])
-    plan = build_plan(profile=profile, scores={m: 30.0 for m in METRICS})
+    plan = build_plan(profile=profile, scores=dict.fromkeys(METRICS, 30.0))
     for week in range(1, 5):
         for day in range(7):
             routine = today(plan, week=week, weekday=day)
@@ -182,7 +182,7 @@ def test_every_day_of_every_week_is_conflict_free() -> None:
 
 
 def test_plan_is_json_serialisable() -> None:
-    plan = build_plan(profile=EngineProfile(skin_type=SkinType.DRY), scores={m: 45.0 for m in METRICS})
+    plan = build_plan(profile=EngineProfile(skin_type=SkinType.DRY), scores=dict.fromkeys(METRICS, 45.0))
     assert json.loads(json.dumps(plan.model_dump(mode="json")))["am"][-1]["category"] == "sunscreen"
 
 

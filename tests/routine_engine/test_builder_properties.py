@@ -51,7 +51,7 @@ profiles = st.builds(
 )
 score_values = st.floats(min_value=0, max_value=100, allow_nan=False, allow_infinity=False)
 scores = st.dictionaries(st.sampled_from([*METRICS, OVERALL]), score_values) | st.fixed_dictionaries(
-    {m: score_values for m in METRICS}
+    dict.fromkeys(METRICS, score_values)
 )
 
 

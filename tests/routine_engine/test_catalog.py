@@ -1,4 +1,5 @@
 import pytest
+from pydantic import ValidationError
 
 from app.core.vocabulary import METRICS
 from app.routine_engine import catalog
@@ -194,11 +195,11 @@ def test_search_empty_query_lists_everything_and_rejects_negative_paging() -> No
     page, total = catalog.search(query="", limit=10, offset=0)
     assert total == len(catalog.all_ingredients()) and len(page) == 10
     assert catalog.search(query="zzzz-no-such-thing", limit=10, offset=0) == ([], 0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be >= 0"):
         catalog.search(query="a", limit=-1, offset=0)
 
 
 def test_catalog_objects_are_immutable() -> None:
     ingredient = catalog.get(slug="retinol")
-    with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError for frozen models
+    with pytest.raises(ValidationError, match="frozen"):
         ingredient.strength = 1  # type: ignore[misc,union-attr]

@@ -196,9 +196,8 @@ def test_a_date_range_is_inclusive_newest_first_and_pages(
     assert [s.scan_id for s in until] == [ten_days[0].scan_id]
 
 
-def test_a_cursor_is_bound_to_its_user(
-    scans: ScansRepository, owner: UserRecord, ten_days: list[ScanRecord]
-) -> None:
+@pytest.mark.usefixtures("ten_days")
+def test_a_cursor_is_bound_to_its_user(scans: ScansRepository, owner: UserRecord) -> None:
     _, cursor = scans.get_page(user_id=owner.user_id, limit=3, cursor=None)
     assert cursor
     stranger = new_id()

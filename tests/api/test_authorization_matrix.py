@@ -130,7 +130,8 @@ def test_other_users_objects_answer_404_and_stay_unchanged(client: TestClient, r
         == "completed"
     )
     plan = client.get(f"/api/v1/plans/{ids['plan_id']}", headers=owner["headers"]).json()
-    assert plan["status"] == "active" and plan["routine"]
+    assert plan["status"] == "active"
+    assert plan["routine"]
     messages = client.get(
         f"/api/v1/chat/sessions/{ids['session_id']}/messages", headers=owner["headers"]
     ).json()

@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 
+from app.account.owners import ChatData, PlansData, RecordsData, ScansData
 from app.account.service import AccountService
 from app.api.readiness import TableCheckCache
 from app.auth.login_attempts import LoginAttemptsRepository
@@ -110,8 +111,8 @@ def build_container(
 
     users = UsersRepository(client, names["users"])
     scans_repo = ScansRepository(client, names["scans"], names["records"], names["users"])
-    plans_repo = PlansRepository(client, names["plans"], names["records"])
-    chat_repo = ChatRepository(client, names["chat"])
+    plans_repo = PlansRepository(client, names["plans"], names["records"], names["users"])
+    chat_repo = ChatRepository(client, names["chat"], names["users"])
     records = RecordsRepository(client, names["records"])
     limiter = RateLimiter(counters=records)
 
@@ -171,11 +172,14 @@ def build_container(
     )
     account = AccountService(
         users=users,
-        scans=scans_repo,
-        plans=plans_repo,
-        chat=chat_repo,
+        # Every domain holding user data registers here; export and erasure walk the list.
+        owners=[
+            ScansData(scans=scans_repo, storage=storage),
+            PlansData(plans=plans_repo),
+            ChatData(chat=chat_repo),
+            RecordsData(records=records),
+        ],
         records=records,
-        storage=storage,
         mailer=mailer,
         limiter=limiter,
         link_base_url=settings.app_link_base_url,

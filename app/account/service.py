@@ -1,47 +1,42 @@
 """Account lifecycle: email verification, password reset, data export, account deletion."""
 
-import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
+from app.account.owners import ImageUrl, UserDataOwner, UsersData
 from app.auth.repository import UserRecord, UsersRepository
-from app.chat.repository import ChatRepository
 from app.core.errors import AuthenticationError, BadRequestError
 from app.core.logging import audit
 from app.core.rate_limit import RateLimiter
 from app.core.security import hash_password, iso, utc_now, verify_password
+from app.db.keys import (
+    ACCOUNT_DELETIONS_PARTITION,
+    ONETIME_TOKEN_SK,
+    onetime_owner,
+    onetime_ref_sk,
+    password_reset_owner,
+)
 from app.db.records import RecordsRepository
-from app.db.repository import TransactionCancelled
-from app.plans.repository import PlansRepository
 from app.providers.mail import Mailer
-from app.providers.storage.base import ImageStorage
-from app.scans.repository import ScansRepository
-from app.scans.service import user_prefixes
 
 logger = logging.getLogger("dermalens.account")
 
-DELETIONS_PARTITION = "system#account-deletions"
-TOKEN_KEY = "token"
-
-
-def _token_owner(token: str) -> str:
-    # Only a hash is stored: a leaked table does not hand out working links.
-    return "onetime#" + hashlib.sha256(token.encode()).hexdigest()
+DELETIONS_PARTITION = ACCOUNT_DELETIONS_PARTITION  # the name the deletion tests use
+TOKEN_KEY = ONETIME_TOKEN_SK
 
 
 class AccountService:
+    """Verification, reset, export and erasure; export and erasure walk the registered owners."""
+
     def __init__(
         self,
         *,
         users: UsersRepository,
-        scans: ScansRepository,
-        plans: PlansRepository,
-        chat: ChatRepository,
+        owners: Sequence[UserDataOwner],
         records: RecordsRepository,
-        storage: ImageStorage,
         mailer: Mailer,
         limiter: RateLimiter,
         link_base_url: str,
@@ -49,11 +44,11 @@ class AccountService:
         reset_requests_per_hour: int,
     ) -> None:
         self._users = users
-        self._scans = scans
-        self._plans = plans
-        self._chat = chat
+        self._owners = list(owners)
+        # The account itself is erased last: its user item is what the deletion marker, the
+        # tokens and every retry hang on. It is exported first (the profile).
+        self._account: UserDataOwner = UsersData(users=users)
         self._records = records
-        self._storage = storage
         self._mailer = mailer
         self._limiter = limiter
         self._link_base = link_base_url
@@ -65,8 +60,12 @@ class AccountService:
     def _issue_token(self, *, user: UserRecord, purpose: str) -> str:
         token = secrets.token_urlsafe(32)
         expires = int(time.time()) + self._token_seconds
+        # Only a hash is stored: a leaked table does not hand out working links.
+        owner = onetime_owner(token)
+        # The ref first: a token item is never left without the ref that lets erasure find it.
+        self._records.put(owner=user.user_id, key=onetime_ref_sk(owner), values={}, expires_at_epoch=expires)
         self._records.put(
-            owner=_token_owner(token),
+            owner=owner,
             key=TOKEN_KEY,
             values={"owner_id": user.user_id, "purpose": purpose, "valid_until": expires},
             expires_at_epoch=expires,
@@ -75,7 +74,7 @@ class AccountService:
 
     def _spend_token(self, *, token: str, purpose: str) -> str:
         """The user id behind a valid token, which is used up by this call."""
-        record = self._records.consume(owner=_token_owner(token), key=TOKEN_KEY)
+        record = self._records.consume(owner=onetime_owner(token), key=TOKEN_KEY)
         if not record or record.get("purpose") != purpose or int(record.get("valid_until", 0)) < time.time():
             raise BadRequestError("This link is invalid, expired or already used.", code="invalid_token")
         return str(record["owner_id"])
@@ -106,9 +105,8 @@ class AccountService:
 
     def request_password_reset(self, *, email: str) -> None:
         """Same outcome whether or not the email has an account (no account enumeration)."""
-        email_hash = hashlib.sha256(email.encode()).hexdigest()[:32]
         self._limiter.hit(
-            owner=f"reset#{email_hash}",
+            owner=password_reset_owner(email),
             name="password_reset",
             limit=self._reset_per_hour,
             window_seconds=3600,
@@ -152,24 +150,10 @@ class AccountService:
         self._erase(user_id=user.user_id, email=user.email)
 
     def _erase(self, *, user_id: str, email: str) -> None:
-        counts = {
-            "images": sum(self._storage.delete_prefix(prefix=p) for p in user_prefixes(user_id)),
-            "scans": self._scans.delete_all(user_id=user_id),
-            "plans": self._plans.delete_all(user_id=user_id),
-            "chat_items": self._chat.delete_all(user_id=user_id),
-            "records": self._records.delete_partition(owner=user_id),
-        }
-        try:
-            self._users.delete(user_id=user_id, email=email)
-        except TransactionCancelled:
-            # The email guard belongs to someone else: the account was already removed (with
-            # its guard) and the email registered again before this marker was cleared. The
-            # new account must stay; only a still-present old user item would be an error.
-            if self._users.get(user_id=user_id) is not None:
-                raise
-            logger.info(
-                "account already deleted; its email belongs to a new account", extra={"user_id": user_id}
-            )
+        """Every owner's part, the account last, then the marker (a crash before it resumes)."""
+        counts: dict[str, int] = {}
+        for owner in [*self._owners, self._account]:
+            counts.update(owner.erase_user(user_id=user_id, email=email))
         self._records.delete(owner=DELETIONS_PARTITION, key=user_id)
         audit("account.deleted", user_id=user_id, **counts)
 
@@ -196,32 +180,10 @@ class AccountService:
 
     # ---- export ----
 
-    def export(self, *, user: UserRecord, image_url: Callable[[str], str]) -> dict[str, Any]:
+    def export(self, *, user: UserRecord, image_url: ImageUrl) -> dict[str, Any]:
         """Everything stored about the user, as JSON-ready data (no password hash, no token ids)."""
-        profile = user.model_dump(exclude={"password_hash", "sessions"})
-        sessions = [
-            {"created_at": s.created_at, "expires_at": s.expires_at, "user_agent": s.user_agent}
-            for s in user.sessions.values()
-        ]
-        scans = []
-        for scan in self._scans.all_for_user(user_id=user.user_id):
-            data = scan.model_dump(exclude={"upload_keys", "idempotency_key"})
-            data["image_urls"] = {angle: image_url(key) for angle, key in scan.image_keys.items()}
-            scans.append(data)
-        chat = self._chat.all_items(user_id=user.user_id)
+        data: dict[str, Any] = {"exported_at": iso(utc_now())}
+        for owner in [self._account, *self._owners]:
+            data.update(owner.export_user(user_id=user.user_id, image_url=image_url))
         audit("account.exported", user_id=user.user_id)
-        return {
-            "exported_at": iso(utc_now()),
-            "profile": profile,
-            "sessions": sessions,
-            "scans": scans,
-            "plans": [p.model_dump() for p in self._plans.all_for_user(user_id=user.user_id)],
-            "chat": {
-                "sessions": [_public(i) for i in chat if i.get("item_type") == "session"],
-                "messages": [_public(i) for i in chat if i.get("item_type") == "message"],
-            },
-        }
-
-
-def _public(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in {"user_id", "session_key", "item_type"}}
+        return data

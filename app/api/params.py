@@ -1,4 +1,8 @@
-"""Reusable `Annotated` path and query parameter types (one name and shape everywhere)."""
+"""Reusable `Annotated` path and query parameter types (one name and shape everywhere).
+
+A date range's rule (`from` not after `to`) and its bounds live with the scans reads
+(`app.scans.reads.date_bounds`), so a CLI or worker gets the same answer as a route.
+"""
 
 from datetime import date
 from typing import Annotated
@@ -22,11 +26,3 @@ IdempotencyKey = Annotated[
         description="Retry-safe creation: the same key returns the same object for 24 h.",
     ),
 ]
-
-
-def date_bounds(date_from: date | None, date_to: date | None) -> tuple[str | None, str | None]:
-    """Dates → inclusive ISO timestamp bounds comparable with stored `*_date`/`*_at` strings."""
-    return (
-        f"{date_from.isoformat()}T00:00:00" if date_from else None,
-        f"{date_to.isoformat()}T23:59:59.999999Z~" if date_to else None,
-    )

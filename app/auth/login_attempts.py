@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.db.dynamodb import from_item, to_attr
+from app.db.keys import LOGIN_ATTEMPTS_SK, login_budget_sk, record_key
 from app.db.repository import ConditionFailed, Repository
 
-ATTEMPTS_KEY = "login-attempts"
+ATTEMPTS_KEY = LOGIN_ATTEMPTS_SK
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class LoginAttemptsRepository(Repository):
         try:
             self._call(
                 "update_item",
-                Key=self._key(owner, f"login-budget#{window}"),
+                Key=self._key(owner, login_budget_sk(window)),
                 UpdateExpression="ADD spent :one SET expires_at_epoch = if_not_exists(expires_at_epoch, :exp)",
                 ConditionExpression="attribute_not_exists(spent) OR spent < :limit",
                 ExpressionAttributeValues={
@@ -120,7 +121,7 @@ class LoginAttemptsRepository(Repository):
 
     def refund_budget(self, *, owner: str, window: str) -> None:
         """A successful sign-in does not use the budget up."""
-        self._decrement(owner, f"login-budget#{window}", "spent")
+        self._decrement(owner, login_budget_sk(window), "spent")
 
     def _decrement(self, owner: str, key: str, attribute: str) -> None:
         try:
@@ -152,4 +153,4 @@ class LoginAttemptsRepository(Repository):
 
     @staticmethod
     def _key(owner: str, key: str) -> dict[str, Any]:
-        return {"user_id": to_attr(owner), "sk": to_attr(key)}
+        return record_key(owner, key)

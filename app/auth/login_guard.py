@@ -15,7 +15,6 @@ a pool of addresses buys more guesses at one account.
 IPv6 clients are counted per /64 (see `app.core.client_ip.rate_limit_key`).
 """
 
-import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from app.auth.login_attempts import LoginAttemptsRepository
 from app.core.client_ip import rate_limit_key
 from app.core.errors import RateLimitedError
 from app.core.logging import audit
+from app.db.keys import login_owner
 
 COUNTER_TTL_SECONDS = 24 * 3600
 BUDGET_WINDOW_SECONDS = 3600
@@ -44,13 +44,7 @@ def lock_seconds(failures: int, policy: LockoutPolicy) -> int:
     """0 below the threshold, then doubling from `base_seconds` up to `max_seconds`."""
     if failures < policy.threshold:
         return 0
-    # A left shift doubles per failure (and stays an int, where `2 ** n` types as Any).
-    return min(policy.max_seconds, policy.base_seconds << min(failures - policy.threshold, 32))
-
-
-def _owner(kind: str, value: str) -> str:
-    # Hashed: the records table need not hold raw emails or IPs of strangers.
-    return f"login#{kind}#" + hashlib.sha256(value.encode()).hexdigest()[:32]
+    return int(min(policy.max_seconds, policy.base_seconds * 2 ** min(failures - policy.threshold, 32)))
 
 
 @dataclass(frozen=True)
@@ -82,7 +76,7 @@ class LoginGuard:
         """Count this attempt before any password check; 429 (counting nothing) if refused."""
         now = self._clock()
         bucket = math.floor(now / BUDGET_WINDOW_SECONDS)
-        owners = {"account": _owner("account", email), "ip": _owner("ip", rate_limit_key(ip))}
+        owners = {"account": login_owner("account", email), "ip": login_owner("ip", rate_limit_key(ip))}
         window = str(bucket)
         if not self._counters.spend_budget(
             owner=owners["account"],

@@ -2,8 +2,8 @@
 
 Email uniqueness: a GSI cannot enforce it, so each account owns a guard item
 (`user_id = "email#<email>"`) written in the same transaction as the user.
-Auth sessions live in a map on the user item (one entry per refresh-token family), so a
-rotation is one conditional update and "revoke all" is one write.
+Auth sessions live in a map on the user item (see `app.auth.session_store`); the stored
+shapes are in `app.auth.models`, the keys in `app.db.keys`.
 
 `credentials_version` counts password changes. A session is added only if the version is
 still the one that was current when the password was verified: a sign-in that checked the
@@ -12,14 +12,21 @@ old password cannot add its session after the change has revoked everyone else's
 
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from app.core.errors import ConflictError
-from app.core.vocabulary import SkinType
+from app.auth.models import AuthSession, UserRecord
+from app.auth.session_store import SessionWrites, version_condition
+from app.core.errors import AccountGoneError, ConflictError
 from app.db.dynamodb import from_item, to_attr, to_item
-from app.db.repository import ConditionFailed, Repository, TransactionCancelled, update_expression
+from app.db.keys import EMAIL_GUARD_PREFIX, email_guard_id, email_guard_key, is_email_guard, user_key
+from app.db.repository import ConditionFailed, TransactionCancelled, update_expression
 
-EMAIL_GUARD_PREFIX = "email#"
+__all__ = [
+    "EMAIL_GUARD_PREFIX",
+    "AccountGoneError",
+    "AuthSession",
+    "EmailTakenError",
+    "UserRecord",
+    "UsersRepository",
+]
 
 
 class EmailTakenError(ConflictError):
@@ -27,62 +34,13 @@ class EmailTakenError(ConflictError):
     message = "An account with this email already exists."
 
 
-class AuthSession(BaseModel):
-    """One refresh-token family: the only refresh jti that may still be used.
-
-    `previous_jti` and `issued_at` (epoch seconds of the current refresh token) let a client
-    that retries a refresh within the grace window get the same new pair back.
-    """
-
-    current_jti: str
-    created_at: str
-    expires_at: str
-    user_agent: str = ""
-    previous_jti: str | None = None
-    issued_at: int | None = None
-
-
-class UserRecord(BaseModel):
-    user_id: str
-    email: str
-    password_hash: str
-    full_name: str | None = None
-    skin_type: SkinType | None = None
-    primary_concern: str | None = None
-    concerns: list[str] = Field(default_factory=list)
-    sensitivities: list[str] = Field(default_factory=list)
-    pregnant_or_breastfeeding: bool = False
-    birth_year: int | None = None
-    timezone: str = "UTC"
-    email_verified: bool = False
-    created_at: str
-    updated_at: str
-    password_changed_at: str | None = None
-    deletion_requested_at: str | None = None
-    credentials_version: int = 0
-    sessions: dict[str, AuthSession] = Field(default_factory=dict)
-
-    def stored(self) -> dict[str, Any]:
-        data = self.model_dump()
-        data["item_type"] = "user"
-        data["sessions"] = {k: v.model_dump(exclude_none=True) for k, v in self.sessions.items()}
-        return data
-
-
-def _version_condition(version: int) -> str:
-    """The item's credentials are still at `version` (items from before versions count as 0)."""
-    if version == 0:
-        return "(attribute_not_exists(credentials_version) OR credentials_version = :cv)"
-    return "credentials_version = :cv"
-
-
-class UsersRepository(Repository):
-    """The only code that reads or writes the users table."""
+class UsersRepository(SessionWrites):
+    """The only code that reads or writes the users table (session writes: `SessionWrites`)."""
 
     def create(self, *, user: UserRecord) -> None:
         """Write the user and its email guard atomically; EmailTakenError if the email is used."""
         guard = {
-            "user_id": EMAIL_GUARD_PREFIX + user.email,
+            "user_id": email_guard_id(user.email),
             "owner_id": user.user_id,
             "item_type": "email_guard",
         }
@@ -116,109 +74,40 @@ class UsersRepository(Repository):
 
     def get(self, *, user_id: str) -> UserRecord | None:
         """One user by id (email guards are never returned)."""
-        if user_id.startswith(EMAIL_GUARD_PREFIX):
+        if is_email_guard(user_id):
             return None
-        result = self._call("get_item", Key={"user_id": to_attr(user_id)}, ConsistentRead=True)
+        result = self._call("get_item", Key=user_key(user_id), ConsistentRead=True)
         item = result.get("Item")
         return UserRecord.model_validate(from_item(item)) if item else None
 
     def get_by_email(self, *, email: str) -> UserRecord | None:
         """Resolve an email through its guard item (strongly consistent, unlike the GSI)."""
-        result = self._call(
-            "get_item", Key={"user_id": to_attr(EMAIL_GUARD_PREFIX + email)}, ConsistentRead=True
-        )
+        result = self._call("get_item", Key=email_guard_key(email), ConsistentRead=True)
         guard = result.get("Item")
         if not guard:
             return None
         return self.get(user_id=from_item(guard)["owner_id"])
 
     def update_profile(self, *, user_id: str, changes: dict[str, Any], updated_at: str) -> UserRecord:
-        """Set the given profile attributes (None removes one); returns the new record."""
+        """Set the given profile attributes (None removes one); returns the new record.
+
+        AccountGoneError if the account is gone or being deleted (a PATCH racing a DELETE)."""
         expression, names, values = update_expression(
             {**dict(sorted(changes.items())), "updated_at": updated_at}
         )
-        return self._update_returning(user_id, expression, names, values)
-
-    def add_session(
-        self,
-        *,
-        user_id: str,
-        session_id: str,
-        session: AuthSession,
-        drop: list[str],
-        credentials_version: int,
-    ) -> bool:
-        """Record a new refresh family (dropping old ones) if the credentials are still at
-        `credentials_version`; False if they changed or the account is gone."""
-        names = {"#sessions": "sessions", "#new": session_id}
-        expression = "SET #sessions.#new = :session"
-        if drop:
-            removals = []
-            for index, old in enumerate(drop):
-                names[f"#old{index}"] = old
-                removals.append(f"#sessions.#old{index}")
-            expression += " REMOVE " + ", ".join(removals)
         try:
-            self._call(
+            result = self._call(
                 "update_item",
-                Key={"user_id": to_attr(user_id)},
+                Key=user_key(user_id),
                 UpdateExpression=expression,
-                ConditionExpression="attribute_exists(user_id) AND attribute_not_exists(deletion_requested_at) AND "
-                + _version_condition(credentials_version),
+                ConditionExpression="attribute_exists(user_id) AND attribute_not_exists(deletion_requested_at)",
                 ExpressionAttributeNames=names,
-                ExpressionAttributeValues={
-                    ":session": to_attr(session.model_dump(exclude_none=True)),
-                    ":cv": to_attr(credentials_version),
-                },
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
             )
-        except ConditionFailed:
-            return False
-        return True
-
-    def rotate_session(
-        self, *, user_id: str, session_id: str, old_jti: str, new_jti: str, expires_at: str, issued_at: int
-    ) -> bool:
-        """Swap the family's current jti if it is still `old_jti` (remembering it); False if not."""
-        try:
-            self._call(
-                "update_item",
-                Key={"user_id": to_attr(user_id)},
-                UpdateExpression=(
-                    "SET #sessions.#sid.current_jti = :new, #sessions.#sid.expires_at = :exp, "
-                    "#sessions.#sid.previous_jti = :old, #sessions.#sid.issued_at = :iat"
-                ),
-                ConditionExpression="#sessions.#sid.current_jti = :old AND attribute_not_exists(deletion_requested_at)",
-                ExpressionAttributeNames={"#sessions": "sessions", "#sid": session_id},
-                ExpressionAttributeValues={
-                    ":new": to_attr(new_jti),
-                    ":old": to_attr(old_jti),
-                    ":exp": to_attr(expires_at),
-                    ":iat": to_attr(issued_at),
-                },
-            )
-            return True
-        except ConditionFailed:
-            return False
-
-    def remove_sessions(self, *, user_id: str, session_ids: list[str]) -> None:
-        """Revoke the given refresh families (no error if already gone)."""
-        if not session_ids:
-            return
-        names = {"#sessions": "sessions"}
-        removals = []
-        for index, session_id in enumerate(session_ids):
-            names[f"#s{index}"] = session_id
-            removals.append(f"#sessions.#s{index}")
-        try:
-            self._call(
-                "update_item",
-                Key={"user_id": to_attr(user_id)},
-                UpdateExpression="REMOVE " + ", ".join(removals),
-                ConditionExpression="attribute_exists(user_id)",
-                ExpressionAttributeNames=names,
-            )
-        except ConditionFailed:
-            return
+        except ConditionFailed as exc:
+            raise AccountGoneError() from exc
+        return UserRecord.model_validate(from_item(result["Attributes"]))
 
     def set_password(
         self,
@@ -251,7 +140,7 @@ class UsersRepository(Repository):
             }
             # Conditional on what was read: a session added or rotated meanwhile is not lost
             # by writing back a stale copy; the loop reads again.
-            condition = "attribute_exists(user_id) AND " + _version_condition(user.credentials_version)
+            condition = "attribute_exists(user_id) AND " + version_condition(user.credentials_version)
             if kept:
                 names["#keep"] = keep_session_id or ""
                 values[":keep_jti"] = to_attr(kept[keep_session_id or ""]["current_jti"])
@@ -259,7 +148,7 @@ class UsersRepository(Repository):
             try:
                 self._call(
                     "update_item",
-                    Key={"user_id": to_attr(user_id)},
+                    Key=user_key(user_id),
                     UpdateExpression="SET password_hash = :hash, password_changed_at = :at, updated_at = :at, "
                     "#sessions = :kept ADD credentials_version :one",
                     ConditionExpression=condition,
@@ -276,7 +165,7 @@ class UsersRepository(Repository):
         try:
             self._call(
                 "update_item",
-                Key={"user_id": to_attr(user_id)},
+                Key=user_key(user_id),
                 UpdateExpression="SET email_verified = :true, updated_at = :at",
                 ConditionExpression="attribute_exists(user_id) AND attribute_not_exists(deletion_requested_at)",
                 ExpressionAttributeValues={":true": to_attr(True), ":at": to_attr(verified_at)},
@@ -290,7 +179,7 @@ class UsersRepository(Repository):
         try:
             self._call(
                 "update_item",
-                Key={"user_id": to_attr(user_id)},
+                Key=user_key(user_id),
                 UpdateExpression="SET deletion_requested_at = if_not_exists(deletion_requested_at, :at)",
                 ConditionExpression="attribute_exists(user_id)",
                 ExpressionAttributeValues={":at": to_attr(requested_at)},
@@ -303,28 +192,14 @@ class UsersRepository(Repository):
         self._call(
             "transact_write_items",
             TransactItems=[
-                {"Delete": {"TableName": self.table_name, "Key": {"user_id": to_attr(user_id)}}},
+                {"Delete": {"TableName": self.table_name, "Key": user_key(user_id)}},
                 {
                     "Delete": {
                         "TableName": self.table_name,
-                        "Key": {"user_id": to_attr(EMAIL_GUARD_PREFIX + email)},
+                        "Key": email_guard_key(email),
                         "ConditionExpression": "attribute_not_exists(user_id) OR owner_id = :owner",
                         "ExpressionAttributeValues": {":owner": to_attr(user_id)},
                     }
                 },
             ],
         )
-
-    def _update_returning(
-        self, user_id: str, expression: str, names: dict[str, str], values: dict[str, Any]
-    ) -> UserRecord:
-        result = self._call(
-            "update_item",
-            Key={"user_id": to_attr(user_id)},
-            UpdateExpression=expression,
-            ConditionExpression="attribute_exists(user_id)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-            ReturnValues="ALL_NEW",
-        )
-        return UserRecord.model_validate(from_item(result["Attributes"]))

@@ -1,14 +1,13 @@
 """Accounts and sessions: registration, sign-in, refresh rotation with reuse detection."""
 
-import hashlib
 import logging
-import time
-from datetime import datetime
 from typing import Any
 
 from app.auth.login_guard import LoginGuard
-from app.auth.repository import AuthSession, UserRecord, UsersRepository
+from app.auth.models import UserRecord
+from app.auth.repository import UsersRepository
 from app.auth.schemas import TokenPair
+from app.auth.sessions import SessionManager
 from app.core.client_ip import rate_limit_key
 from app.core.errors import AuthenticationError, BadRequestError, ConflictError
 from app.core.logging import audit
@@ -23,6 +22,7 @@ from app.core.security import (
     utc_now,
     verify_password,
 )
+from app.db.keys import register_ip_owner
 
 logger = logging.getLogger("dermalens.auth")
 
@@ -46,10 +46,11 @@ class AuthService:
         self._guard = guard
         self._users = users
         self._tokens = tokens
-        self._max_sessions = max_sessions
         self._limiter = limiter
         self._register_per_hour = register_per_ip_per_hour
-        self._grace = refresh_grace_seconds
+        self._sessions = SessionManager(
+            users=users, tokens=tokens, max_sessions=max_sessions, refresh_grace_seconds=refresh_grace_seconds
+        )
 
     def register(
         self,
@@ -63,9 +64,8 @@ class AuthService:
         """Create the account (atomic email uniqueness) and sign it in; registrations per IP are limited."""
         if self._limiter:
             # Counted before the Argon2 hash: a flood of sign-ups must not buy CPU and memory.
-            address = hashlib.sha256(rate_limit_key(client_ip).encode()).hexdigest()[:32]
             self._limiter.hit(
-                owner=f"register#ip#{address}",
+                owner=register_ip_owner(rate_limit_key(client_ip)),
                 name="register",
                 limit=self._register_per_hour,
                 window_seconds=3600,
@@ -86,7 +86,7 @@ class AuthService:
         )
         self._users.create(user=user)
         audit("user.registered", user_id=user.user_id)
-        pair = self._start_session(user, user_agent)
+        pair = self._sessions.start(user=user, user_agent=user_agent)
         if pair is None:
             raise AuthenticationError("This account no longer exists.", code="invalid_token")
         return user, pair
@@ -109,7 +109,7 @@ class AuthService:
             raise AuthenticationError(INVALID_LOGIN, code="invalid_credentials")
         if self._guard and ticket:
             self._guard.succeeded(ticket=ticket)
-        pair = self._start_session(user, user_agent)
+        pair = self._sessions.start(user=user, user_agent=user_agent)
         if pair is None:
             # The password was changed (or the account deleted) after we verified it:
             # what the caller knew is no longer the password.
@@ -119,93 +119,12 @@ class AuthService:
         return user, pair
 
     def refresh(self, *, refresh_token: str) -> TokenPair:
-        """Rotate: the presented token is spent; a spent token revokes its whole family, except
-        that a retry within the grace window gets the pair its first use produced."""
-        claims = self._tokens.decode(refresh_token, expected_type="refresh")
-        for _ in range(2):
-            user = self._users.get(user_id=claims.user_id)
-            if user is None or user.deletion_requested_at:
-                raise AuthenticationError("The token is not valid.", code="invalid_token")
-            session = user.sessions.get(claims.session_id)
-            if session is None:
-                raise AuthenticationError("This session has ended; sign in again.", code="session_revoked")
-            if session.current_jti == claims.jti:
-                pair = self._rotate(user, claims, session)
-                if pair is not None:
-                    return pair
-                continue  # a concurrent refresh of this token won the swap: read what it wrote
-            if self._within_grace(session, claims.jti):
-                return self._pair_for(user.user_id, claims.session_id, session)
-            break
-        self._users.remove_sessions(user_id=claims.user_id, session_ids=[claims.session_id])
-        audit("auth.refresh_reuse_detected", user_id=claims.user_id, session_id=claims.session_id)
-        raise AuthenticationError(
-            "This refresh token was already used; the session has been revoked. Sign in again.",
-            code="refresh_token_reused",
-        )
-
-    def _rotate(self, user: UserRecord, claims: TokenClaims, session: AuthSession) -> TokenPair | None:
-        issued_at = int(time.time())
-        new_jti = new_id()
-        expires = self._tokens.issue(
-            user_id=user.user_id,
-            session_id=claims.session_id,
-            token_type="refresh",
-            jti=new_jti,
-            issued_at=issued_at,
-        )[1].expires_at
-        rotated = self._users.rotate_session(
-            user_id=user.user_id,
-            session_id=claims.session_id,
-            old_jti=claims.jti,
-            new_jti=new_jti,
-            expires_at=iso(expires),
-            issued_at=issued_at,
-        )
-        if not rotated:
-            return None
-        return self._pair_for(
-            user.user_id,
-            claims.session_id,
-            session.model_copy(update={"current_jti": new_jti, "issued_at": issued_at}),
-        )
-
-    def _within_grace(self, session: AuthSession, jti: str) -> bool:
-        return (
-            self._grace > 0
-            and session.previous_jti == jti
-            and session.issued_at is not None
-            and time.time() - session.issued_at <= self._grace
-        )
-
-    def _pair_for(self, user_id: str, session_id: str, session: AuthSession) -> TokenPair:
-        """The session's current pair; deterministic, so a retry gets exactly the same tokens."""
-        refresh, _ = self._tokens.issue(
-            user_id=user_id,
-            session_id=session_id,
-            token_type="refresh",
-            jti=session.current_jti,
-            issued_at=session.issued_at,
-        )
-        access, _ = self._tokens.issue(
-            user_id=user_id,
-            session_id=session_id,
-            token_type="access",
-            jti=session.current_jti + ".a",
-            issued_at=session.issued_at,
-        )
-        return self._pair(access, refresh)
+        """Rotate the refresh token (reuse revokes the family; see `SessionManager.refresh`)."""
+        return self._sessions.refresh(refresh_token=refresh_token)
 
     def logout(self, *, refresh_token: str) -> None:
         """End the token's session; an already-ended or expired session is not an error."""
-        try:
-            claims = self._tokens.decode(refresh_token, expected_type="refresh")
-        except AuthenticationError as exc:
-            if exc.code == "token_expired":
-                return
-            raise
-        self._users.remove_sessions(user_id=claims.user_id, session_ids=[claims.session_id])
-        audit("auth.logout", user_id=claims.user_id)
+        self._sessions.end(refresh_token=refresh_token)
 
     def authenticate(
         self, *, access_token: str, allow_pending_deletion: bool = False
@@ -247,42 +166,3 @@ class AuthService:
                 "The password was changed meanwhile; sign in with the new one.", code="password_changed"
             )
         audit("auth.password_changed", user_id=user.user_id)
-
-    def _start_session(self, user: UserRecord, user_agent: str) -> TokenPair | None:
-        """A new refresh family, if the credentials are still the ones the caller proved; else None."""
-        session_id = new_id()
-        issued_at = int(time.time())
-        jti = new_id()
-        expires = self._tokens.issue(
-            user_id=user.user_id, session_id=session_id, token_type="refresh", jti=jti, issued_at=issued_at
-        )[1].expires_at
-        session = AuthSession(
-            current_jti=jti,
-            created_at=iso(utc_now()),
-            expires_at=iso(expires),
-            user_agent=user_agent[:200],
-            issued_at=issued_at,
-        )
-        added = self._users.add_session(
-            user_id=user.user_id,
-            session_id=session_id,
-            session=session,
-            drop=self._sessions_to_drop(user, utc_now()),
-            credentials_version=user.credentials_version,
-        )
-        return self._pair_for(user.user_id, session_id, session) if added else None
-
-    def _sessions_to_drop(self, user: UserRecord, now: datetime) -> list[str]:
-        """Expired families, then the oldest ones beyond the per-user cap."""
-        now_iso = iso(now)
-        alive = sorted((sid for sid, s in user.sessions.items() if s.expires_at > now_iso))
-        expired = [sid for sid in user.sessions if sid not in alive]
-        overflow = alive[: max(0, len(alive) - self._max_sessions + 1)]
-        return expired + overflow
-
-    def _pair(self, access: str, refresh: str) -> TokenPair:
-        return TokenPair(
-            access_token=access,
-            refresh_token=refresh,
-            expires_in=int(self._tokens.access_ttl.total_seconds()),
-        )

@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 from app.auth.repository import UserRecord
 from app.core.security import utc_now
-from app.plans.service import PlanService, adherence, plan_timeline
+from app.plans.service import PlanService
+from app.plans.timeline import adherence, plan_timeline
 from app.providers.assistant.base import ChatContext
 from app.scans.repository import ScanRecord, ScansRepository
 

@@ -3,6 +3,8 @@
 The `session-index` LSI sorts on `session_key`:
 - messages: `M#<session_id>#<message_id>` → a session's messages in order, one query;
 - summaries: `S#<last_message_id>#<session_id>` → sessions by latest activity, one query.
+(The keys and prefixes are built in `app.db.keys`.) A turn is written only while its user
+exists and is not being deleted, so a turn answered during an account deletion leaves nothing.
 """
 
 from typing import Any, Literal
@@ -10,9 +12,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.db.dynamodb import from_item, to_attr, to_item
-from app.db.repository import Repository, TransactionCancelled
-
-SUMMARY_PREFIX = "session#"
+from app.db.guards import UserGoneError, refused_by_user_check, transact, user_alive_check
+from app.db.keys import (
+    CHAT_SESSION_KEY_PREFIX,
+    chat_message_key,
+    chat_message_session_key,
+    chat_messages_prefix,
+    chat_summary_id,
+    chat_summary_key,
+    chat_summary_session_key,
+)
+from app.db.repository import Repository
 
 
 class ChatMessageRecord(BaseModel):
@@ -31,7 +41,7 @@ class ChatMessageRecord(BaseModel):
     def stored(self) -> dict[str, Any]:
         return {
             **self.model_dump(),
-            "session_key": f"M#{self.session_id}#{self.message_id}",
+            "session_key": chat_message_session_key(self.session_id, self.message_id),
             "item_type": "message",
         }
 
@@ -51,23 +61,28 @@ class SessionConflict(Exception):  # noqa: N818
 
 
 class ChatRepository(Repository):
+    def __init__(self, client: Any, table_name: str, users_table: str = "") -> None:
+        super().__init__(client, table_name)
+        self.users_table = users_table
+
     def add_turn(
         self, *, user_id: str, session: ChatSessionRecord, messages: list[ChatMessageRecord], is_new: bool
     ) -> None:
-        """Both messages and the session summary in one transaction: history is never half-written."""
+        """Both messages and the session summary in one transaction: history is never half-written.
+
+        SessionConflict if the session is gone (or, when new, already exists); UserGoneError if
+        the user is gone or being deleted.
+        """
         last = messages[-1]
-        summary_key = {
-            "user_id": to_attr(user_id),
-            "message_id": to_attr(SUMMARY_PREFIX + session.session_id),
-        }
+        session_key = chat_summary_session_key(last.message_id, session.session_id)
         actions: list[dict[str, Any]] = [
             {"Put": {"TableName": self.table_name, "Item": to_item(m.stored())}} for m in messages
         ]
         if is_new:
             summary = {
                 **session.model_dump(),
-                "message_id": SUMMARY_PREFIX + session.session_id,
-                "session_key": f"S#{last.message_id}#{session.session_id}",
+                "message_id": chat_summary_id(session.session_id),
+                "session_key": session_key,
                 "item_type": "session",
                 "message_count": len(messages),
             }
@@ -85,12 +100,12 @@ class ChatRepository(Repository):
                 {
                     "Update": {
                         "TableName": self.table_name,
-                        "Key": summary_key,
+                        "Key": chat_summary_key(user_id, session.session_id),
                         "UpdateExpression": "SET session_key = :key, last_activity_at = :at, "
                         "last_message_preview = :preview ADD message_count :n",
                         "ConditionExpression": "attribute_exists(message_id)",
                         "ExpressionAttributeValues": {
-                            ":key": to_attr(f"S#{last.message_id}#{session.session_id}"),
+                            ":key": to_attr(session_key),
                             ":at": to_attr(last.created_at),
                             ":preview": to_attr(session.last_message_preview),
                             ":n": to_attr(len(messages)),
@@ -98,17 +113,18 @@ class ChatRepository(Repository):
                     }
                 }
             )
-        try:
-            self._call("transact_write_items", TransactItems=actions)
-        except TransactionCancelled as exc:
-            if "ConditionalCheckFailed" in exc.reasons:
-                raise SessionConflict() from exc
-            raise
+        actions.extend(user_alive_check(users_table=self.users_table, user_id=user_id))
+        reasons = transact(self._call, actions=actions)
+        if reasons is None:
+            return
+        if refused_by_user_check(actions=actions, reasons=reasons):
+            raise UserGoneError()
+        raise SessionConflict()
 
     def get_session(self, *, user_id: str, session_id: str) -> ChatSessionRecord | None:
         result = self._call(
             "get_item",
-            Key={"user_id": to_attr(user_id), "message_id": to_attr(SUMMARY_PREFIX + session_id)},
+            Key=chat_summary_key(user_id, session_id),
             ConsistentRead=True,
         )
         item = result.get("Item")
@@ -126,7 +142,7 @@ class ChatRepository(Repository):
             forward=False,
             IndexName="session-index",
             KeyConditionExpression="user_id = :uid AND begins_with(session_key, :s)",
-            ExpressionAttributeValues={":uid": to_attr(user_id), ":s": to_attr("S#")},
+            ExpressionAttributeValues={":uid": to_attr(user_id), ":s": to_attr(CHAT_SESSION_KEY_PREFIX)},
         )
         return [ChatSessionRecord.model_validate(i) for i in items], next_cursor
 
@@ -142,7 +158,10 @@ class ChatRepository(Repository):
             forward=not newest_first,
             IndexName="session-index",
             KeyConditionExpression="user_id = :uid AND begins_with(session_key, :m)",
-            ExpressionAttributeValues={":uid": to_attr(user_id), ":m": to_attr(f"M#{session_id}#")},
+            ExpressionAttributeValues={
+                ":uid": to_attr(user_id),
+                ":m": to_attr(chat_messages_prefix(session_id)),
+            },
         )
         return [ChatMessageRecord.model_validate(i) for i in items], next_cursor
 
@@ -152,16 +171,14 @@ class ChatRepository(Repository):
             TableName=self.table_name,
             IndexName="session-index",
             KeyConditionExpression="user_id = :uid AND begins_with(session_key, :m)",
-            ExpressionAttributeValues={":uid": to_attr(user_id), ":m": to_attr(f"M#{session_id}#")},
+            ExpressionAttributeValues={
+                ":uid": to_attr(user_id),
+                ":m": to_attr(chat_messages_prefix(session_id)),
+            },
             ProjectionExpression="user_id, message_id",
         )
-        self._delete_keys(
-            [{"user_id": to_attr(user_id), "message_id": to_attr(i["message_id"])} for i in items]
-        )
-        self._call(
-            "delete_item",
-            Key={"user_id": to_attr(user_id), "message_id": to_attr(SUMMARY_PREFIX + session_id)},
-        )
+        self._delete_keys([chat_message_key(user_id, i["message_id"]) for i in items])
+        self._call("delete_item", Key=chat_summary_key(user_id, session_id))
 
     def all_items(self, *, user_id: str) -> list[dict[str, Any]]:
         """Every chat item of the user (export, deletion)."""
@@ -173,7 +190,5 @@ class ChatRepository(Repository):
 
     def delete_all(self, *, user_id: str) -> int:
         items = self.all_items(user_id=user_id)
-        self._delete_keys(
-            [{"user_id": to_attr(user_id), "message_id": to_attr(i["message_id"])} for i in items]
-        )
+        self._delete_keys([chat_message_key(user_id, i["message_id"]) for i in items])
         return len(items)

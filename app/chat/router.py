@@ -20,7 +20,7 @@ from app.chat.schemas import (
     ChatSessionRead,
     ChatTurnRead,
 )
-from app.chat.service import ChatStream, message_payload
+from app.chat.turns import PreparedTurn, message_payload
 
 router = APIRouter(prefix="/chat", tags=["chat"])
 KEEPALIVE_COMMENT = "keep-alive"
@@ -33,9 +33,9 @@ async def send_message(body: ChatMessageCreate, user: CurrentUser, chat: ChatSer
     return ChatTurnRead.model_validate(message_payload(turn))
 
 
-async def opened_stream(body: ChatMessageCreate, user: CurrentUser, chat: ChatServiceDep) -> ChatStream:
+async def opened_stream(body: ChatMessageCreate, user: CurrentUser, chat: ChatServiceDep) -> PreparedTurn:
     """Rate limits and a missing session fail here, as a normal JSON error, before any event is sent."""
-    return await chat.open_stream(user=user, content=body.content, session_id=body.session_id)
+    return await chat.prepare(user=user, content=body.content, session_id=body.session_id)
 
 
 @router.post(
@@ -44,14 +44,14 @@ async def opened_stream(body: ChatMessageCreate, user: CurrentUser, chat: ChatSe
     responses={200: {"description": "start, delta…, done (or error); `: keep-alive` comments while idle"}},
 )
 async def stream_message(
-    opened: Annotated[ChatStream, Depends(opened_stream)], chat: ChatServiceDep, settings: SettingsDep
+    opened: Annotated[PreparedTurn, Depends(opened_stream)], chat: ChatServiceDep, settings: SettingsDep
 ) -> AsyncIterator[ServerSentEvent]:
     """The same as POST /messages, answered as Server-Sent Events while it is generated.
 
     A comment line is sent whenever nothing else was sent for CHAT_SSE_KEEPALIVE_SECONDS, so a
     proxy's idle timeout (often 60 s) does not cut a slow first answer.
     """
-    events = chat.stream_events(opened)
+    events = chat.stream_events(prepared=opened)
     async for event in with_keepalive(events, interval=settings.chat_sse_keepalive_seconds):
         yield event
 

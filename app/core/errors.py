@@ -54,6 +54,13 @@ class AuthenticationError(DomainError):
         super().__init__(message, **kwargs)
 
 
+class AccountGoneError(AuthenticationError):
+    """The account was deleted (or is being deleted) after the request was authenticated."""
+
+    code = "account_deleted"
+    message = "This account no longer exists."
+
+
 class ForbiddenError(DomainError):
     status_code = 403
     code = "forbidden"

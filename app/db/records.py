@@ -1,14 +1,16 @@
 """Records table: the user's small items that need no table of their own.
 
 Here: expiring counters (rate limits, quotas, failed sign-ins; TTL, shared by every
-instance), single-use tokens (email verification, password reset), and the whole-partition
-reads and deletes used by export and account deletion. The plan slot, idempotency keys and
+instance), single-use tokens (email verification, password reset) with their refs in the
+user's partition, and the whole-partition reads and deletes used by export and account
+deletion. Every key is built in `app.db.keys`. The plan slot, idempotency keys and
 job markers live in this table too, written by their own repositories' transactions.
 """
 
 from typing import Any
 
 from app.db.dynamodb import from_item, to_attr, to_item
+from app.db.keys import record_key
 from app.db.repository import ConditionFailed, Repository
 
 
@@ -17,7 +19,7 @@ class RecordsRepository(Repository):
         """Add to a counter (created at 0) and return the new value; one atomic write."""
         result = self._call(
             "update_item",
-            Key={"user_id": to_attr(owner), "sk": to_attr(key)},
+            Key=record_key(owner, key),
             UpdateExpression="ADD #count :by SET expires_at_epoch = if_not_exists(expires_at_epoch, :exp)",
             ExpressionAttributeNames={"#count": "count"},
             ExpressionAttributeValues={":by": to_attr(by), ":exp": to_attr(expires_at_epoch)},
@@ -26,9 +28,7 @@ class RecordsRepository(Repository):
         return int(from_item(result["Attributes"])["count"])
 
     def get(self, *, owner: str, key: str) -> dict[str, Any] | None:
-        result = self._call(
-            "get_item", Key={"user_id": to_attr(owner), "sk": to_attr(key)}, ConsistentRead=True
-        )
+        result = self._call("get_item", Key=record_key(owner, key), ConsistentRead=True)
         item = result.get("Item")
         return from_item(item) if item else None
 
@@ -39,14 +39,14 @@ class RecordsRepository(Repository):
         self._call("put_item", Item=to_item(item))
 
     def delete(self, *, owner: str, key: str) -> None:
-        self._call("delete_item", Key={"user_id": to_attr(owner), "sk": to_attr(key)})
+        self._call("delete_item", Key=record_key(owner, key))
 
     def consume(self, *, owner: str, key: str) -> dict[str, Any] | None:
         """Delete and return an item in one conditional write: a single-use token can be spent once."""
         try:
             result = self._call(
                 "delete_item",
-                Key={"user_id": to_attr(owner), "sk": to_attr(key)},
+                Key=record_key(owner, key),
                 ConditionExpression="attribute_exists(sk)",
                 ReturnValues="ALL_OLD",
             )
@@ -63,5 +63,5 @@ class RecordsRepository(Repository):
 
     def delete_partition(self, *, owner: str) -> int:
         items = self.all_for(owner=owner)
-        self._delete_keys([{"user_id": to_attr(owner), "sk": to_attr(i["sk"])} for i in items])
+        self._delete_keys([record_key(owner, str(i["sk"])) for i in items])
         return len(items)

@@ -3,6 +3,8 @@
 The slot (records table, `sk = "plan#slot"`) names the current plan and the time until
 which a new plan is refused. Every plan creation rewrites the slot under a version check,
 in the same transaction as the new plan, so concurrent requests create exactly one plan.
+A creation is also conditional on the user still existing and not being deleted; the other
+writes are conditional on the plan existing, which an account deletion removes after that.
 """
 
 from typing import Any, Literal
@@ -10,6 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.db.dynamodb import from_item, to_attr, to_item
+from app.db.guards import UserGoneError, refused_by_user_check, transact, user_alive_check
+from app.db.keys import CHECKIN_PATH, PLAN_SLOT_SK, checkin_path_names, plan_key, plan_slot_key
 from app.db.repository import (
     ConditionFailed,
     Repository,
@@ -17,7 +21,6 @@ from app.db.repository import (
 )
 
 PlanStatus = Literal["active", "paused", "completed", "abandoned", "replaced"]
-SLOT_SK = "plan#slot"
 
 
 class PlanSlot(BaseModel):
@@ -62,15 +65,16 @@ class PlanConflict(Exception):  # noqa: N818
 
 
 class PlansRepository(Repository):
-    def __init__(self, client: Any, table_name: str, records_table: str) -> None:
+    def __init__(self, client: Any, table_name: str, records_table: str, users_table: str = "") -> None:
         super().__init__(client, table_name)
         self.records_table = records_table
+        self.users_table = users_table
 
     def get_slot(self, *, user_id: str) -> PlanSlot:
         result = self._call(
             "get_item",
             TableName=self.records_table,
-            Key={"user_id": to_attr(user_id), "sk": to_attr(SLOT_SK)},
+            Key=plan_slot_key(user_id),
             ConsistentRead=True,
         )
         item = result.get("Item")
@@ -79,10 +83,14 @@ class PlansRepository(Repository):
     def create(
         self, *, plan: PlanRecord, slot: PlanSlot, previous: PlanRecord | None, previous_status: str | None
     ) -> None:
-        """New plan + slot (version-checked) + the previous plan closed, all or nothing."""
+        """New plan + slot (version-checked) + the previous plan closed, all or nothing.
+
+        PlanConflict if the slot changed since it was read; UserGoneError if the user is gone
+        or being deleted.
+        """
         new_slot = {
             "user_id": plan.user_id,
-            "sk": SLOT_SK,
+            "sk": PLAN_SLOT_SK,
             "current_plan_id": plan.plan_id,
             "lock_until": plan.lock_until,
             "version": slot.version + 1,
@@ -108,7 +116,7 @@ class PlansRepository(Repository):
                 {
                     "Update": {
                         "TableName": self.table_name,
-                        "Key": {"user_id": to_attr(previous.user_id), "plan_id": to_attr(previous.plan_id)},
+                        "Key": plan_key(previous.user_id, previous.plan_id),
                         "UpdateExpression": "SET #status = :status, replaced_by_plan_id = :new, updated_at = :now, "
                         "ended_at = :now, override_reason = if_not_exists(override_reason, :reason)",
                         "ExpressionAttributeNames": {"#status": "status"},
@@ -121,17 +129,16 @@ class PlansRepository(Repository):
                     }
                 }
             )
-        try:
-            self._call("transact_write_items", TransactItems=actions)
-        except TransactionCancelled as exc:
-            if "ConditionalCheckFailed" in exc.reasons or "TransactionConflict" in exc.reasons:
-                raise PlanConflict() from exc
-            raise
+        actions.extend(user_alive_check(users_table=self.users_table, user_id=plan.user_id))
+        reasons = transact(self._call, actions=actions)
+        if reasons is None:
+            return
+        if refused_by_user_check(actions=actions, reasons=reasons):
+            raise UserGoneError()
+        raise PlanConflict()
 
     def get(self, *, user_id: str, plan_id: str) -> PlanRecord | None:
-        result = self._call(
-            "get_item", Key={"user_id": to_attr(user_id), "plan_id": to_attr(plan_id)}, ConsistentRead=True
-        )
+        result = self._call("get_item", Key=plan_key(user_id, plan_id), ConsistentRead=True)
         item = result.get("Item")
         return PlanRecord.model_validate(from_item(item)) if item else None
 
@@ -174,7 +181,7 @@ class PlansRepository(Repository):
             {
                 "Update": {
                     "TableName": self.table_name,
-                    "Key": {"user_id": to_attr(plan.user_id), "plan_id": to_attr(plan.plan_id)},
+                    "Key": plan_key(plan.user_id, plan.plan_id),
                     "UpdateExpression": expression,
                     "ConditionExpression": " OR ".join(terms),
                     "ExpressionAttributeNames": {"#status": "status"},
@@ -187,7 +194,7 @@ class PlansRepository(Repository):
                 {
                     "Update": {
                         "TableName": self.records_table,
-                        "Key": {"user_id": to_attr(plan.user_id), "sk": to_attr(SLOT_SK)},
+                        "Key": plan_slot_key(plan.user_id),
                         "UpdateExpression": "REMOVE current_plan_id ADD version :one",
                         "ConditionExpression": "current_plan_id = :plan",
                         "ExpressionAttributeValues": {":plan": to_attr(plan.plan_id), ":one": to_attr(1)},
@@ -204,7 +211,7 @@ class PlansRepository(Repository):
 
     def put_checkin(self, *, plan: PlanRecord, checkin: CheckIn, extra_warning: str | None) -> PlanRecord:
         """One check-in per day: a later one for the same date replaces it."""
-        expression = "SET checkins.#date = :checkin, updated_at = :now"
+        expression = f"SET {CHECKIN_PATH} = :checkin, updated_at = :now"
         values: dict[str, Any] = {
             ":checkin": to_attr(checkin.model_dump()),
             ":now": to_attr(checkin.recorded_at),
@@ -216,10 +223,10 @@ class PlansRepository(Repository):
         try:
             result = self._call(
                 "update_item",
-                Key={"user_id": to_attr(plan.user_id), "plan_id": to_attr(plan.plan_id)},
+                Key=plan_key(plan.user_id, plan.plan_id),
                 UpdateExpression=expression,
                 ConditionExpression="attribute_exists(plan_id)",
-                ExpressionAttributeNames={"#date": checkin.date},
+                ExpressionAttributeNames=checkin_path_names(checkin.date),
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
@@ -230,10 +237,6 @@ class PlansRepository(Repository):
     def delete_all(self, *, user_id: str) -> int:
         """Every plan of the user and the slot (account deletion); safe to repeat."""
         plans = self.all_for_user(user_id=user_id)
-        self._delete_keys([{"user_id": to_attr(user_id), "plan_id": to_attr(p.plan_id)} for p in plans])
-        self._call(
-            "delete_item",
-            TableName=self.records_table,
-            Key={"user_id": to_attr(user_id), "sk": to_attr(SLOT_SK)},
-        )
+        self._delete_keys([plan_key(user_id, p.plan_id) for p in plans])
+        self._call("delete_item", TableName=self.records_table, Key=plan_slot_key(user_id))
         return len(plans)

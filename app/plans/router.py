@@ -17,7 +17,7 @@ from app.plans.schemas import (
     PlanStatusUpdate,
     PlanSummary,
 )
-from app.plans.service import SEVERE_REACTION_WARNING, adherence, plan_timeline
+from app.plans.timeline import adherence, plan_timeline
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
@@ -66,10 +66,10 @@ def update_plan_status(
 @router.post("/{plan_id}/checkins", status_code=status.HTTP_201_CREATED, response_model=CheckInResult)
 def check_in(plan_id: PlanId, body: CheckInCreate, user: CurrentUser, plans: PlanServiceDep) -> CheckInResult:
     """Record a day (a later check-in for the same date replaces it)."""
-    _, record = plans.check_in(user=user, plan_id=plan_id, checkin=body.model_dump(mode="python"))
-    severe = bool(record.reaction and record.reaction.get("severity") == "severe")
-    advice = SEVERE_REACTION_WARNING.format(date=record.date) if severe else None
-    return CheckInResult(checkin=CheckInRead.model_validate(record.model_dump()), advice=advice)
+    outcome = plans.check_in(user=user, plan_id=plan_id, checkin=body.model_dump(mode="python"))
+    return CheckInResult(
+        checkin=CheckInRead.model_validate(outcome.checkin.model_dump()), advice=outcome.advice
+    )
 
 
 @router.get("/{plan_id}/adherence", response_model=AdherenceRead)

@@ -1,29 +1,30 @@
 """Treatment plans: generation from a completed scan, the lock, status changes, check-ins.
 
 The routine itself comes from the pure routine engine; this module loads and saves around
-it and owns the rules about time (lock, weeks, today's routine in the user's timezone).
+it and owns the rules about the lock and check-ins. The computed views (timeline, adherence)
+are pure and live in `app.plans.timeline`.
 """
 
 import logging
 import math
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from app.auth.repository import UserRecord
-from app.core.errors import ConflictError, NotFoundError, UnprocessableError
+from app.core.errors import AccountGoneError, ConflictError, NotFoundError, UnprocessableError
 from app.core.logging import audit
 from app.core.security import iso, new_id, parse_iso, utc_now
+from app.db.guards import UserGoneError
 from app.plans.repository import CheckIn, PlanConflict, PlanRecord, PlansRepository
+from app.plans.timeline import user_today
 from app.routine_engine.builder import build_plan
-from app.routine_engine.builder import today as today_routine
 from app.routine_engine.models import EngineProfile, RoutinePlan
 from app.scans.repository import ScanRecord, ScansRepository
 
 logger = logging.getLogger("dermalens.plans")
 
 ADVERSE_REACTION = "adverse_reaction"
-PLAN_WEEKS = 4
 TRANSITIONS: dict[str, set[str]] = {
     "active": {"paused", "completed", "abandoned"},
     "paused": {"active", "completed", "abandoned"},
@@ -35,6 +36,21 @@ SEVERE_REACTION_WARNING = (
 )
 
 
+@dataclass
+class CheckInOutcome:
+    """A recorded check-in, the plan as it is now, and the advice to show (a severe reaction)."""
+
+    plan: PlanRecord
+    checkin: CheckIn
+    advice: str | None
+
+
+def severe_reaction_advice(checkin: CheckIn) -> str | None:
+    """What to tell a user who reported a severe reaction (None for any other check-in)."""
+    severe = bool(checkin.reaction and checkin.reaction.get("severity") == "severe")
+    return SEVERE_REACTION_WARNING.format(date=checkin.date) if severe else None
+
+
 class PlanNotFoundError(NotFoundError):
     code = "plan_not_found"
     message = "No such plan."
@@ -42,10 +58,6 @@ class PlanNotFoundError(NotFoundError):
 
 class PlanLockedError(ConflictError):
     code = "plan_locked"
-
-
-def _user_today(user: UserRecord, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(user.timezone or "UTC")).date()
 
 
 def _age(user: UserRecord, now: datetime) -> int | None:
@@ -75,17 +87,21 @@ class PlanService:
 
     def create(self, *, user: UserRecord, scan_id: str | None, override_reason: str | None) -> PlanRecord:
         """A new plan from the given (or latest) completed scan; refused while the current one is locked."""
-        scan = self._baseline_scan(user.user_id, scan_id)
+        scan = self._baseline_scan(user_id=user.user_id, scan_id=scan_id)
         now = utc_now()
         slot = self._plans.get_slot(user_id=user.user_id)
-        self._refuse_if_locked(slot.lock_until, slot.current_plan_id, override_reason, now)
+        self._refuse_if_locked(
+            lock_until=slot.lock_until, plan_id=slot.current_plan_id, override=override_reason, now=now
+        )
         previous = (
             self._plans.get(user_id=user.user_id, plan_id=slot.current_plan_id)
             if slot.current_plan_id
             else None
         )
         routine = build_plan(profile=engine_profile(user, now), scores=scan.scores or {})
-        plan = self._new_record(user, scan, routine, now, override_reason, previous)
+        plan = self._new_record(
+            user=user, scan=scan, routine=routine, now=now, override_reason=override_reason, previous=previous
+        )
         previous_status = (
             ("replaced" if override_reason == ADVERSE_REACTION else "completed") if previous else None
         )
@@ -94,14 +110,19 @@ class PlanService:
         except PlanConflict as exc:
             # A concurrent request created a plan first: answer as if we had come second.
             fresh = self._plans.get_slot(user_id=user.user_id)
-            self._refuse_if_locked(fresh.lock_until, fresh.current_plan_id, override_reason, now)
+            self._refuse_if_locked(
+                lock_until=fresh.lock_until, plan_id=fresh.current_plan_id, override=override_reason, now=now
+            )
             raise ConflictError(
                 "Another plan was created at the same time; retry.", code="plan_conflict"
             ) from exc
+        except UserGoneError as exc:
+            # The account was deleted (or is being deleted) after this request was authenticated.
+            raise AccountGoneError() from exc
         audit("plan.created", user_id=user.user_id, plan_id=plan.plan_id, override=override_reason)
         return plan
 
-    def _baseline_scan(self, user_id: str, scan_id: str | None) -> ScanRecord:
+    def _baseline_scan(self, *, user_id: str, scan_id: str | None) -> ScanRecord:
         if scan_id:
             scan = self._scans.get(user_id=user_id, scan_id=scan_id)
             if scan is None:
@@ -121,7 +142,7 @@ class PlanService:
         return latest
 
     def _refuse_if_locked(
-        self, lock_until: str | None, plan_id: str | None, override: str | None, now: datetime
+        self, *, lock_until: str | None, plan_id: str | None, override: str | None, now: datetime
     ) -> None:
         if not lock_until or lock_until <= iso(now) or override == ADVERSE_REACTION:
             return
@@ -134,6 +155,7 @@ class PlanService:
 
     def _new_record(
         self,
+        *,
         user: UserRecord,
         scan: ScanRecord,
         routine: RoutinePlan,
@@ -149,7 +171,7 @@ class PlanService:
             baseline_scores=scan.scores or {},
             routine=routine.model_dump(mode="json"),
             engine_version=routine.engine_version,
-            start_date=_user_today(user, now).isoformat(),
+            start_date=user_today(user, now).isoformat(),
             lock_days=self._lock_days,
             lock_until=iso(now + timedelta(days=self._lock_days)),
             created_at=iso(now),
@@ -222,14 +244,13 @@ class PlanService:
 
     # ---- check-ins ----
 
-    def check_in(
-        self, *, user: UserRecord, plan_id: str, checkin: dict[str, Any]
-    ) -> tuple[PlanRecord, CheckIn]:
+    def check_in(self, *, user: UserRecord, plan_id: str, checkin: dict[str, Any]) -> CheckInOutcome:
+        """Record a day (a later check-in for the same date replaces it); a severe reaction warns."""
         plan = self.get(user_id=user.user_id, plan_id=plan_id)
         if plan.status not in {"active", "paused"}:
             raise ConflictError("Check-ins are for an active or paused plan.", code="plan_not_active")
         day: date = checkin["date"]
-        today = _user_today(user, utc_now())
+        today = user_today(user, utc_now())
         if day < date.fromisoformat(plan.start_date) or day > today:
             raise UnprocessableError(
                 "The date must be between the plan's start and today.",
@@ -244,66 +265,10 @@ class PlanService:
             reaction=checkin.get("reaction"),
             recorded_at=iso(utc_now()),
         )
-        severe = bool(record.reaction and record.reaction.get("severity") == "severe")
-        warning = SEVERE_REACTION_WARNING.format(date=record.date) if severe else None
-        if warning and warning in plan.warnings:
-            warning = None
+        advice = severe_reaction_advice(record)
+        # The advice joins the plan's warnings once per date, however often the day is re-logged.
+        warning = advice if advice and advice not in plan.warnings else None
         updated = self._plans.put_checkin(plan=plan, checkin=record, extra_warning=warning)
-        if severe:
+        if advice:
             audit("plan.severe_reaction", user_id=user.user_id, plan_id=plan_id)
-        return updated, record
-
-
-def plan_timeline(plan: PlanRecord, user: UserRecord, now: datetime | None = None) -> dict[str, Any]:
-    """Computed fields: lock state, days elapsed/remaining, current week, today's routine."""
-    now = now or utc_now()
-    today = _user_today(user, now)
-    start = date.fromisoformat(plan.start_date)
-    days_elapsed = max(0, (today - start).days)
-    lock_until = parse_iso(plan.lock_until)
-    seconds_left = (lock_until - now).total_seconds()
-    days_remaining = max(0, math.ceil(seconds_left / 86400))
-    current_week = min(PLAN_WEEKS, days_elapsed // 7 + 1)
-    routine = RoutinePlan.model_validate(plan.routine)
-    return {
-        "is_locked": seconds_left > 0 and plan.status in {"active", "paused"},
-        "days_elapsed": days_elapsed,
-        "days_remaining": days_remaining,
-        "current_week": current_week,
-        "today": today_routine(routine, week=current_week, weekday=today.weekday()),
-    }
-
-
-def adherence(plan: PlanRecord, user: UserRecord, now: datetime | None = None) -> dict[str, Any]:
-    """AM/PM completion over the plan's days so far, the current streak, reported reactions."""
-    today = _user_today(user, now or utc_now())
-    start = date.fromisoformat(plan.start_date)
-    end = today
-    if plan.ended_at:
-        end = min(today, parse_iso(plan.ended_at).date())
-    days = max(1, (end - start).days + 1)
-    checkins = plan.checkins
-    am_done = sum(1 for c in checkins.values() if c.am_done)
-    pm_done = sum(1 for c in checkins.values() if c.pm_done)
-    streak = 0
-    cursor = end
-    if cursor.isoformat() not in checkins:
-        cursor -= timedelta(days=1)  # today not logged yet does not break the streak
-    while (c := checkins.get(cursor.isoformat())) and c.am_done and c.pm_done:
-        streak += 1
-        cursor -= timedelta(days=1)
-    reactions = [
-        {"date": c.date, **(c.reaction or {})}
-        for c in sorted(checkins.values(), key=lambda c: c.date)
-        if c.reaction
-    ]
-    return {
-        "plan_id": plan.plan_id,
-        "days_tracked": days,
-        "checkins": len(checkins),
-        "am_percent": round(100 * am_done / days, 1),
-        "pm_percent": round(100 * pm_done / days, 1),
-        "streak_days": streak,
-        "reactions": reactions,
-        "severe_reaction_reported": any(r.get("severity") == "severe" for r in reactions),
-    }
+        return CheckInOutcome(plan=updated, checkin=record, advice=advice)

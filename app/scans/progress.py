@@ -4,6 +4,7 @@ from pydantic import BaseModel
 
 from app.core.security import parse_iso
 from app.core.vocabulary import METRICS_WITH_OVERALL
+from app.providers.vision.noise import within_noise
 from app.scans.repository import ScanRecord
 
 SECONDS_PER_WEEK = 7 * 24 * 3600
@@ -22,6 +23,7 @@ class MetricProgress(BaseModel):
     first: float | None
     latest: float | None
     change_since_first: float | None
+    within_noise: bool | None = None  # change_since_first no larger than photo noise
     slope_per_week: float | None
     trend: str  # improving | worsening | stable | insufficient_data
 
@@ -55,12 +57,14 @@ def metric_progress(scans: list[ScanRecord], metric: str) -> MetricProgress:
         trend = "improving" if slope > 0 else "worsening"
     first = points[0].value if points else None
     latest = points[-1].value if points else None
+    change = round(latest - first, 1) if first is not None and latest is not None else None
     return MetricProgress(
         metric=metric,
         points=points,
         first=first,
         latest=latest,
-        change_since_first=round(latest - first, 1) if first is not None and latest is not None else None,
+        change_since_first=change,
+        within_noise=within_noise(metric, change) if change is not None and len(points) > 1 else None,
         slope_per_week=round(slope, 2) if slope is not None else None,
         trend=trend,
     )

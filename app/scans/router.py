@@ -4,32 +4,30 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
 
-from app.api.deps import CurrentUser, ScanServiceDep
+from app.api.deps import CurrentUser, ScanServiceDep, SettingsDep
 from app.api.links import absolute
-from app.api.params import Cursor, DateFrom, DateTo, IdempotencyKey, Limit, ScanId, date_bounds
-from app.core.errors import BadRequestError, PayloadTooLargeError
+from app.api.params import Cursor, DateFrom, DateTo, IdempotencyKey, Limit, ScanId
+from app.core.errors import PayloadTooLargeError
 from app.core.vocabulary import METRICS_WITH_OVERALL, ScanAngle
-from app.scans.progress import progress
-from app.scans.repository import ScanRecord
-from app.scans.schemas import ProgressRead, ScanCreate, ScanCreated, ScanPage, ScanRead, UploadInstruction
-from app.scans.service import ScanService
+from app.scans.schemas import (
+    ProgressRead,
+    ScanCreate,
+    ScanCreated,
+    ScanPage,
+    ScanRead,
+    ScanView,
+    UploadInstruction,
+)
 
 router = APIRouter(tags=["scans"])
 
 
-def to_read(scan: ScanRecord, service: ScanService, request: Request) -> ScanRead:
-    regions = None
-    if scan.analysis:
-        regions = {a["angle"]: a.get("regions", {}) for a in scan.analysis.get("angles", [])}
-    overlay_url = None
-    if scan.overlay_key:
-        overlay_url = str(request.url_for("get_scan_overlay", scan_id=scan.scan_id))
-    return ScanRead(
-        **scan.model_dump(),
-        regions=regions,
-        image_urls={a: absolute(request, u) for a, u in service.image_urls(scan).items()},
-        overlay_url=overlay_url,
-    )
+def to_read(view: ScanView, request: Request) -> ScanRead:
+    """The answer with absolute links (local storage hands out app-relative ones)."""
+    scan = view.read
+    overlay_url = str(request.url_for("get_scan_overlay", scan_id=scan.scan_id)) if view.has_overlay else None
+    image_urls = {angle: absolute(request, url) for angle, url in scan.image_urls.items()}
+    return scan.model_copy(update={"image_urls": image_urls, "overlay_url": overlay_url})
 
 
 @router.post("/scans", status_code=status.HTTP_201_CREATED, response_model=ScanCreated)
@@ -55,17 +53,17 @@ def create_scan(
 def upload_scan(
     user: CurrentUser,
     scans: ScanServiceDep,
+    settings: SettingsDep,
     request: Request,
     front: Annotated[UploadFile, File(description="Front photo (JPEG, PNG, WebP or HEIC).")],
     left: Annotated[UploadFile | None, File()] = None,
     right: Annotated[UploadFile | None, File()] = None,
 ) -> ScanRead:
     """One call: send the photos as multipart form fields, the analysis is queued."""
-    max_bytes = request.app.state.container.settings.max_image_bytes
+    max_bytes = settings.max_image_bytes
     files = {"front": front, "left": left, "right": right}
     images = {angle: _read_limited(f, max_bytes, angle) for angle, f in files.items() if f is not None}
-    scan = scans.create_from_upload(user_id=user.user_id, images=images)
-    return to_read(scan, scans, request)
+    return to_read(scans.create_from_upload(user_id=user.user_id, images=images), request)
 
 
 def _read_limited(upload: UploadFile, max_bytes: int, angle: str) -> bytes:
@@ -82,7 +80,7 @@ def _read_limited(upload: UploadFile, max_bytes: int, angle: str) -> bytes:
 @router.post("/scans/{scan_id}/submit", status_code=status.HTTP_202_ACCEPTED, response_model=ScanRead)
 def submit_scan(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep, request: Request) -> ScanRead:
     """Check the uploaded photos and queue the analysis."""
-    return to_read(scans.submit(user_id=user.user_id, scan_id=scan_id), scans, request)
+    return to_read(scans.submit(user_id=user.user_id, scan_id=scan_id), request)
 
 
 @router.get("/scans", response_model=ScanPage)
@@ -96,18 +94,15 @@ def list_scans(
     date_to: DateTo = None,
 ) -> ScanPage:
     """Newest first, optionally within a date range."""
-    if date_from and date_to and date_from > date_to:
-        raise BadRequestError("`from` must not be after `to`.", code="invalid_date_range")
-    start, end = date_bounds(date_from, date_to)
-    items, next_cursor = scans.get_page(
-        user_id=user.user_id, limit=limit, cursor=cursor, date_from=start, date_to=end
+    views, next_cursor = scans.list_page(
+        user_id=user.user_id, limit=limit, cursor=cursor, date_from=date_from, date_to=date_to
     )
-    return ScanPage(items=[to_read(s, scans, request) for s in items], next_cursor=next_cursor)
+    return ScanPage(items=[to_read(view, request) for view in views], next_cursor=next_cursor)
 
 
 @router.get("/scans/{scan_id}", response_model=ScanRead)
 def get_scan(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep, request: Request) -> ScanRead:
-    return to_read(scans.get(user_id=user.user_id, scan_id=scan_id), scans, request)
+    return to_read(scans.read(user_id=user.user_id, scan_id=scan_id), request)
 
 
 @router.get(
@@ -131,7 +126,7 @@ def delete_scan(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep) -> Re
 @router.post("/scans/{scan_id}/retry", status_code=status.HTTP_202_ACCEPTED, response_model=ScanRead)
 def retry_scan(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep, request: Request) -> ScanRead:
     """Queue a failed scan's analysis again."""
-    return to_read(scans.retry(user_id=user.user_id, scan_id=scan_id), scans, request)
+    return to_read(scans.retry(user_id=user.user_id, scan_id=scan_id), request)
 
 
 Metric = Annotated[str | None, Query(pattern="^(" + "|".join(METRICS_WITH_OVERALL) + ")$")]
@@ -146,10 +141,4 @@ def get_progress(
     date_to: DateTo = None,
 ) -> ProgressRead:
     """Per-metric series over completed scans that passed the quality check, with a weekly trend."""
-    if date_from and date_to and date_from > date_to:
-        raise BadRequestError("`from` must not be after `to`.", code="invalid_date_range")
-    start, end = date_bounds(date_from, date_to)
-    history = scans.completed_between(user_id=user.user_id, date_from=start or "0000", date_to=end or "9999")
-    return ProgressRead(
-        date_from=date_from, date_to=date_to, scan_count=len(history), metrics=progress(history, metric)
-    )
+    return scans.progress(user_id=user.user_id, metric=metric, date_from=date_from, date_to=date_to)

@@ -1,5 +1,6 @@
 """Scan and progress request/response models."""
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -56,7 +57,10 @@ class ScanRead(BaseModel):
         None, description="angle → region → metric → score"
     )
     deltas: dict[str, Any] | None = Field(
-        None, description="changes against the previous scan and the plan baseline"
+        None,
+        description="changes against the previous scan and the plan baseline: each has scan_id, "
+        "scan_date, changes (metric → points) and within_noise (metric → true when the change is "
+        "no larger than photo-to-photo noise, i.e. no real change yet)",
     )
     failure: ScanFailure | None = None
     image_urls: dict[str, str] = Field(default_factory=dict, description="angle → short-lived download link")
@@ -75,3 +79,12 @@ class ProgressRead(BaseModel):
     metrics: list[MetricProgress]
 
     model_config = ConfigDict(populate_by_name=True)
+
+
+@dataclass(frozen=True)
+class ScanView:
+    """A scan as the routes answer it; `read.image_urls` are as storage hands them out (the
+    local backend's are app-relative) and the router adds the overlay link when there is one."""
+
+    read: ScanRead
+    has_overlay: bool

@@ -18,6 +18,7 @@ from app.core.security import iso, utc_now
 from app.core.vocabulary import METRICS_WITH_OVERALL
 from app.providers.storage.base import ImageStorage
 from app.providers.vision.base import AnalysisFailedError, ScanAnalysis, VisionProvider
+from app.providers.vision.noise import within_noise
 from app.scans.repository import ScanRecord, ScansRepository
 from app.scans.service import overlay_key
 
@@ -41,10 +42,13 @@ def score_changes(current: dict[str, float], reference: dict[str, float]) -> dic
 def delta_against(reference: ScanRecord | None, scores: dict[str, float]) -> dict[str, Any] | None:
     if reference is None or not reference.scores:
         return None
+    changes = score_changes(scores, reference.scores)
     return {
         "scan_id": reference.scan_id,
         "scan_date": reference.scan_date,
-        "changes": score_changes(scores, reference.scores),
+        "changes": changes,
+        # Per metric: is this change no larger than photo-to-photo noise? (app/providers/vision/noise.py)
+        "within_noise": {metric: within_noise(metric, delta) for metric, delta in changes.items()},
     }
 
 

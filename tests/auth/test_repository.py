@@ -5,7 +5,13 @@ from typing import Any
 
 import pytest
 
-from app.auth.repository import AuthSession, EmailTakenError, UserRecord, UsersRepository
+from app.auth.repository import (
+    AccountGoneError,
+    AuthSession,
+    EmailTakenError,
+    UserRecord,
+    UsersRepository,
+)
 from app.core.errors import DomainError
 from app.core.security import new_id
 from tests.factories import user_record
@@ -107,17 +113,24 @@ def test_update_profile_sets_and_removes_attributes(users: UsersRepository) -> N
     assert users.get(user_id=user.user_id) == updated
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="update_profile lets the internal ConditionFailed escape for an account that is gone "
-    "(a PATCH /auth/me racing DELETE /auth/me answers 500); every other write returns False",
-)
 def test_update_profile_of_a_gone_account_is_a_domain_error(users: UsersRepository) -> None:
     with pytest.raises(DomainError):
         users.update_profile(
             user_id=new_id(), changes={"full_name": "Ghost"}, updated_at="2026-05-01T00:00:00Z"
         )
     assert users.get_by_email(email="ghost@example.com") is None
+
+
+def test_update_profile_of_an_account_being_deleted_is_refused_and_changes_nothing(
+    users: UsersRepository, stored: UserRecord
+) -> None:
+    users.mark_deletion_requested(user_id=stored.user_id, requested_at="2026-05-01T00:00:00Z")
+    with pytest.raises(AccountGoneError) as raised:
+        users.update_profile(
+            user_id=stored.user_id, changes={"full_name": "Late"}, updated_at="2026-05-01T00:00:01Z"
+        )
+    assert (raised.value.status_code, raised.value.code) == (401, "account_deleted")
+    assert users.get(user_id=stored.user_id).full_name == stored.full_name
 
 
 # ---- sessions ----

@@ -2,17 +2,19 @@
 messages in order, deleting a session."""
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from app.auth.repository import UserRecord
 from app.chat.repository import ChatMessageRecord, ChatRepository, SessionConflict
 from app.core.errors import BadRequestError
 from app.core.security import new_id
+from app.db.guards import UserGoneError
 from tests.conftest import PASSWORD
-from tests.factories import chat_session, chat_turn
+from tests.factories import chat_session, chat_turn, user_record
 
 
 @pytest.fixture
@@ -21,10 +23,25 @@ def chat(container: Any) -> ChatRepository:
 
 
 @pytest.fixture
-def user_id(chat: ChatRepository) -> Iterator[str]:
-    uid = new_id()
-    yield uid
-    chat.delete_all(user_id=uid)
+def new_user(container: Any, chat: ChatRepository) -> Iterator[Callable[[], str]]:
+    """Makes users with a stored user item: writes are refused for a user who does not exist."""
+    made: list[UserRecord] = []
+
+    def make() -> str:
+        user = user_record()
+        container.users.create(user=user)
+        made.append(user)
+        return user.user_id
+
+    yield make
+    for user in made:
+        chat.delete_all(user_id=user.user_id)
+        container.users.delete(user_id=user.user_id, email=user.email)
+
+
+@pytest.fixture
+def user_id(new_user: Callable[[], str]) -> str:
+    return new_user()
 
 
 def start(chat: ChatRepository, user_id: str, text: str = "hello") -> tuple[str, list[ChatMessageRecord]]:
@@ -148,10 +165,12 @@ def test_deleting_a_session_removes_it_all_and_nothing_else(chat: ChatRepository
     chat.delete_session(user_id=user_id, session_id=doomed)  # again: no error
 
 
-def test_delete_all_empties_the_users_partition_only(chat: ChatRepository, user_id: str) -> None:
+def test_delete_all_empties_the_users_partition_only(
+    chat: ChatRepository, user_id: str, new_user: Callable[[], str]
+) -> None:
     start(chat, user_id)
     start(chat, user_id)
-    neighbour = new_id()
+    neighbour = new_user()
     kept, kept_turn = start(chat, neighbour)
     assert chat.delete_all(user_id=user_id) == 6
     assert chat.all_items(user_id=user_id) == []
@@ -160,12 +179,6 @@ def test_delete_all_empties_the_users_partition_only(chat: ChatRepository, user_
     chat.delete_all(user_id=neighbour)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chat writes do not check that the account still exists (scan writes do): a first "
-    "message answered while the account is deleted (the assistant takes seconds) leaves a "
-    "session and its messages behind",
-)
 def test_a_chat_turn_in_flight_during_account_deletion_leaves_nothing(
     client: TestClient, chat: ChatRepository, register: Any
 ) -> None:
@@ -196,3 +209,12 @@ def test_a_cursor_from_another_listing_is_refused(chat: ChatRepository, user_id:
         chat.messages_page(user_id=user_id, session_id=first, limit=2, cursor=session_cursor)
     with pytest.raises(BadRequestError):
         chat.sessions_page(user_id=user_id, limit=2, cursor=message_cursor)
+
+
+def test_a_turn_for_an_account_marked_for_deletion_is_refused(
+    chat: ChatRepository, container: Any, user_id: str
+) -> None:
+    container.users.mark_deletion_requested(user_id=user_id, requested_at="2026-03-01T00:00:00Z")
+    with pytest.raises(UserGoneError):
+        start(chat, user_id)
+    assert chat.all_items(user_id=user_id) == []

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.plans.service import adherence
+from app.plans.timeline import adherence
 from tests.factories import checkin, plan_record, user_record
 
 START = date(2026, 3, 2)
@@ -107,11 +107,6 @@ def test_days_are_counted_in_the_users_timezone() -> None:
     assert adherence(plan, user_record(), now=late)["days_tracked"] == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adherence ends an ended plan at the UTC date of ended_at, not the user's local date: "
-    "a Tokyo user's check-in made on the local day the plan ended falls outside the tracked days",
-)
 def test_an_ended_plan_is_cut_at_the_users_local_end_date() -> None:
     # Ended 2026-03-03T23:30Z = 2026-03-04 08:30 in Tokyo; both local days were logged.
     plan = plan_with(checkin(day(0)), checkin(day(1)), checkin(day(2)), status="completed")
@@ -121,11 +116,6 @@ def test_an_ended_plan_is_cut_at_the_users_local_end_date() -> None:
     assert result["days_tracked"] == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adherence ends an ended plan at the UTC date of ended_at: a Los Angeles user whose "
-    "plan started and ended on one local day is tracked over two days",
-)
 def test_a_plan_started_and_ended_on_one_local_day_tracks_one_day() -> None:
     # Started 2026-03-01 (local), ended 2026-03-02T03:00Z = 2026-03-01 19:00 in Los Angeles.
     plan = plan_record(

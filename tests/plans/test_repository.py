@@ -3,16 +3,18 @@ check-ins, history pages."""
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from app.auth.repository import UserRecord
 from app.core.security import new_id
+from app.db.guards import UserGoneError
 from app.plans.repository import PlanConflict, PlanRecord, PlanSlot, PlansRepository
 from tests.conftest import PASSWORD
-from tests.factories import checkin, plan_record
+from tests.factories import checkin, plan_record, user_record
 
 
 @pytest.fixture
@@ -21,10 +23,25 @@ def plans(container: Any) -> PlansRepository:
 
 
 @pytest.fixture
-def user_id(plans: PlansRepository) -> Iterator[str]:
-    uid = new_id()
-    yield uid
-    plans.delete_all(user_id=uid)
+def new_user(container: Any, plans: PlansRepository) -> Iterator[Callable[[], str]]:
+    """Makes users with a stored user item: writes are refused for a user who does not exist."""
+    made: list[UserRecord] = []
+
+    def make() -> str:
+        user = user_record()
+        container.users.create(user=user)
+        made.append(user)
+        return user.user_id
+
+    yield make
+    for user in made:
+        plans.delete_all(user_id=user.user_id)
+        container.users.delete(user_id=user.user_id, email=user.email)
+
+
+@pytest.fixture
+def user_id(new_user: Callable[[], str]) -> str:
+    return new_user()
 
 
 def first_plan(plans: PlansRepository, user_id: str, **fields: Any) -> PlanRecord:
@@ -225,9 +242,11 @@ def test_history_pages_are_newest_first(plans: PlansRepository, user_id: str) ->
     assert [statuses[p.plan_id] for p in created] == ["completed"] * 4 + ["active"]
 
 
-def test_delete_all_removes_plans_and_slot(plans: PlansRepository, user_id: str) -> None:
+def test_delete_all_removes_plans_and_slot(
+    plans: PlansRepository, user_id: str, new_user: Callable[[], str]
+) -> None:
     first_plan(plans, user_id)
-    neighbour = new_id()
+    neighbour = new_user()
     kept = first_plan(plans, neighbour)
     assert plans.delete_all(user_id=user_id) == 1
     assert plans.all_for_user(user_id=user_id) == []
@@ -237,11 +256,6 @@ def test_delete_all_removes_plans_and_slot(plans: PlansRepository, user_id: str)
     plans.delete_all(user_id=neighbour)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plan writes do not check that the account still exists (scan writes do): a plan "
-    "creation in flight while the account is deleted leaves a plan behind",
-)
 def test_a_plan_request_in_flight_during_account_deletion_leaves_nothing(
     client: TestClient, plans: PlansRepository, register: Any
 ) -> None:
@@ -255,3 +269,13 @@ def test_a_plan_request_in_flight_during_account_deletion_leaves_nothing(
     leftovers = plans.all_for_user(user_id=uid)
     plans.delete_all(user_id=uid)
     assert leftovers == []
+
+
+def test_a_plan_for_an_account_marked_for_deletion_is_refused(
+    plans: PlansRepository, container: Any, user_id: str
+) -> None:
+    container.users.mark_deletion_requested(user_id=user_id, requested_at="2026-03-01T00:00:00Z")
+    with pytest.raises(UserGoneError):
+        first_plan(plans, user_id)
+    assert plans.all_for_user(user_id=user_id) == []
+    assert plans.get_slot(user_id=user_id) == PlanSlot()

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.plans.service import PLAN_WEEKS, plan_timeline
+from app.plans.timeline import PLAN_WEEKS, plan_timeline
 from tests.factories import plan_record, user_record
 
 CREATED = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday

@@ -51,13 +51,14 @@ def test_upload_authenticated_before_account_deletion_creates_nothing(
     client: TestClient, container: Any, user: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user_id = user["user"]["user_id"]
-    real_create = container.scans_repo.create
+    # The one-call upload stores its scan with `create_queued` (one write, already queued).
+    real_create = container.scans_repo.create_queued
 
     def deleted_meanwhile(**kwargs: Any) -> Any:
         _delete_account(container, user_id)  # DELETE /auth/me lands right after authentication
         return real_create(**kwargs)
 
-    monkeypatch.setattr(container.scans_repo, "create", deleted_meanwhile)
+    monkeypatch.setattr(container.scans_repo, "create_queued", deleted_meanwhile)
     response = client.post(
         f"{SCANS}/upload", headers=user["headers"], files={"front": ("f.jpg", face_jpeg(), "image/jpeg")}
     )

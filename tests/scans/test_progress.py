@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from app.core.security import iso
 from app.core.vocabulary import METRICS_WITH_OVERALL
+from app.providers.vision.noise import within_noise
 from app.scans.progress import (
     STABLE_SLOPE,
     ProgressPoint,
@@ -168,8 +169,12 @@ def test_score_changes_are_current_minus_reference_for_shared_metrics() -> None:
 
 def test_delta_against_names_the_reference_scan() -> None:
     reference = scan_record(user_id="u", status="completed", created=START, scores={"acne": 40.0})
-    delta = delta_against(reference, {"acne": 45.5})
-    assert delta == {"scan_id": reference.scan_id, "scan_date": reference.scan_date, "changes": {"acne": 5.5}}
+    delta = delta_against(reference, {"acne": 45.5, "redness": 50.0})
+    assert delta is not None
+    assert (delta["scan_id"], delta["scan_date"]) == (reference.scan_id, reference.scan_date)
+    assert delta["changes"] == {"acne": 5.5}
+    # Each change says whether it is larger than photo-to-photo noise for its metric.
+    assert delta["within_noise"] == {"acne": within_noise("acne", 5.5)}
 
 
 @pytest.mark.parametrize("scores", [None, {}])

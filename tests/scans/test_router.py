@@ -302,3 +302,36 @@ def test_progress_series_and_trend(client: TestClient, user: dict) -> None:
     assert (
         client.get("/api/v1/progress", headers=user["headers"], params={"metric": "glow"}).status_code == 422
     )
+
+
+# ---- read models and the date-range rule (both answered by the service) ----
+
+
+def test_a_completed_scan_answers_regions_per_angle_and_absolute_links(
+    client: TestClient, user: dict
+) -> None:
+    scan = upload_scan(client, user["headers"], face_jpeg(), left=face_jpeg())
+    done = wait_for(client, user["headers"], scan["scan_id"])
+    assert done["status"] == "completed", done
+    assert set(done["regions"]) == {"front", "left"}
+    front_regions = done["regions"]["front"]
+    assert front_regions
+    assert all(0 <= score <= 100 for metrics in front_regions.values() for score in metrics.values())
+    assert set(done["image_urls"]) == {"front", "left"}
+    links = [*done["image_urls"].values(), done["overlay_url"]]
+    assert all(link.startswith("http://testserver/api/v1/") for link in links)
+    listed = client.get(SCANS, headers=user["headers"]).json()["items"]
+    item = next(item for item in listed if item["scan_id"] == scan["scan_id"])
+    # The same read model in the listing (download links are signed afresh each time).
+    assert {**item, "image_urls": None} == {**done, "image_urls": None}
+
+
+@pytest.mark.parametrize("path", [SCANS, "/api/v1/progress"])
+def test_a_reversed_date_range_is_a_bad_request(client: TestClient, user: dict, path: str) -> None:
+    response = client.get(path, headers=user["headers"], params={"from": "2026-02-01", "to": "2026-01-31"})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_date_range"
+    assert error["message"]
+    same_day = client.get(path, headers=user["headers"], params={"from": "2026-02-01", "to": "2026-02-01"})
+    assert same_day.status_code == 200

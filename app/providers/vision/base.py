@@ -37,6 +37,8 @@ QUALITY_MESSAGES: dict[str, str] = {
     "too_dark": "The photo is too dark. Face a window or a soft light and avoid backlight.",
     "too_bright": "The photo is overexposed. Avoid direct sunlight or flash on your face.",
     "blurry": "The photo is blurry. Hold the phone steady, tap to focus on your face and retake it.",
+    "colour_cast": "The light is strongly coloured. Retake the photo in daylight or under white light.",
+    "face_turned": "Your face is turned away. For the front photo, look straight at the camera.",
 }
 
 

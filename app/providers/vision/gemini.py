@@ -41,7 +41,9 @@ INVALID_RESPONSE = "vision_invalid_response"
 # Inline data is capped per request; full-size phone photos of three angles would pass it.
 DEFAULT_MAX_IMAGE_SIDE = 1536
 
-ProblemCode = Literal["no_face", "face_too_small", "too_dark", "too_bright", "blurry", "low_resolution"]
+ProblemCode = Literal[
+    "no_face", "face_too_small", "too_dark", "too_bright", "blurry", "low_resolution", "colour_cast"
+]
 
 
 METRIC_HINTS: dict[str, str] = {
@@ -195,10 +197,14 @@ First check each photo's quality and list every problem found, using only these 
 - too_dark / too_bright: the face is under- or over-exposed (then exposure_ok is false)
 - blurry: the face is out of focus or shaken (then sharpness_ok is false)
 - low_resolution: the photo is too small to see skin texture
+- colour_cast: the light is strongly coloured (green, blue, deep orange)
 If a photo has any problem, set its scores to null: never score a photo that fails a check.
 
-Otherwise score every metric from 0 to 100, where HIGHER MEANS HEALTHIER skin
-(100 = no visible issue, 0 = severe):
+Otherwise score every metric from 0 to 100, where HIGHER MEANS HEALTHIER skin, on the
+same anchors as DermaLens's own analyser (docs/VISION.md): 100 = none of it visible,
+90 = less than most people, about 80 = a typical face without a skin condition, 60 = clearly
+visible but mild, 30 = marked (more than almost any ordinary face). Judge colour relative to the person's own skin, never the light's colour or the skin
+tone itself: a darker or warmer-lit face is not redder or more pigmented.
 {metric_lines}
 - overall: your overall skin health score (optional).
 

@@ -1,23 +1,21 @@
-"""The offline vision provider: skin measurement from pixels with OpenCV and NumPy.
+"""The offline vision provider: MediaPipe face mesh (LiteRT) and pixel measurements.
 
-Pipeline per photo: decode (reduced-size DCT decode for big JPEGs) → Haar face detection on a
-small grey copy → eye alignment → face crop resampled to a fixed width → quality gate → skin
-regions → metrics.
-The photos of a scan are then combined into one set of scores. docs/VISION.md has the details.
+Pipeline per photo: decode (reduced-size DCT decode for big JPEGs) → BlazeFace detection and
+the 468-point face mesh → upright crop at a fixed eye distance (scale-invariant) → quality
+gate → landmark polygons → colour normalised by the face's own skin → metrics. The photos of a
+scan are then combined into one set of scores. docs/VISION.md has the details.
 """
 
 import io
 import math
-import threading
 from dataclasses import dataclass
-from functools import partial
 
 import cv2
-import cv2.data  # a plain module the stubs of cv2 do not declare
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from app.core.vocabulary import METRICS, OVERALL, ScanAngle
+from app.providers.vision import landmarks as lm
 from app.providers.vision.base import (
     AnalysisFailedError,
     AngleAnalysis,
@@ -27,40 +25,27 @@ from app.providers.vision.base import (
     ScanAnalysis,
     quality_problem,
 )
-from app.providers.vision.metrics import FACE_SIZE, FaceResult, compute_planes, measure_face, overall_score
+from app.providers.vision.metrics import (
+    REDNESS_REFERENCE,
+    FaceResult,
+    compute_planes,
+    make_regions,
+    measure_face,
+    overall_score,
+    skin_reference,
+    srgb_to_linear,
+)
 from app.providers.vision.overlay import draw_overlay, encode_jpeg
 from app.providers.vision.regions import (
-    CANON_EYE_DISTANCE,
-    CANON_EYE_LINE,
-    FaceCrop,
-    FaceFrame,
-    Rect,
-    crop_face,
-    layout_for,
-    region_rects,
-    skin_mask,
+    IOD_PX,
+    Alignment,
+    align,
+    mesh_in_crop,
+    polygon_masks,
+    region_polygons,
+    warp_face,
 )
 
-FRONTAL_CASCADE = "haarcascade_frontalface_default.xml"
-PROFILE_CASCADE = "haarcascade_profileface.xml"
-EYE_CASCADE = "haarcascade_eye.xml"
-# Detection runs on a grey copy just big enough that a face of exactly min_face_fraction spans
-# DETECT_FACE_PX. Cascade cost grows with image area / smallest face area, so detection runs in
-# passes, stopping at the first that finds a face: (area multiplier, scale step, smallest face
-# px). The fast pass finds faces of ≥ 7.6% of the photo (typical selfies); the fine pass,
-# twice the area with a finer step, finds faces down to 1.5% (then reported as too small) and
-# faces the fast pass missed (tilted, unevenly lit).
-DETECT_FACE_PX = 32
-DETECT_PASSES: tuple[tuple[float, float, int], ...] = ((1.0, 1.2, 44), (2.0, 1.1, 28))
-# Eyes are searched in this band of the face box's rows, resampled EYE_ROI_WIDTH px wide, with
-# eye sizes EYE_PX. A pair is accepted if its distance (box widths) and roll are plausible.
-EYE_BAND = (0.20, 0.55)
-EYE_ROI_WIDTH = 96
-EYE_PX = (12, 36)
-EYE_SCALE_FACTOR = 1.15
-EYE_DISTANCE_RANGE = (0.30, 0.65)
-EYE_MAX_ROLL = math.radians(25)
-CLIPPED_LEVEL = 250  # grey level counted as blown-out
 ANGLE_ORDER: tuple[str, ...] = tuple(a.value for a in ScanAngle)
 REDUCED_FLAGS: dict[int, int] = {
     1: cv2.IMREAD_COLOR,
@@ -68,24 +53,16 @@ REDUCED_FLAGS: dict[int, int] = {
     4: cv2.IMREAD_REDUCED_COLOR_4,
     8: cv2.IMREAD_REDUCED_COLOR_8,
 }
-
-EXPOSURE_CODES = frozenset({"too_dark", "too_bright"})
-
-# One classifier per thread and cascade: detectMultiScale is not documented as thread-safe.
-_local = threading.local()
-
-
-def _cascade(name: str) -> cv2.CascadeClassifier:
-    """This thread's classifier for a cascade file shipped with OpenCV, loaded once."""
-    cache: dict[str, cv2.CascadeClassifier] = _local.__dict__.setdefault("cascades", {})
-    if name not in cache:
-        classifier = cv2.CascadeClassifier(cv2.data.haarcascades + name)
-        if classifier.empty():
-            raise AnalysisFailedError(
-                f"Face detector {name} could not be loaded.", code="detector_unavailable"
-            )
-        cache[name] = classifier
-    return cache[name]
+EXPOSURE_CODES = frozenset({"too_dark", "too_bright", "colour_cast"})
+CLIPPED_LEVEL = 250
+# Without a face: Laplacian variance of the whole photo at 512 px; ordinary photos score > 70.
+NO_FACE_SHARPNESS_SIDE = 512
+NO_FACE_BLUR_THRESHOLD = 15.0
+# The white-balance reference: cheeks, forehead, nose and chin together.
+REFERENCE_REGIONS = ("forehead", "left_cheek", "right_cheek", "nose", "chin")
+# What a side photo scores: the cheek metrics (the rest needs the whole face, seen from the front).
+SIDE_REGIONS = ("left_cheek", "right_cheek")
+SIDE_METRICS = frozenset({"acne", "redness", "hydration", "pores", "pigmentation", "texture"})
 
 
 @dataclass(frozen=True)
@@ -100,16 +77,7 @@ class Decoded:
     @property
     def scale(self) -> float:
         """Original pixels per decoded pixel."""
-        return float(self.width / self.image.shape[1])
-
-
-@dataclass(frozen=True)
-class Detection:
-    """The chosen face in decoded pixels, which cascade found it, and how many faces are alike."""
-
-    box: tuple[int, int, int, int]
-    profile: bool
-    similar_faces: int
+        return self.width / self.image.shape[1]
 
 
 def _header(data: bytes) -> tuple[str, int, int]:
@@ -140,85 +108,71 @@ def decode(*, data: bytes, min_side: int | None) -> Decoded:
     return Decoded(image=image, width=width, height=height, reduction=reduction)
 
 
-def _downscale(grey: np.ndarray, *, area: float) -> tuple[np.ndarray, float]:
-    """A copy of about `area` pixels, and its size relative to the input."""
-    h, w = grey.shape
-    scale = math.sqrt(area / (w * h))
-    k = math.floor(1.0 / scale)
-    small = grey
-    if k >= 2:
-        # An exact integer ratio takes OpenCV's fast INTER_AREA path (~4x faster than an
-        # arbitrary ratio); the remainder is then resized on the small image.
-        small = cv2.resize(grey[: h - h % k, : w - w % k], (w // k, h // k), interpolation=cv2.INTER_AREA)
-        scale *= k
-    # Tiny photos are enlarged so their face can still reach the cascade's window.
-    interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
-    size = (max(1, round(small.shape[1] * scale)), max(1, round(small.shape[0] * scale)))
-    return cv2.resize(small, size, interpolation=interp), size[0] / w
+@dataclass(frozen=True)
+class Face:
+    """A located face: its mesh in decoded pixels, alignment, and how many faces are alike."""
+
+    mesh: np.ndarray
+    alignment: Alignment
+    box: tuple[float, float, float, float]
+    similar_faces: int
 
 
-def _skin_share(image: np.ndarray, box: tuple[int, int, int, int]) -> float:
-    """Share of skin-coloured pixels in the middle of a box (about 32x32 samples)."""
-    x, y, w, h = box
-    step = max(1, w // 64)
-    centre = image[y + h * 3 // 10 : y + h * 8 // 10 : step, x + w // 4 : x + w * 3 // 4 : step]
-    if not centre.size:
-        return 0.0
-    mask = skin_mask(bgr=np.ascontiguousarray(centre), valid=np.ones(centre.shape[:2], bool))
-    return float(mask.mean())
+@dataclass(frozen=True)
+class Prepared:
+    """A face's crop with everything the quality gate and the metrics need."""
+
+    crop: np.ndarray
+    valid: np.ndarray
+    polygons: dict[str, np.ndarray]
+    masks: dict[str, np.ndarray]
+    face: np.ndarray
+    reference: np.ndarray
 
 
-def _original_box(box: tuple[int, int, int, int], *, scale: float) -> Box:
-    x, y, w, h = box
-    return Box(x=round(x * scale), y=round(y * scale), w=round(w * scale), h=round(h * scale))
-
-
-def _analysis_frame(analysis: AngleAnalysis, *, scale: float) -> FaceFrame:
-    """The face frame an analysis used, in decoded pixels (scale: original per decoded px)."""
-    m = analysis.measurements
-    if "frame_size" in m:
-        frame = FaceFrame(
-            cx=m["frame_cx"], cy=m["frame_cy"], size=m["frame_size"], angle=math.radians(m["frame_roll_deg"])
-        )
-    else:
-        b = analysis.face_box or Box(x=0, y=0, w=1, h=1)
-        frame = FaceFrame.from_box((b.x, b.y, b.w, b.h))
-    return frame.scaled(1.0 / scale)
+def _yaw_ratio(points: np.ndarray) -> float:
+    """Where the nose tip sits between the face's contour points: 0.5 facing the camera."""
+    left, right = points[lm.CONTOUR_L][0], points[lm.CONTOUR_R][0]
+    return float((points[lm.NOSE_TIP][0] - left) / max(1e-6, right - left))
 
 
 class LocalVisionProvider:
-    """Offline skin analysis with OpenCV Haar face detection and pixel measurements."""
+    """Offline skin analysis: MediaPipe face mesh and pixel measurements relative to the face."""
 
     name = "local"
-    model_version = "local-cv-1"
+    model_version = "local-mesh-2"
 
     def __init__(
         self,
         *,
-        min_face_fraction: float = 0.04,
-        min_face_px: int = 128,
-        dark_threshold: float = 45.0,
-        bright_threshold: float = 215.0,
-        max_clipped_fraction: float = 0.25,
-        blur_threshold: float = 25.0,
+        min_face_fraction: float = 0.03,
+        min_eye_distance_px: float = 30.0,
+        dark_threshold: float = 40.0,
+        bright_threshold: float = 230.0,
+        max_clipped_fraction: float = 0.10,
+        max_cast_ratio: float = 0.97,
+        blur_threshold: float = 4.5,
+        max_yaw_offset: float = 0.22,
         decode_min_side: int = 720,
-        detect_min_neighbors: int = 3,
-        min_face_skin: float = 0.6,
         second_face_ratio: float = 0.6,
         front_weight: float = 2.0,
     ) -> None:
+        if not lm.available():
+            raise AnalysisFailedError(
+                "The face models or the LiteRT runtime are missing (pip install -r requirements.txt).",
+                code="detector_unavailable",
+            )
         self.min_face_fraction = min_face_fraction
-        self.min_face_px = min_face_px
+        self.min_eye_distance_px = min_eye_distance_px
         self.dark_threshold = dark_threshold
         self.bright_threshold = bright_threshold
         self.max_clipped_fraction = max_clipped_fraction
+        self.max_cast_ratio = max_cast_ratio
         self.blur_threshold = blur_threshold
+        self.max_yaw_offset = max_yaw_offset
         self.decode_min_side = decode_min_side
-        self.detect_min_neighbors = detect_min_neighbors
-        self.min_face_skin = min_face_skin
         self.second_face_ratio = second_face_ratio
         self.front_weight = front_weight
-        self.detect_area = (DETECT_FACE_PX / math.sqrt(min_face_fraction)) ** 2
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -243,27 +197,26 @@ class LocalVisionProvider:
     def analyze_angle(self, *, angle: str, data: bytes) -> AngleAnalysis:
         """Quality gate and, if it passes, scores for one photo."""
         decoded = decode(data=data, min_side=self.decode_min_side)
-        grey = cv2.cvtColor(decoded.image, cv2.COLOR_BGR2GRAY)
-        detection = self._find_face(image=decoded.image, grey=grey, side=angle != ScanAngle.FRONT)
-        if detection is None:
-            return AngleAnalysis(angle=angle, quality=self._no_face_quality(decoded=decoded, grey=grey))
-        frame, eyes_found = self._face_frame(grey=grey, detection=detection)
-        crop = crop_face(image=decoded.image, frame=frame, face_size=FACE_SIZE)
-        quality = self._quality(decoded=decoded, detection=detection, crop=crop)
-        face_box = _original_box(detection.box, scale=decoded.scale)
-        original = frame.scaled(decoded.scale)
+        face = self._find_face(decoded.image)
+        if face is None:
+            return AngleAnalysis(angle=angle, quality=self._no_face_quality(decoded=decoded))
+        prepared = self._prepare(decoded.image, face)
+        quality, facts = self._quality(decoded=decoded, face=face, prepared=prepared, angle=angle)
+        s = decoded.scale
+        x, y, w, h = face.box
+        face_box = Box(x=round(x * s), y=round(y * s), w=round(w * s), h=round(h * s))
+        a = face.alignment
         measurements = {
             "decode_reduction": float(decoded.reduction),
-            "detector_profile": float(detection.profile),
-            "eyes_found": float(eyes_found),
-            "frame_cx": round(original.cx, 2),
-            "frame_cy": round(original.cy, 2),
-            "frame_size": round(original.size, 2),
-            "frame_roll_deg": round(math.degrees(original.angle), 2),
+            "eye_mid_x": round(a.eye_mid[0] * s, 2),
+            "eye_mid_y": round(a.eye_mid[1] * s, 2),
+            "eye_distance_px": round(IOD_PX / a.scale * s, 2),
+            "roll_deg": round(math.degrees(a.roll), 2),
+            **facts,
         }
         if not quality.passed:
             return AngleAnalysis(angle=angle, quality=quality, face_box=face_box, measurements=measurements)
-        result = self._measure(crop=crop, angle=angle, profile=detection.profile)
+        result = self._measure(prepared, angle=angle)
         return AngleAnalysis(
             angle=angle,
             quality=quality,
@@ -274,165 +227,82 @@ class LocalVisionProvider:
         )
 
     def render_overlay(self, image: bytes, analysis: AngleAnalysis) -> bytes:
-        """A JPEG of the photo at full size with face box, regions and detected spots."""
+        """A JPEG of the photo at full size with face box, region polygons and detected spots."""
         decoded = decode(data=image, min_side=self.decode_min_side)
-        # Measure on the same (possibly reduced) pixels as the analysis, draw on the full photo.
         canvas = decode(data=image, min_side=None).image if decoded.reduction > 1 else decoded.image
         box = analysis.face_box
-        if box is None:
+        face = self._find_face(decoded.image) if box is not None else None
+        if box is None or face is None:
             return encode_jpeg(canvas)
-        regions, spots = self._overlay_shapes(decoded=decoded, analysis=analysis)
-        face = Rect(x0=box.x, y0=box.y, x1=box.x + box.w, y1=box.y + box.h)
-        return encode_jpeg(draw_overlay(canvas=canvas, face=face, regions=regions, spots=spots))
-
-    def _overlay_shapes(
-        self, *, decoded: Decoded, analysis: AngleAnalysis
-    ) -> tuple[dict[str, list[tuple[int, int]]], list[tuple[str, int, int, int]]]:
-        """Region polygons and spots of an analysis, in original-photo pixels."""
+        prepared = self._prepare(decoded.image, face)
         s = decoded.scale
-        crop = crop_face(image=decoded.image, frame=_analysis_frame(analysis, scale=s), face_size=FACE_SIZE)
-        profile = analysis.measurements.get("detector_profile", 0.0) > 0.5
-        rects = region_rects(layout=layout_for(angle=analysis.angle, profile=profile), face_size=FACE_SIZE)
-        # Spots are re-detected on the same pixels (deterministic) rather than stored: the
-        # contract keeps only floats in measurements.
-        measured = (
-            self._measure(crop=crop, angle=analysis.angle, profile=profile) if analysis.scores else None
-        )
 
-        def to_original(x: float, y: float) -> tuple[int, int]:
-            px, py = crop.to_image(x, y)
-            return round(px * s), round(py * s)
+        def to_original(points: np.ndarray) -> list[tuple[int, int]]:
+            photo = face.alignment.to_photo(np.asarray(points, np.float64)) * s
+            return [(round(px), round(py)) for px, py in photo]
 
-        regions = {
-            name: [to_original(x, y) for x, y in ((r.x0, r.y0), (r.x1, r.y0), (r.x1, r.y1), (r.x0, r.y1))]
-            for name, r in rects.items()
-        }
-        px_per_crop_px = crop.frame.size / FACE_SIZE * s
-        spots = [
-            (blob.kind, *to_original(blob.x, blob.y), round(blob.radius * px_per_crop_px))
-            for blob in (measured.blobs if measured else ())
-        ]
-        return regions, spots
+        regions = {name: to_original(poly) for name, poly in prepared.polygons.items()}
+        spots = []
+        if analysis.scores:
+            px_per_crop = s / face.alignment.scale
+            for blob in self._measure(prepared, angle=analysis.angle).blobs:
+                (x, y), *_ = to_original(np.array([[blob.x, blob.y]]))
+                spots.append((blob.kind, x, y, round(blob.radius * px_per_crop)))
+        from app.providers.vision.regions import Rect as _Rect
+
+        rect = _Rect(x0=box.x, y0=box.y, x1=box.x + box.w, y1=box.y + box.h)
+        return encode_jpeg(draw_overlay(canvas=canvas, face=rect, regions=regions, spots=spots))
 
     # ---- detection --------------------------------------------------------------------------
 
-    def _find_face(self, *, image: np.ndarray, grey: np.ndarray, side: bool) -> Detection | None:
-        """Run the detection passes until one finds a face."""
-        for area_factor, scale_factor, min_px in DETECT_PASSES:
-            small, small_scale = _downscale(grey, area=self.detect_area * area_factor)
-            detection = self._detect(
-                image=image, small=small, small_scale=small_scale, side=side, step=(scale_factor, min_px)
-            )
-            if detection is not None:
-                return detection
-        return None
-
-    def _face_frame(self, *, grey: np.ndarray, detection: Detection) -> tuple[FaceFrame, bool]:
-        """The canonical face box, placed by the eyes when both are found, else the Haar box."""
-        if not detection.profile:
-            eyes = self._find_eyes(grey=grey, box=detection.box)
-            if eyes is not None:
-                return FaceFrame.from_eyes(*eyes), True
-        return FaceFrame.from_box(detection.box), False
-
-    def _find_eyes(
-        self, *, grey: np.ndarray, box: tuple[int, int, int, int]
-    ) -> tuple[tuple[float, float], tuple[float, float]] | None:
-        """Centres of the image-left and image-right eyes in decoded pixels, if plausible."""
-        x, y, w, h = box
-        top, bottom = y + round(h * EYE_BAND[0]), y + round(h * EYE_BAND[1])
-        roi = grey[top:bottom, x : x + w]
-        if not roi.size:
+    def _find_face(self, image: np.ndarray) -> Face | None:
+        """The largest detected face with a mesh, and how many faces are of similar size."""
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        flipped = np.ascontiguousarray(rgb[:, ::-1])
+        width = rgb.shape[1]
+        detections = lm.detect_faces(rgb)
+        if not detections:
             return None
-        f = EYE_ROI_WIDTH / w
-        size = (EYE_ROI_WIDTH, max(1, round(roi.shape[0] * f)))
-        small = cv2.resize(roi, size, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
-        found = _cascade(EYE_CASCADE).detectMultiScale(
-            small,
-            scaleFactor=EYE_SCALE_FACTOR,
-            minNeighbors=3,
-            minSize=(EYE_PX[0],) * 2,
-            maxSize=(EYE_PX[1],) * 2,
-        )
-        centres = [(x + (ex + ew / 2) / f, top + (ey + eh / 2) / f) for ex, ey, ew, eh in found]
-        # Brows, nostrils and glasses also fire: keep the detection nearest each canonical eye.
-        expect_y = y + h * CANON_EYE_LINE
-        picks = []
-        for expect_x in (x + w * (0.5 - CANON_EYE_DISTANCE / 2), x + w * (0.5 + CANON_EYE_DISTANCE / 2)):
-            side = [c for c in centres if (c[0] < x + w / 2) == (expect_x < x + w / 2)]
-            if not side:
-                return None
-            picks.append(min(side, key=partial(math.dist, (expect_x, expect_y))))
-        (lx, ly), (rx, ry) = picks
-        distance = math.hypot(rx - lx, ry - ly) / w
-        if not EYE_DISTANCE_RANGE[0] <= distance <= EYE_DISTANCE_RANGE[1]:
+        detections.sort(key=lambda d: -d.box[2] * d.box[3])
+        # The face is found in the photo and in its mirror, and every step averages both, so the
+        # analysis of a mirrored photo is exactly the mirror of this one (no score can move).
+        best = detections[0]
+        mirrored = sorted(lm.detect_faces(flipped), key=lambda d: -d.box[2] * d.box[3])
+        if mirrored and lm.iou(best.box, lm.mirror_detection(mirrored[0], width).box) > 0.5:
+            best = lm.average_detections(best, lm.mirror_detection(mirrored[0], width))
+        found = lm.face_mesh(rgb, best)
+        if found is None:
             return None
-        if abs(math.atan2(ry - ly, rx - lx)) > EYE_MAX_ROLL:
-            return None
-        return picks[0], picks[1]
+        mesh, _ = found
+        found_mirror = lm.face_mesh(flipped, lm.mirror_detection(best, width))
+        if found_mirror is not None:
+            mesh = lm.symmetrise(mesh, found_mirror[0], width)
+        similar = sum(1 for d in detections if d.box[2] >= self.second_face_ratio * best.box[2])
+        lo, hi = mesh[:, :2].min(0), mesh[:, :2].max(0)
+        box = (float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1]))
+        return Face(mesh=mesh, alignment=align(mesh), box=box, similar_faces=similar)
 
-    def _detect(
-        self, *, image: np.ndarray, small: np.ndarray, small_scale: float, side: bool, step: tuple[float, int]
-    ) -> Detection | None:
-        """The largest skin-coloured face; side photos fall back to the profile cascade."""
-        # No histogram equalisation: the cascade normalises each window's contrast itself, and
-        # equalising the whole frame hurt small faces in trials.
-        boxes = self._faces(image, self._cascade_boxes(FRONTAL_CASCADE, small, step), small_scale)
-        profile = False
-        if not boxes and side:
-            # The profile cascade knows one facing direction: try the mirror image for the other.
-            width = small.shape[1]
-            flipped = self._cascade_boxes(PROFILE_CASCADE, np.fliplr(small), step)
-            candidates = self._cascade_boxes(PROFILE_CASCADE, small, step) + [
-                (width - x - w, y, w, h) for x, y, w, h in flipped
-            ]
-            boxes = self._faces(image, candidates, small_scale)
-            profile = True
-        if not boxes:
-            return None
-        if len(boxes) > 1 and not profile:
-            boxes = self._prefer_faces_with_eyes(image, boxes)
-        x, y, w, h = boxes[0]
-        similar = sum(1 for b in boxes if min(b[2], b[3]) >= self.second_face_ratio * min(w, h))
-        return Detection(box=(x, y, w, h), profile=profile, similar_faces=similar)
-
-    def _prefer_faces_with_eyes(
-        self, image: np.ndarray, boxes: list[tuple[int, int, int, int]]
-    ) -> list[tuple[int, int, int, int]]:
-        """Among several candidates, real faces are the ones with two plausible eyes.
-
-        A skin-toned background (or a colour cast over the whole photo) can pass the skin test
-        and outsize the face; without this, it would be chosen, or count as a second face.
-        """
-        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        with_eyes = [b for b in boxes if self._find_eyes(grey=grey, box=b) is not None]
-        return with_eyes or boxes
-
-    def _cascade_boxes(
-        self, name: str, grey: np.ndarray, step: tuple[float, int]
-    ) -> list[tuple[int, int, int, int]]:
-        """Raw cascade boxes; step is (scale factor, smallest face px)."""
-        scale_factor, min_px = step
-        found = _cascade(name).detectMultiScale(
-            np.ascontiguousarray(grey),
-            scaleFactor=scale_factor,
-            minNeighbors=self.detect_min_neighbors,
-            minSize=(min_px, min_px),
-        )
-        return [(int(x), int(y), int(w), int(h)) for x, y, w, h in found]
-
-    def _faces(
-        self, image: np.ndarray, candidates: list[tuple[int, int, int, int]], small_scale: float
-    ) -> list[tuple[int, int, int, int]]:
-        """Skin-coloured candidates in decoded pixels, largest first (ties by position)."""
-        boxes = [
-            (round(x / small_scale), round(y / small_scale), round(w / small_scale), round(h / small_scale))
-            for x, y, w, h in candidates
-        ]
-        # Haar false positives on clothes, walls or patterns are rarely skin-coloured.
-        faces = [b for b in boxes if _skin_share(image, b) >= self.min_face_skin]
-        faces.sort(key=lambda b: (-b[2] * b[3], b[1], b[0]))
-        return faces
+    def _prepare(self, image: np.ndarray, face: Face) -> Prepared:
+        """The upright fixed-scale crop, region polygons and the face's own skin white point."""
+        crop, valid = warp_face(image, face.alignment)
+        polygons = region_polygons(mesh_in_crop(face.mesh, face.alignment))
+        masks = {n: m & valid for n, m in polygon_masks(polygons).items()}
+        union = np.zeros(valid.shape, bool)
+        for m in masks.values():
+            union |= m
+        reference_mask = np.zeros(valid.shape, bool)
+        for n in REFERENCE_REGIONS:
+            if n in masks:
+                reference_mask |= masks[n]
+        linear = srgb_to_linear(crop)
+        # A first median, then the median of the pixels near it: hair or a beard strand in a
+        # region does not pull the white point.
+        ref = skin_reference(linear, reference_mask)
+        ratio = np.log(np.maximum(linear, 1e-5) / ref).mean(axis=2)
+        near = reference_mask & (np.abs(ratio) < 0.5)
+        if near.sum() > 50:
+            ref = skin_reference(linear, near)
+        return Prepared(crop=crop, valid=valid, polygons=polygons, masks=masks, face=union, reference=ref)
 
     # ---- quality ----------------------------------------------------------------------------
 
@@ -443,42 +313,64 @@ class LocalVisionProvider:
             return [quality_problem("too_bright")]
         return []
 
-    def _no_face_quality(self, *, decoded: Decoded, grey: np.ndarray) -> QualityReport:
+    def _no_face_quality(self, *, decoded: Decoded) -> QualityReport:
         """No face: say so, and say whether exposure is the likely reason."""
+        grey = cv2.cvtColor(decoded.image, cv2.COLOR_BGR2GRAY)
         brightness = float(grey.mean())
         clipped = float(np.count_nonzero(grey >= CLIPPED_LEVEL)) / grey.size
+        problems = self._exposure_problems(brightness, clipped)
+        # A photo blurred beyond recognition hides the face: say so, it is what the user can fix.
+        f = NO_FACE_SHARPNESS_SIDE / max(grey.shape)
+        small = cv2.resize(grey, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else grey
+        sharpness = float(cv2.Laplacian(small, cv2.CV_32F).var())
+        if not problems and sharpness < NO_FACE_BLUR_THRESHOLD:
+            problems.append(quality_problem("blurry"))
         return QualityReport(
             passed=False,
             face_found=False,
+            sharpness=round(sharpness, 1),
             brightness=round(brightness, 1),
             width=decoded.width,
             height=decoded.height,
-            problems=[*self._exposure_problems(brightness, clipped), quality_problem("no_face")],
+            problems=[*problems, quality_problem("no_face")],
         )
 
-    def _quality(self, *, decoded: Decoded, detection: Detection, crop: FaceCrop) -> QualityReport:
-        """The gate: exposure, one face, face size and resolution, sharpness."""
-        grey = cv2.cvtColor(crop.bgr, cv2.COLOR_BGR2GRAY)
-        pixels = grey[crop.valid]
-        brightness = float(pixels.mean())
-        # Laplacian variance on the face resampled to FACE_SIZE wide: independent of photo size.
-        sharpness = float(cv2.Laplacian(grey, cv2.CV_32F)[crop.valid].var())
-        _, _, w, h = detection.box
-        img_h, img_w = decoded.image.shape[:2]
-        fraction = (w * h) / (img_w * img_h)
-        problems = self._exposure_problems(
-            brightness, float(np.count_nonzero(pixels >= CLIPPED_LEVEL)) / pixels.size
+    def _quality(
+        self, *, decoded: Decoded, face: Face, prepared: Prepared, angle: str
+    ) -> tuple[QualityReport, dict[str, float]]:
+        """The gate: exposure, colour cast, one face, face size and resolution, pose, sharpness."""
+        grey = cv2.cvtColor(prepared.crop, cv2.COLOR_BGR2GRAY)
+        area = prepared.face & prepared.valid
+        pixels = grey[area] if area.any() else grey[prepared.valid]
+        brightness = float(np.median(pixels))
+        # Blown-out = every channel clipped (a bright red channel alone is normal on light skin).
+        clipped = float(np.count_nonzero(prepared.crop[area].min(axis=1) >= CLIPPED_LEVEL)) / max(
+            1, area.sum()
         )
-        if detection.similar_faces > 1:
+        # Laplacian variance on the fixed-scale crop: independent of the photo's size.
+        sharpness = float(cv2.Laplacian(grey, cv2.CV_32F)[area].var()) if area.any() else 0.0
+        img_h, img_w = decoded.image.shape[:2]
+        _, _, w, h = face.box
+        fraction = (w * h) / (img_w * img_h)
+        eye_px = IOD_PX / face.alignment.scale * decoded.scale
+        b, g, r = (float(v) for v in prepared.reference)
+        cast = max(g / r, b / r)
+        yaw = _yaw_ratio(mesh_in_crop(face.mesh, face.alignment))
+        problems = self._exposure_problems(brightness, clipped)
+        if not problems and cast > self.max_cast_ratio:
+            problems.append(quality_problem("colour_cast"))
+        if face.similar_faces > 1:
             problems.append(quality_problem("multiple_faces"))
         if fraction < self.min_face_fraction:
             problems.append(quality_problem("face_too_small"))
-        if min(w, h) * decoded.scale < self.min_face_px:
+        if eye_px < self.min_eye_distance_px:
             problems.append(quality_problem("low_resolution"))
+        if angle == ScanAngle.FRONT and abs(yaw - 0.5) > self.max_yaw_offset:
+            problems.append(quality_problem("face_turned"))
         # Bad exposure also flattens the Laplacian: report the cause, not the symptom.
         if not any(p.code in EXPOSURE_CODES for p in problems) and sharpness < self.blur_threshold:
             problems.append(quality_problem("blurry"))
-        return QualityReport(
+        report = QualityReport(
             passed=not problems,
             face_found=True,
             face_fraction=round(fraction, 4),
@@ -488,14 +380,37 @@ class LocalVisionProvider:
             height=decoded.height,
             problems=problems,
         )
+        facts = {
+            "clipped_fraction": round(clipped, 4),
+            "cast_ratio": round(cast, 4),
+            "yaw_ratio": round(yaw, 4),
+            "skin_lin_b": round(b, 5),
+            "skin_lin_g": round(g, 5),
+            "skin_lin_r": round(r, 5),
+        }
+        return report, facts
 
     # ---- measurement and combination --------------------------------------------------------
 
-    def _measure(self, *, crop: FaceCrop, angle: str, profile: bool) -> FaceResult:
-        skin = skin_mask(bgr=crop.bgr, valid=crop.valid)
-        planes = compute_planes(bgr=crop.bgr, skin=skin, valid=crop.valid)
-        rects = region_rects(layout=layout_for(angle=angle, profile=profile), face_size=FACE_SIZE)
-        return measure_face(planes=planes, rects=rects)
+    def _measure(self, prepared: Prepared, *, angle: str) -> FaceResult:
+        planes = compute_planes(
+            bgr=prepared.crop, valid=prepared.valid, reference=prepared.reference, face=prepared.face
+        )
+        masks = prepared.masks
+        if angle != ScanAngle.FRONT:
+            # A side photo shows the cheeks well; forehead and chin stay as redness's reference.
+            masks = {n: m for n, m in masks.items() if n in (*SIDE_REGIONS, *REDNESS_REFERENCE)}
+        regs = make_regions(planes=planes, masks=masks, valid=prepared.valid)
+        result = measure_face(planes=planes, regs=regs)
+        if angle == ScanAngle.FRONT:
+            return result
+        scores = {m: v for m, v in result.scores.items() if m in SIDE_METRICS}
+        if scores:
+            scores[OVERALL] = round(overall_score(scores), 1)
+        regions = {n: v for n, v in result.regions.items() if n in SIDE_REGIONS}
+        return FaceResult(
+            scores=scores, regions=regions, measurements=result.measurements, blobs=result.blobs
+        )
 
     def _combine(self, angles: list[AngleAnalysis]) -> dict[str, float]:
         """Per metric, the front-weighted mean over the photos that passed and measured it."""

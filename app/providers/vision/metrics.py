@@ -1,10 +1,19 @@
-"""Skin metrics from the pixels of a normalised face crop.
+"""Skin metrics from the upright, fixed-scale face crop, relative to the person's own skin.
 
-Every metric is a raw "badness" measurement taken per region, averaged over the metric's
-regions, and mapped to a 0-100 score (higher = healthier) by a falling logistic with a named
-midpoint and scale. Pure functions, no I/O; docs/VISION.md explains each formula.
+Colour is measured relative to the face, not the camera: the crop is linearised (sRGB) and
+each channel divided by the median of the face's own skin, which removes white balance and
+exposure; then everything is in log units (100·ln, ≈ % contrast):
 
-Pixel scales (sigmas, areas) assume the face box is resampled to FACE_SIZE pixels wide.
+- L: relative luminance, 0 at the face's median skin;
+- E: erythema index ln(R/G), 0 at the face's median skin (redness, independent of skin tone
+  as far as a ratio can be).
+
+Each metric looks at the feature it names (docs/VISION.md): red blobs (acne), flat dark
+non-red spots (pigmentation), regional redness of the cheeks and nose against the forehead
+and chin (redness), small dark pits (pores), fine relief away from spots (texture),
+horizontal valleys (wrinkles), specular shine (oiliness), under-eye vs cheek (dark circles),
+spread of region tone (evenness). Raw values map to 0-100 (higher = healthier) by a falling
+logistic calibrated with bench/vision_trust.py. Pure functions, no I/O.
 """
 
 import math
@@ -15,72 +24,89 @@ import cv2
 import numpy as np
 
 from app.core.vocabulary import METRICS, OVERALL
-from app.providers.vision.regions import MIN_SKIN_PIXELS, Rect, face_tone_mask, median_u8
+from app.providers.vision.regions import IOD_PX, REGION_NAMES, TWINS
 
-FACE_SIZE = 192
-
-# Gaussian sigmas (px at FACE_SIZE; 1 px ≈ 0.75 mm on an adult face) splitting luminance into bands.
-SIGMA_FINE = 1.0
-SIGMA_PORE = 2.0
-SIGMA_TEXTURE = 4.0
-SIGMA_BACKGROUND = 8.0
-
-# Skin is eroded by this many px so feature borders (hairline, brows, lids, lips) do not count
-# as wrinkles, spots or texture.
-SKIN_ERODE_PX = 2
-# Redness: mean a* plus a bonus for the share of clearly red pixels.
-RED_A_HIGH = 20.0
-RED_TAIL_WEIGHT = 10.0
-# Oiliness: specular highlights are bright (relative to the face and absolutely) and desaturated.
-SHINE_V_MIN = 190
-SHINE_V_DELTA = 35
-SHINE_S_MAX = 70
-# Wrinkles: a pixel on a horizontal dark line (a valley across y) whose curvature dominates any
-# curvature along x. Measured on the sigma-2 luminance so single-pixel noise is no line.
-WRINKLE_CURVATURE_MIN = 0.25  # L* units per px²
+# Pixel scales at IOD_PX = 64 (1 px ≈ 1 mm).
+SIGMA_FINE = 0.8
+SIGMA_PORE = 1.6
+SIGMA_TEXTURE = 3.0
+SIGMA_BACKGROUND = 6.0
+# Skin: within these log-units of the face's median (hair, brows, nostrils, shadows and
+# highlights are not skin); redder is allowed further (acne and redness are what we measure).
+SKIN_MAX_DARKER = 60.0
+SKIN_MAX_DARKER_PIXEL = 110.0  # a single pixel (a dark spot's centre) may be darker
+SKIN_SIGMA = 4.0
+SKIN_MAX_BRIGHTER = 45.0
+SKIN_MAX_LESS_RED = 35.0
+SKIN_MAX_MORE_RED = 60.0
+# Red blobs (acne): E above its spot-scale surroundings by ACNE_DELTA_E log-units (full weight at 2x).
+ACNE_DELTA_E = 4.0
+# Flat dark spots (pigmentation): L below its surroundings by SPOT_DELTA_L, and not red.
+SPOT_DELTA_L = 6.0
+SIGMA_SPOT = 4.0
+SIGMA_CHROMA = 1.4
+ROUND_SIGMA = 2.0
+ROUND_FULL = 0.4  # eigenvalue ratio at which a blob counts fully (a disc is 1, a line 0)
+RED_RATIO = 0.6  # E residual ≥ this x darkening: red (haemoglobin), else dark (melanin)
+BLOB_MIN_AREA = 3
+BLOB_MAX_AREA = 70
+BLOB_MAX_ASPECT = 3.0
+# Wrinkles: curvature of the sigma-1.6 L plane across y dominating that along x.
+WRINKLE_CURVATURE_MIN = 1.2  # log-units per px²
 WRINKLE_ORIENTATION_RATIO = 2.0
-# Dark spots: darker than the local background by SPOT_DELTA L* units, spot-sized, roundish.
-SPOT_DELTA = 4.0
-SPOT_MIN_AREA = 3
-SPOT_MAX_AREA = 90
-SPOT_MAX_ASPECT = 3.0
-# Acne: redder than the local background by ACNE_DELTA_A a* units, papule-sized, roundish.
-ACNE_DELTA_A = 5.0
-ACNE_MIN_AREA = 4
-ACNE_MAX_AREA = 90
-ACNE_MAX_ASPECT = 3.0
+# Oiliness: highlights ≥ e^0.45 (57%) brighter than the skin median, nearly colourless.
+SHINE_L_MIN = 30.0
+SHINE_CHROMA_MAX = 0.20  # full weight up to this chroma, none from twice it
+MIN_REGION_PIXELS = 25
 
 
 @dataclass(frozen=True)
 class Falling:
-    """Falling logistic: raw == mid scores 50; mid - 2*scale scores 88; mid + 2*scale scores 12."""
+    """Falling logistic: raw == mid scores 50; mid - 2*scale scores 88; mid + 2*scale scores 12.
+
+    With zero_is_perfect (for raws that cannot go below 0: a share of blob or shine pixels) the
+    curve is stretched so that raw 0, none of the feature at all, scores exactly 100.
+    """
 
     mid: float
     scale: float
+    zero_is_perfect: bool = False
 
-    def score(self, raw: float) -> float:
-        """Map a raw badness value to 0-100."""
+    def _logistic(self, raw: float) -> float:
         z = max(-60.0, min(60.0, (raw - self.mid) / self.scale))
         return 100.0 / (1.0 + math.exp(z))
 
+    def score(self, raw: float) -> float:
+        """Map a raw badness value to 0-100."""
+        value = self._logistic(raw)
+        if self.zero_is_perfect:
+            value = min(100.0, 100.0 * value / self._logistic(0.0))
+        return value
 
+
+# Calibrated with bench/vision_trust.py (docs/BENCHMARKS.md): scale = 5 x the metric's p90 raw
+# change under benign capture changes (so photo noise moves a score ≈ 3-5 points), widened for
+# long-tailed metrics (oiliness, wrinkles) so the 97th-percentile ordinary face stays ≥ 30; mid
+# puts the median ordinary face at 80.
 MAPPINGS: dict[str, Falling] = {
-    "acne": Falling(mid=1.5, scale=0.5),  # % of skin pixels in red blobs
-    "redness": Falling(mid=18.0, scale=3.0),  # mean a* (+ red tail)
-    "oiliness": Falling(mid=6.0, scale=2.0),  # % specular pixels
-    "hydration": Falling(mid=3.4, scale=0.5),  # L* units (fine roughness & unevenness)
-    "pores": Falling(mid=0.36, scale=0.06),  # mean dark-pit depth, L* units
-    "wrinkles": Falling(mid=12.0, scale=3.0),  # % horizontal-valley pixels
-    "pigmentation": Falling(mid=3.0, scale=0.8),  # % of skin pixels in dark spots
-    "dark_circles": Falling(mid=8.0, scale=2.5),  # cheek L* - under-eye L*
-    "texture": Falling(mid=2.9, scale=0.4),  # std of the 1-4 px band, L* units
-    "evenness": Falling(mid=6.0, scale=1.5),  # spread of region mean L*/a*
+    "acne": Falling(mid=1.85, scale=1.18, zero_is_perfect=True),  # soft % of skin in round red blobs
+    "redness": Falling(mid=21.5, scale=10.0),  # cheek/nose E minus forehead/chin E, log-units
+    "oiliness": Falling(mid=2.77, scale=2.0, zero_is_perfect=True),  # soft % specular pixels
+    "hydration": Falling(mid=7.2, scale=2.26),  # fine + coarse L roughness, log-units
+    "pores": Falling(mid=0.71, scale=0.31),  # mean dark-pit depth, log-units
+    "wrinkles": Falling(mid=3.56, scale=2.49, zero_is_perfect=True),  # soft % horizontal-valley pixels
+    "pigmentation": Falling(
+        mid=2.53, scale=1.16, zero_is_perfect=True
+    ),  # soft % of skin in round dark non-red spots
+    "dark_circles": Falling(mid=7.4, scale=11.9),  # cheek - under-eye red-channel L, log-units
+    "texture": Falling(mid=5.36, scale=1.65),  # robust std of the 0.8-3 px L band, log-units
+    "evenness": Falling(mid=18.6, scale=5.8),  # std of region median red-channel L, log-units
 }
 
 METRIC_REGIONS: dict[str, tuple[str, ...]] = {
     "acne": ("forehead", "left_cheek", "right_cheek", "chin"),
     "redness": ("left_cheek", "right_cheek", "nose"),
-    "oiliness": ("forehead", "nose"),
+    "oiliness": ("forehead", "nose", "left_cheek", "right_cheek"),
     "hydration": ("forehead", "left_cheek", "right_cheek"),
     "pores": ("left_cheek", "right_cheek", "nose"),
     "wrinkles": ("forehead", "under_eye_left", "under_eye_right"),
@@ -89,10 +115,10 @@ METRIC_REGIONS: dict[str, tuple[str, ...]] = {
     "texture": ("forehead", "left_cheek", "right_cheek", "chin"),
     "evenness": ("forehead", "left_cheek", "right_cheek", "nose", "chin"),
 }
-EVENNESS_MIN_REGIONS = 3
+REDNESS_REFERENCE = ("forehead", "chin")
 CHEEKS = ("left_cheek", "right_cheek")
+EVENNESS_MIN_REGIONS = 3
 
-# Weights of the overall score; they sum to 1 and are renormalised over the metrics present.
 OVERALL_WEIGHTS: dict[str, float] = {
     "acne": 0.15,
     "redness": 0.10,
@@ -125,22 +151,21 @@ class Blob:
 
 @dataclass(frozen=True)
 class Planes:
-    """Per-pixel quantities of one face crop, computed once and shared by every metric.
+    """Per-pixel quantities of one crop, computed once and shared by every metric."""
 
-    Masks and flags are uint8 0/1 so OpenCV's masked statistics can use them directly.
-    """
-
-    lum: np.ndarray
-    a_star: np.ndarray
-    skin: np.ndarray
-    valid: np.ndarray
+    lum: np.ndarray  # L, log-units relative to the skin median
+    red_l: np.ndarray  # 100 ln R relative: lightness that blood barely changes (evenness)
+    ery: np.ndarray  # E, log-units relative to the skin median
+    skin: np.ndarray  # bool
     fine: np.ndarray
     pits: np.ndarray
-    texture_band: np.ndarray
+    band: np.ndarray
     coarse: np.ndarray
-    red_high: np.ndarray
-    lines: np.ndarray
-    shine: np.ndarray
+    lines: np.ndarray  # 0-1: how clearly a pixel lies on a horizontal valley
+    shine: np.ndarray  # 0-1: how clearly a pixel is a specular highlight
+    spots: np.ndarray  # bool: pixels of any blob (dilated), left out of texture and pores
+    red_soft: np.ndarray  # 0-1: how clearly a pixel is a raised red blob
+    dark_soft: np.ndarray  # 0-1: how clearly a pixel is a flat dark spot
     blobs: tuple[Blob, ...]
 
 
@@ -154,179 +179,260 @@ class FaceResult:
     blobs: tuple[Blob, ...]
 
 
+def _mad(values: np.ndarray) -> float:
+    """1.4826 x median absolute deviation (a robust std); 0 for no values."""
+    if not values.size:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(values - np.median(values))))
+
+
+def _near(candidates: np.ndarray, blobs: tuple["Blob", ...]) -> np.ndarray:
+    """Pixels within 2 px of the accepted blobs' components (a bool mask)."""
+    out = np.zeros(candidates.shape, np.uint8)
+    for blob in blobs:
+        cv2.circle(out, (round(blob.x), round(blob.y)), round(blob.radius + 2.0), 1, -1)
+    return out.astype(bool)
+
+
+def _roundness(plane: np.ndarray) -> np.ndarray:
+    """0-1: how round a local minimum of the plane is (Hessian eigenvalue ratio; lines score 0)."""
+    smooth = _blur(plane, ROUND_SIGMA)
+    pxx = cv2.Sobel(smooth, cv2.CV_32F, 2, 0, ksize=3)
+    pyy = cv2.Sobel(smooth, cv2.CV_32F, 0, 2, ksize=3)
+    pxy = cv2.Sobel(smooth, cv2.CV_32F, 1, 1, ksize=3)
+    half_trace = (pxx + pyy) / 2
+    root = np.sqrt(((pxx - pyy) / 2) ** 2 + pxy**2)
+    small, large = half_trace - root, half_trace + root
+    ratio = np.where(large > 1e-6, small / np.maximum(large, 1e-6), 0.0)
+    return np.clip(ratio / ROUND_FULL, 0.0, 1.0)
+
+
 def _blur(plane: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(plane, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
 
 
-def _background(plane: np.ndarray) -> np.ndarray:
-    """Local background, about a sigma-8 Gaussian: two pyramid levels, a sigma-2 blur, back up.
-
-    Ten times cheaper than the direct sigma-8 blur and just as smooth for a background.
-    """
-    small = _blur(cv2.pyrDown(cv2.pyrDown(plane)), SIGMA_BACKGROUND / 4)
-    return cv2.resize(small, (plane.shape[1], plane.shape[0]), interpolation=cv2.INTER_LINEAR)
+def _masked_blur(plane: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian mean of the plane over mask pixels only (so hair and eyes do not bleed in)."""
+    m = mask.astype(np.float32)
+    return _blur(plane * m, sigma) / np.maximum(_blur(m, sigma), 1e-3)
 
 
-def _blobs(
-    candidates: np.ndarray, *, kind: str, min_area: int, max_area: int, max_aspect: float
-) -> tuple[Blob, ...]:
+def srgb_to_linear(bgr: np.ndarray) -> np.ndarray:
+    """Linear-light float32 BGR from 8-bit sRGB, through a 256-entry table."""
+    table = _LINEAR_TABLE
+    return table[bgr]
+
+
+def _make_table() -> np.ndarray:
+    v = np.arange(256, dtype=np.float64) / 255.0
+    lin = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+    return np.maximum(lin, 0.5 / 255 / 12.92).astype(np.float32)
+
+
+_LINEAR_TABLE = _make_table()
+
+
+def skin_reference(linear: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-channel median of the linear BGR over mask pixels: the face's own white point."""
+    pixels = linear[mask]
+    if not len(pixels):
+        return np.ones(3, np.float32)
+    return np.median(pixels, axis=0).astype(np.float32)
+
+
+def _blobs(candidates: np.ndarray, *, kind: str) -> tuple[Blob, ...]:
     """Connected components of spot size and roundish shape."""
     _, _, stats, centroids = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
     w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     area = stats[:, cv2.CC_STAT_AREA]
-    # Elongated components are wrinkles, hairs or feature edges, not spots.
-    keep = (area >= min_area) & (area <= max_area) & (np.maximum(w, h) <= max_aspect * np.minimum(w, h))
-    keep[0] = False  # label 0 is the background
+    keep = (
+        (area >= BLOB_MIN_AREA)
+        & (area <= BLOB_MAX_AREA)
+        & (np.maximum(w, h) <= BLOB_MAX_ASPECT * np.minimum(w, h))
+    )
+    keep[0] = False
     return tuple(
         Blob(kind=kind, x=float(centroids[i, 0]), y=float(centroids[i, 1]), area=int(area[i]))
         for i in np.flatnonzero(keep)
     )
 
 
-def compute_planes(*, bgr: np.ndarray, skin: np.ndarray, valid: np.ndarray) -> Planes:
-    """Colour planes, frequency bands, line and highlight flags, and blobs of a face crop."""
-    lab = cv2.cvtColor(bgr, cv2.COLOR_BGR2Lab)
-    # 8-bit Lab stores L*·255/100 and a*+128; convert back to CIE units.
-    lum = lab[..., 0].astype(np.float32) * np.float32(100.0 / 255.0)
-    a_star = lab[..., 1].astype(np.float32) - np.float32(128.0)
-    skin = face_tone_mask(lab=lab, skin=skin, face_size=FACE_SIZE)
-    size = 2 * SKIN_ERODE_PX + 1
-    core = cv2.erode(skin.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray, face: np.ndarray) -> Planes:
+    """Relative colour planes, frequency bands, flags and blobs of a crop.
 
+    reference: the skin's linear BGR median; face: the union of the region polygons.
+    """
+    linear = srgb_to_linear(bgr) / reference
+    b, g, r = linear[..., 0], linear[..., 1], linear[..., 2]
+    y = 0.0722 * b + 0.7152 * g + 0.2126 * r
+    lum = 100.0 * np.log(y)
+    ery = 100.0 * np.log(r / g)
+    # Skin is judged on a smoothed copy (about 4 mm): hair, brows, nostrils and shadows are large
+    # and far from the face's tone; a spot or papule is small and stays skin.
+    area = valid & face
+    smooth_l = _masked_blur(lum, area, SKIN_SIGMA)
+    smooth_e = _masked_blur(ery, area, SKIN_SIGMA)
+    skin = (
+        area
+        & (smooth_l >= -SKIN_MAX_DARKER)
+        & (smooth_l <= SKIN_MAX_BRIGHTER)
+        & (smooth_e >= -SKIN_MAX_LESS_RED)
+        & (smooth_e <= SKIN_MAX_MORE_RED)
+        & (lum >= -SKIN_MAX_DARKER_PIXEL)
+        & (lum <= SKIN_MAX_BRIGHTER)
+    )
     g1 = _blur(lum, SIGMA_FINE)
     g2 = _blur(lum, SIGMA_PORE)
-    coarse = g1 - _background(lum)
+    g3 = _blur(lum, SIGMA_TEXTURE)
+    bg_l = _masked_blur(lum, skin, SIGMA_BACKGROUND)
+    coarse = g1 - bg_l
 
-    # Sobel's 2nd-derivative kernel ([1,-2,1] smoothed by [1,2,1]) has weight 4: /4 gives L*/px².
     lxx = cv2.Sobel(g2, cv2.CV_32F, 2, 0, ksize=3) / 4.0
     lyy = cv2.Sobel(g2, cv2.CV_32F, 0, 2, ksize=3) / 4.0
-    lines = (lyy >= WRINKLE_CURVATURE_MIN) & (lyy >= WRINKLE_ORIENTATION_RATIO * np.abs(lxx))
-
-    hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
-    sat, val = hsv[..., 1], hsv[..., 2]
-    shine_level = max(SHINE_V_MIN, median_u8(val[core > 0]) + SHINE_V_DELTA)
-    shine = (val >= shine_level) & (sat <= SHINE_S_MAX)
-
-    on_skin = core > 0
-    a_residual = _blur(a_star, SIGMA_FINE) - _background(a_star)
-    blobs = (
-        *_blobs(
-            on_skin & (coarse <= -SPOT_DELTA),
-            kind="dark_spot",
-            min_area=SPOT_MIN_AREA,
-            max_area=SPOT_MAX_AREA,
-            max_aspect=SPOT_MAX_ASPECT,
-        ),
-        *_blobs(
-            on_skin & (a_residual >= ACNE_DELTA_A),
-            kind="red_blob",
-            min_area=ACNE_MIN_AREA,
-            max_area=ACNE_MAX_AREA,
-            max_aspect=ACNE_MAX_ASPECT,
-        ),
+    # Soft ramps (full weight at twice the threshold): no pixel flips in or out with re-encoding.
+    lines = np.clip(lyy / WRINKLE_CURVATURE_MIN - 1.0, 0, 1) * (
+        lyy >= WRINKLE_ORIENTATION_RATIO * np.abs(lxx)
     )
+
+    mx = np.maximum(np.maximum(b, g), r)
+    mn = np.minimum(np.minimum(b, g), r)
+    # Chroma of the un-normalised light: a highlight reflects the light's colour, not the skin's.
+    raw = srgb_to_linear(bgr)
+    chroma = (raw.max(axis=2) - raw.min(axis=2)) / np.maximum(raw.max(axis=2), 1e-4)
+    del mx, mn
+    shine = (
+        np.clip(lum / SHINE_L_MIN - 1.0, 0, 1)
+        * np.clip(2.0 - chroma / SHINE_CHROMA_MAX, 0, 1)
+        * (valid & face)
+    )
+
+    # Spot-scale band-pass (≈ 2-8 mm) of L and E: a papule or a spot stands out of it, a flush,
+    # shading or a colour cast (all larger) do not. Continuous excess over a fixed threshold
+    # rather than counted blobs, so noise and re-encoding move the score a little, not a lot.
+    dog_l = g1 - _blur(lum, SIGMA_SPOT)
+    # E is smoothed more: JPEG stores colour at half resolution, finer colour detail is noise.
+    dog_e = _blur(ery, SIGMA_CHROMA) - _blur(ery, SIGMA_SPOT)
+    darker = np.maximum(-dog_l, 0.0)
+    # Haemoglobin raises R/G a lot for a small loss of light; melanin darkens a lot for a small
+    # rise of R/G. The ratio of the two residuals tells a red papule from a brown spot.
+    is_red = dog_e >= RED_RATIO * darker
+    # Round, not elongated: folds, wrinkles and feature edges are lines, spots are blobs.
+    red_soft = np.clip((dog_e - ACNE_DELTA_E) / ACNE_DELTA_E, 0, 1) * _roundness(-dog_e) * (skin & is_red)
+    dark_soft = np.clip((darker - SPOT_DELTA_L) / SPOT_DELTA_L, 0, 1) * _roundness(dog_l) * (skin & ~is_red)
+    blobs = (*_blobs(dark_soft >= 0.5, kind="dark_spot"), *_blobs(red_soft >= 0.5, kind="red_blob"))
+    spot_pixels = cv2.dilate(((red_soft > 0) | (dark_soft > 0)).astype(np.uint8), np.ones((5, 5), np.uint8))
     return Planes(
         lum=lum,
-        a_star=a_star,
-        skin=core,
-        valid=valid.astype(np.uint8),
+        red_l=100.0 * np.log(r),
+        ery=ery,
+        skin=skin,
         fine=lum - g1,
         pits=np.maximum(g2 - g1, 0.0),
-        texture_band=g1 - _blur(lum, SIGMA_TEXTURE),
+        band=g1 - g3,
         coarse=coarse,
-        red_high=(a_star > RED_A_HIGH).astype(np.uint8),
-        lines=lines.astype(np.uint8),
-        shine=shine.astype(np.uint8),
+        lines=lines.astype(np.float32),
+        shine=shine.astype(np.float32),
+        spots=spot_pixels.astype(bool),
+        # Soft ramps rather than a hard threshold: a pixel near the threshold cannot flip a
+        # whole blob in or out, so re-encoding or noise moves the score a little, not a lot.
+        red_soft=red_soft.astype(np.float32),
+        dark_soft=dark_soft.astype(np.float32),
         blobs=blobs,
     )
 
 
 @dataclass(frozen=True)
 class Region:
-    """A region's window into the planes and which of its pixels are measured."""
+    """A region's pixels: its polygon, and the skin pixels in it."""
 
-    rect: Rect
-    mask: np.ndarray  # skin pixels, or every valid pixel when the region has too little skin
-    area: np.ndarray  # every valid pixel
-    count: int  # pixels in mask
+    name: str
+    area: np.ndarray  # polygon ∧ valid
+    skin: np.ndarray  # area ∧ skin
+    count: int
     skin_share: float
 
-    def mean(self, plane: np.ndarray) -> float:
-        """Mean of the plane over the measured pixels."""
-        rows, cols = self.rect.slices()
-        return float(cv2.mean(plane[rows, cols], mask=self.mask)[0])
+    def median(self, plane: np.ndarray) -> float:
+        return float(np.median(plane[self.skin]))
 
-    def std(self, plane: np.ndarray) -> float:
-        """Standard deviation of the plane over the measured pixels."""
-        rows, cols = self.rect.slices()
-        return float(cv2.meanStdDev(plane[rows, cols], mask=self.mask)[1][0, 0])
+    def robust_std(self, plane: np.ndarray, mask: np.ndarray | None = None) -> float:
+        """1.4826 x the median absolute deviation: a std that a few spots do not inflate."""
+        values = plane[self.skin if mask is None else mask]
+        if values.size < MIN_REGION_PIXELS:
+            values = plane[self.skin]
+        return float(1.4826 * np.median(np.abs(values - np.median(values))))
+
+    def clean(self, planes: Planes) -> np.ndarray:
+        """Skin pixels away from detected spots."""
+        return self.skin & ~planes.spots
 
     def blob_percent(self, blobs: tuple[Blob, ...], kind: str) -> float:
-        """Area of the blobs of this kind centred in the region, as % of measured pixels."""
-        r = self.rect
-        area = sum(b.area for b in blobs if b.kind == kind and r.x0 <= b.x < r.x1 and r.y0 <= b.y < r.y1)
+        """Area of the blobs of this kind centred in the region, as % of its skin pixels."""
+        h, w = self.area.shape
+        area = 0
+        for b in blobs:
+            x, y = min(w - 1, max(0, round(b.x))), min(h - 1, max(0, round(b.y)))
+            if b.kind == kind and self.area[y, x]:
+                area += b.area
         return 100.0 * area / self.count
 
 
-def _region(planes: Planes, rect: Rect) -> Region | None:
-    """The region's masks, or None if it lies outside the photo."""
-    rows, cols = rect.slices()
-    area = planes.valid[rows, cols]
-    area_count = cv2.countNonZero(area) if area.size else 0
-    if not area_count:
-        return None
-    skin = planes.skin[rows, cols] & area
-    skin_count = cv2.countNonZero(skin)
-    share = skin_count / area_count
-    # Next to no skin (unusual light, hair, make-up): measure the whole region, not a few pixels.
-    mask = skin if skin_count >= MIN_SKIN_PIXELS else area
-    return Region(rect=rect, mask=mask, area=area, count=cv2.countNonZero(mask), skin_share=share)
+def make_regions(*, planes: Planes, masks: dict[str, np.ndarray], valid: np.ndarray) -> dict[str, Region]:
+    """Regions with enough skin to measure."""
+    regions = {}
+    for name in REGION_NAMES:
+        if name not in masks:
+            continue
+        area = masks[name] & valid
+        n_area = int(area.sum())
+        skin = area & planes.skin
+        n_skin = int(skin.sum())
+        if n_area == 0 or n_skin < MIN_REGION_PIXELS:
+            continue
+        regions[name] = Region(name=name, area=area, skin=skin, count=n_skin, skin_share=n_skin / n_area)
+    return regions
 
 
 def raw_acne(planes: Planes, r: Region) -> float:
-    """% of the region's skin pixels inside small red blobs."""
-    return r.blob_percent(planes.blobs, "red_blob")
-
-
-def raw_redness(planes: Planes, r: Region) -> float:
-    """Mean a* plus RED_TAIL_WEIGHT times the share of pixels with a* above RED_A_HIGH."""
-    return r.mean(planes.a_star) + RED_TAIL_WEIGHT * r.mean(planes.red_high)
-
-
-def raw_oiliness(planes: Planes, r: Region) -> float:
-    """% of the region's pixels that are specular highlights (highlights are not skin-coloured)."""
-    rows, cols = r.rect.slices()
-    return 100.0 * float(cv2.mean(planes.shine[rows, cols], mask=r.area)[0])
-
-
-def raw_hydration(planes: Planes, r: Region) -> float:
-    """Mean of fine roughness (std of L - G1) and unevenness (std of G1 - background), L* units."""
-    return 0.5 * r.std(planes.fine) + 0.5 * r.std(planes.coarse)
-
-
-def raw_pores(planes: Planes, r: Region) -> float:
-    """Mean depth of small dark pits: mean of max(0, G2 - G1) in L* units."""
-    return r.mean(planes.pits)
-
-
-def raw_wrinkles(planes: Planes, r: Region) -> float:
-    """% of skin pixels on horizontal dark lines."""
-    return 100.0 * r.mean(planes.lines)
+    """Soft % of the region's skin that is raised red blob (E above its local background)."""
+    return 100.0 * float(planes.red_soft[r.skin].mean())
 
 
 def raw_pigmentation(planes: Planes, r: Region) -> float:
-    """% of the region's skin pixels inside small dark spots."""
-    return r.blob_percent(planes.blobs, "dark_spot")
+    """Soft % of the region's skin that is flat dark spot (L below its background, not red)."""
+    return 100.0 * float(planes.dark_soft[r.skin].mean())
+
+
+def raw_oiliness(planes: Planes, r: Region) -> float:
+    """% of the region's pixels that are specular highlights."""
+    return 100.0 * float(planes.shine[r.area].mean())
+
+
+def raw_hydration(planes: Planes, r: Region) -> float:
+    """Mean of fine roughness and unevenness (robust stds, away from spots)."""
+    clean = r.clean(planes)
+    return 0.5 * r.robust_std(planes.fine, clean) + 0.5 * r.robust_std(planes.coarse, clean)
+
+
+def raw_pores(planes: Planes, r: Region) -> float:
+    """Mean depth of small dark pits, max(0, G1.6 - G0.8), away from spots."""
+    clean = r.clean(planes)
+    values = planes.pits[clean] if clean.sum() >= MIN_REGION_PIXELS else planes.pits[r.skin]
+    return float(values.mean())
+
+
+def raw_wrinkles(planes: Planes, r: Region) -> float:
+    """% of skin pixels (away from spots) on horizontal valleys."""
+    clean = r.clean(planes)
+    return 100.0 * float(planes.lines[clean if clean.sum() >= MIN_REGION_PIXELS else r.skin].mean())
 
 
 def raw_texture(planes: Planes, r: Region) -> float:
-    """Std of the 1-4 px luminance band (G1 - G4), in L* units."""
-    return r.std(planes.texture_band)
+    """Robust std of the 0.8-3 px luminance band, away from spots."""
+    return r.robust_std(planes.band, r.clean(planes))
 
 
 RAW_FUNCTIONS: dict[str, Callable[[Planes, Region], float]] = {
     "acne": raw_acne,
-    "redness": raw_redness,
     "oiliness": raw_oiliness,
     "hydration": raw_hydration,
     "pores": raw_pores,
@@ -336,24 +442,62 @@ RAW_FUNCTIONS: dict[str, Callable[[Planes, Region], float]] = {
 }
 
 
+def _clean_or_skin(planes: Planes, r: Region) -> np.ndarray:
+    """The region's skin away from spots, or all its skin if that leaves too little."""
+    clean = r.clean(planes)
+    return clean if clean.sum() >= MIN_REGION_PIXELS else r.skin
+
+
+def _symmetric_mean(raws: dict[str, float]) -> float:
+    """Mean over regions where each twin pair counts as one (their mean): mirror-invariant."""
+    values = []
+    seen = set()
+    for a, b in TWINS:
+        pair = [raws[n] for n in (a, b) if n in raws]
+        if pair:
+            values.append(sum(pair) / len(pair))
+        seen |= {a, b}
+    values += [v for n, v in raws.items() if n not in seen]
+    return sum(values) / len(values)
+
+
+def _redness_raw(planes: Planes, regs: dict[str, Region]) -> dict[str, float]:
+    """Per cheek/nose region: its median E minus the median E of forehead and chin skin."""
+    refs = [regs[n] for n in REDNESS_REFERENCE if n in regs]
+    if not refs:
+        return {}
+    ref = float(np.median(np.concatenate([planes.ery[_clean_or_skin(planes, r)] for r in refs])))
+    # The median away from blobs: a flush covers most of the cheek, papules are acne's.
+    out = {}
+    for n in METRIC_REGIONS["redness"]:
+        if n in regs:
+            out[n] = float(np.median(planes.ery[_clean_or_skin(planes, regs[n])])) - ref
+    return out
+
+
 def _evenness_raw(planes: Planes, regs: dict[str, Region]) -> float | None:
-    """Spread of region mean colour: hypot(std of region mean L*, std of region mean a*)."""
+    """Spread of region tone: std of the regions' median red-channel lightness.
+
+    Haemoglobin absorbs green and blue but hardly red, melanin all three: the red channel sees
+    pigment, not a flush (which is redness's).
+    """
     names = [n for n in METRIC_REGIONS["evenness"] if n in regs]
     if len(names) < EVENNESS_MIN_REGIONS:
         return None
-    lums = [regs[n].mean(planes.lum) for n in names]
-    reds = [regs[n].mean(planes.a_star) for n in names]
-    return math.hypot(float(np.std(lums)), float(np.std(reds)))
+    return float(np.std([regs[n].median(planes.red_l) for n in names]))
 
 
 def _dark_circle_raws(planes: Planes, regs: dict[str, Region]) -> dict[str, float]:
-    """Per under-eye region: mean cheek L* minus mean under-eye skin L* (positive = darker)."""
+    """Per under-eye region: cheek minus under-eye median red-channel lightness (positive = darker).
+
+    The red channel, like evenness: a flush of the cheeks must not read as lighter under-eyes.
+    """
     cheeks = [regs[n] for n in CHEEKS if n in regs]
     eyes = [n for n in METRIC_REGIONS["dark_circles"] if n in regs]
     if not cheeks or not eyes:
         return {}
-    cheek_l = sum(c.mean(planes.lum) for c in cheeks) / len(cheeks)
-    return {n: cheek_l - regs[n].mean(planes.lum) for n in eyes}
+    cheek = sum(float(np.median(planes.red_l[_clean_or_skin(planes, c)])) for c in cheeks) / len(cheeks)
+    return {n: cheek - float(np.median(planes.red_l[_clean_or_skin(planes, regs[n])])) for n in eyes}
 
 
 def overall_score(scores: dict[str, float]) -> float:
@@ -363,38 +507,30 @@ def overall_score(scores: dict[str, float]) -> float:
     return sum(OVERALL_WEIGHTS[m] * scores[m] for m in present) / total
 
 
-def _region_raws(planes: Planes, regs: dict[str, Region]) -> dict[str, dict[str, float]]:
-    """metric → region → raw value, for every metric with at least one of its regions."""
+def region_raws(planes: Planes, regs: dict[str, Region]) -> dict[str, dict[str, float]]:
+    """metric → region → raw value."""
     out: dict[str, dict[str, float]] = {}
     for metric, fn in RAW_FUNCTIONS.items():
         raws = {n: fn(planes, regs[n]) for n in METRIC_REGIONS[metric] if n in regs}
         if raws:
             out[metric] = raws
-    circles = _dark_circle_raws(planes, regs)
-    if circles:
-        out["dark_circles"] = circles
+    for metric, raws in (
+        ("redness", _redness_raw(planes, regs)),
+        ("dark_circles", _dark_circle_raws(planes, regs)),
+    ):
+        if raws:
+            out[metric] = raws
     return out
 
 
-def _in_metric_regions(blob: Blob, regs: dict[str, Region]) -> bool:
-    """Whether a blob is centred in a region its metric is measured on (not brows, lips...)."""
-    names = METRIC_REGIONS[BLOB_METRIC[blob.kind]]
-    return any(
-        r.rect.x0 <= blob.x < r.rect.x1 and r.rect.y0 <= blob.y < r.rect.y1
-        for n, r in regs.items()
-        if n in names
-    )
-
-
-def measure_face(*, planes: Planes, rects: dict[str, Rect]) -> FaceResult:
+def measure_face(*, planes: Planes, regs: dict[str, Region]) -> FaceResult:
     """Score every metric measurable from the given regions."""
-    regs = {name: reg for name, rect in rects.items() if (reg := _region(planes, rect)) is not None}
-    measurements: dict[str, float] = {f"skin_fraction.{name}": reg.skin_share for name, reg in regs.items()}
+    measurements: dict[str, float] = {f"skin_fraction.{n}": r.skin_share for n, r in regs.items()}
     scores: dict[str, float] = {}
     regions: dict[str, dict[str, float]] = {}
-    for metric, raws in _region_raws(planes, regs).items():
+    for metric, raws in region_raws(planes, regs).items():
         mapping = MAPPINGS[metric]
-        face_raw = sum(raws.values()) / len(raws)
+        face_raw = _symmetric_mean(raws)
         scores[metric] = mapping.score(face_raw)
         measurements[f"{metric}.raw"] = face_raw
         for name, raw in raws.items():
@@ -406,7 +542,18 @@ def measure_face(*, planes: Planes, rects: dict[str, Rect]) -> FaceResult:
         measurements["evenness.raw"] = evenness
     if scores:
         scores[OVERALL] = overall_score(scores)
-    blobs = tuple(b for b in planes.blobs if _in_metric_regions(b, regs))
+    names = set(regs)
+    blobs = tuple(
+        b
+        for b in planes.blobs
+        if any(
+            n in names
+            and regs[n].area[
+                min(regs[n].area.shape[0] - 1, round(b.y)), min(regs[n].area.shape[1] - 1, round(b.x))
+            ]
+            for n in METRIC_REGIONS[BLOB_METRIC[b.kind]]
+        )
+    )
     measurements["dark_spot_count"] = float(sum(b.kind == "dark_spot" for b in blobs))
     measurements["red_blob_count"] = float(sum(b.kind == "red_blob" for b in blobs))
     return FaceResult(
@@ -415,3 +562,6 @@ def measure_face(*, planes: Planes, rects: dict[str, Rect]) -> FaceResult:
         measurements={k: round(v, 4) for k, v in measurements.items()},
         blobs=blobs,
     )
+
+
+__all__ = ["IOD_PX", "MAPPINGS", "OVERALL_WEIGHTS", "FaceResult", "Falling", "overall_score"]

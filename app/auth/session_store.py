@@ -1,0 +1,103 @@
+"""The users table's session writes: refresh families kept in a map on the user item.
+
+Auth sessions live in a map on the user item (one entry per refresh-token family), so a
+rotation is one conditional update and "revoke all" is one write. `UsersRepository` inherits
+these; they are apart only to keep each class small.
+"""
+
+from app.auth.models import AuthSession
+from app.db.dynamodb import to_attr
+from app.db.keys import user_key
+from app.db.repository import ConditionFailed, Repository
+
+
+def version_condition(version: int) -> str:
+    """The item's credentials are still at `version` (items from before versions count as 0)."""
+    if version == 0:
+        return "(attribute_not_exists(credentials_version) OR credentials_version = :cv)"
+    return "credentials_version = :cv"
+
+
+class SessionWrites(Repository):
+    """Adding, rotating and revoking refresh families on a user item."""
+
+    def add_session(
+        self,
+        *,
+        user_id: str,
+        session_id: str,
+        session: AuthSession,
+        drop: list[str],
+        credentials_version: int,
+    ) -> bool:
+        """Record a new refresh family (dropping old ones) if the credentials are still at
+        `credentials_version`; False if they changed or the account is gone."""
+        names = {"#sessions": "sessions", "#new": session_id}
+        expression = "SET #sessions.#new = :session"
+        if drop:
+            removals = []
+            for index, old in enumerate(drop):
+                names[f"#old{index}"] = old
+                removals.append(f"#sessions.#old{index}")
+            expression += " REMOVE " + ", ".join(removals)
+        try:
+            self._call(
+                "update_item",
+                Key=user_key(user_id),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(user_id) AND attribute_not_exists(deletion_requested_at) AND "
+                + version_condition(credentials_version),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={
+                    ":session": to_attr(session.model_dump(exclude_none=True)),
+                    ":cv": to_attr(credentials_version),
+                },
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def rotate_session(
+        self, *, user_id: str, session_id: str, old_jti: str, new_jti: str, expires_at: str, issued_at: int
+    ) -> bool:
+        """Swap the family's current jti if it is still `old_jti` (remembering it); False if not."""
+        try:
+            self._call(
+                "update_item",
+                Key=user_key(user_id),
+                UpdateExpression=(
+                    "SET #sessions.#sid.current_jti = :new, #sessions.#sid.expires_at = :exp, "
+                    "#sessions.#sid.previous_jti = :old, #sessions.#sid.issued_at = :iat"
+                ),
+                ConditionExpression="#sessions.#sid.current_jti = :old AND attribute_not_exists(deletion_requested_at)",
+                ExpressionAttributeNames={"#sessions": "sessions", "#sid": session_id},
+                ExpressionAttributeValues={
+                    ":new": to_attr(new_jti),
+                    ":old": to_attr(old_jti),
+                    ":exp": to_attr(expires_at),
+                    ":iat": to_attr(issued_at),
+                },
+            )
+            return True
+        except ConditionFailed:
+            return False
+
+    def remove_sessions(self, *, user_id: str, session_ids: list[str]) -> None:
+        """Revoke the given refresh families (no error if already gone)."""
+        if not session_ids:
+            return
+        names = {"#sessions": "sessions"}
+        removals = []
+        for index, session_id in enumerate(session_ids):
+            names[f"#s{index}"] = session_id
+            removals.append(f"#sessions.#s{index}")
+        try:
+            self._call(
+                "update_item",
+                Key=user_key(user_id),
+                UpdateExpression="REMOVE " + ", ".join(removals),
+                ConditionExpression="attribute_exists(user_id)",
+                ExpressionAttributeNames=names,
+            )
+        except ConditionFailed:
+            return

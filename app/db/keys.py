@@ -1,0 +1,304 @@
+"""Every DynamoDB key and key prefix of every table, in one place.
+
+Repositories build their `Key=` dicts and key strings here and nowhere else, so a reader
+(or the erasure test, which walks every `*_PREFIX`, `*_PARTITION` and `*_SK` constant of this
+module) sees the whole key space at once.
+
+Sections are per table and per domain; each domain keeps its own section. Key functions
+return attribute-value dicts ready for `Key=`; `*_sk` functions build sort-key strings.
+"""
+
+import hashlib
+from typing import Any
+
+from app.db.dynamodb import to_attr
+
+
+def _digest(value: str, length: int = 64) -> str:
+    # Hashed: the records table need not hold raw emails, addresses or tokens.
+    return hashlib.sha256(value.encode()).hexdigest()[:length]
+
+
+# --- users ---
+# Users table: PK `user_id`. A user item sits under its id; each account's email guard (one
+# account per email, written in the same transaction as the user) under `email#<email>`.
+
+EMAIL_GUARD_PREFIX = "email#"
+
+
+def user_key(user_id: str) -> dict[str, Any]:
+    """The user item's key."""
+    return {"user_id": to_attr(user_id)}
+
+
+def email_guard_id(email: str) -> str:
+    """The partition key of an email's guard item."""
+    return EMAIL_GUARD_PREFIX + email
+
+
+def email_guard_key(email: str) -> dict[str, Any]:
+    """The email guard item's key."""
+    return {"user_id": to_attr(email_guard_id(email))}
+
+
+def is_email_guard(user_id: str) -> bool:
+    """True for a guard item's partition key (never a user)."""
+    return user_id.startswith(EMAIL_GUARD_PREFIX)
+
+
+# --- records ---
+# Records table: PK `user_id` (the *owner*: a user id, or a hashed non-user owner below),
+# SK `sk`. A user's own items sit in their partition; counters about an email, an address or
+# a token sit under a hashed owner so the table holds no raw emails, addresses or tokens.
+
+
+def record_key(owner: str, sk: str) -> dict[str, Any]:
+    """A records item's key."""
+    return {"user_id": to_attr(owner), "sk": to_attr(sk)}
+
+
+# Rate-limit counters, `sk = ratelimit#<name>#<window>` in the limited owner's partition
+# (built by `app.core.rate_limit`, which stays below db; the prefix is declared here).
+RATE_LIMIT_PREFIX = "ratelimit#"
+
+# Registrations per client address (owner; its counters are rate-limit items).
+REGISTER_IP_PREFIX = "register#ip#"
+
+
+def register_ip_owner(address: str) -> str:
+    """The owner of an address's registration counter."""
+    return REGISTER_IP_PREFIX + _digest(address, 32)
+
+
+# Password-reset requests per email (owner; its counters are rate-limit items).
+PASSWORD_RESET_PREFIX = "reset#"
+
+
+def password_reset_owner(email: str) -> str:
+    """The owner of an email's password-reset counter."""
+    return PASSWORD_RESET_PREFIX + _digest(email, 32)
+
+
+# Sign-in counters: owner `login#account#<hash of email>` or `login#ip#<hash of address>`,
+# one `login-attempts` item each, and the account's hourly `login-budget#<window>` items.
+LOGIN_PREFIX = "login#"
+LOGIN_ACCOUNT_PREFIX = LOGIN_PREFIX + "account#"
+LOGIN_IP_PREFIX = LOGIN_PREFIX + "ip#"
+LOGIN_ATTEMPTS_SK = "login-attempts"
+LOGIN_BUDGET_PREFIX = "login-budget#"
+
+
+def login_owner(kind: str, value: str) -> str:
+    """The owner of the sign-in counters of an account (`kind="account"`) or an address (`"ip"`)."""
+    return f"{LOGIN_PREFIX}{kind}#" + _digest(value, 32)
+
+
+def login_budget_sk(window: str) -> str:
+    """The sort key of an account's failed-attempt budget for one window."""
+    return LOGIN_BUDGET_PREFIX + window
+
+
+# Single-use tokens (email verification, password reset): owner `onetime#<hash of token>`,
+# `sk = token`; the issuing user's partition holds `onetime-ref#<same hash>` so an account
+# erasure finds (and deletes) its outstanding tokens without knowing them.
+ONETIME_PREFIX = "onetime#"
+ONETIME_TOKEN_SK = "token"
+ONETIME_REF_PREFIX = "onetime-ref#"
+
+
+def onetime_owner(token: str) -> str:
+    """The owner of a single-use token's item (only the hash is stored)."""
+    return ONETIME_PREFIX + _digest(token)
+
+
+def onetime_ref_sk(owner: str) -> str:
+    """The sort key, in the user's partition, pointing at a token item's owner."""
+    return ONETIME_REF_PREFIX + owner.removeprefix(ONETIME_PREFIX)
+
+
+def onetime_owner_from_ref(sk: str) -> str:
+    """The token item's owner a `onetime-ref#` sort key points at."""
+    return ONETIME_PREFIX + sk.removeprefix(ONETIME_REF_PREFIX)
+
+
+# Accounts whose erasure has started: `sk = <user_id>` (cleared when it finished).
+ACCOUNT_DELETIONS_PARTITION = "system#account-deletions"
+
+
+# --- scans ---
+
+SCAN_JOBS_PARTITION = "system#analysis-jobs"
+"""Records table: one marker per queued or processing scan, SK `<user_id>#<scan_id>` (recovery)."""
+UPLOAD_EXPIRY_PARTITION = "system#upload-expiry"
+"""Records table: one marker per scan awaiting photos, SK `<created_at>#<user_id>#<scan_id>`."""
+SCAN_IDEMPOTENCY_PREFIX = "idempotency#scan-create#"
+"""Records table, in the user's partition: SK prefix of a scan-create idempotency guard."""
+SCAN_DATE_INDEX = "scan-date-index"
+"""Scans table LSI: the user's scans by `scan_date`."""
+
+SCAN_FILES_ROOT = "users/"
+"""Storage: `users/<user_id>/scans/<scan_id>/` holds a scan's checked photos and overlay."""
+RAW_UPLOADS_ROOT = "uploads/"
+"""Storage: `uploads/<user_id>/<scan_id>/<angle>` holds raw uploads (an S3 lifecycle rule expires them)."""
+
+
+def scan_key(user_id: str, scan_id: str) -> dict[str, Any]:
+    """Scans table: one scan."""
+    return {"user_id": to_attr(user_id), "scan_id": to_attr(scan_id)}
+
+
+def scan_job_sk(user_id: str, scan_id: str) -> str:
+    """SK of a scan's job marker in the `SCAN_JOBS_PARTITION`."""
+    return f"{user_id}#{scan_id}"
+
+
+def scan_job_key(user_id: str, scan_id: str) -> dict[str, Any]:
+    """Records table: a scan's analysis-job marker."""
+    return {"user_id": to_attr(SCAN_JOBS_PARTITION), "sk": to_attr(scan_job_sk(user_id, scan_id))}
+
+
+def upload_expiry_sk(created_at: str, user_id: str, scan_id: str) -> str:
+    """SK of a scan's marker in the `UPLOAD_EXPIRY_PARTITION`."""
+    # Creation time first: the sweep finds abandoned uploads with one `sk < cutoff` query.
+    return f"{created_at}#{user_id}#{scan_id}"
+
+
+def upload_expiry_created_at(sk: str) -> str:
+    """The creation time an upload-expiry marker's SK starts with."""
+    return sk.split("#", 1)[0]
+
+
+def upload_expiry_key(created_at: str, user_id: str, scan_id: str) -> dict[str, Any]:
+    """Records table: a scan's upload-expiry marker."""
+    return {
+        "user_id": to_attr(UPLOAD_EXPIRY_PARTITION),
+        "sk": to_attr(upload_expiry_sk(created_at, user_id, scan_id)),
+    }
+
+
+def scan_idempotency_key(user_id: str, key: str) -> dict[str, Any]:
+    """Records table: the guard of one `Idempotency-Key` of scan creation."""
+    return {"user_id": to_attr(user_id), "sk": to_attr(SCAN_IDEMPOTENCY_PREFIX + key)}
+
+
+def scan_files_prefix(user_id: str, scan_id: str) -> str:
+    """Storage: a scan's checked photos and overlay."""
+    return f"{SCAN_FILES_ROOT}{user_id}/scans/{scan_id}/"
+
+
+def scan_image_key(user_id: str, scan_id: str, angle: str) -> str:
+    """Storage: one checked (metadata-free) photo."""
+    return f"{scan_files_prefix(user_id, scan_id)}{angle}.jpg"
+
+
+def scan_overlay_key(user_id: str, scan_id: str) -> str:
+    """Storage: the annotated front photo."""
+    return f"{scan_files_prefix(user_id, scan_id)}overlay.jpg"
+
+
+def raw_upload_prefix(user_id: str, scan_id: str) -> str:
+    """Storage: a scan's raw uploads."""
+    return f"{RAW_UPLOADS_ROOT}{user_id}/{scan_id}/"
+
+
+def raw_upload_key(user_id: str, scan_id: str, angle: str) -> str:
+    # Raw uploads (EXIF and GPS still inside) land apart from the checked images, under one
+    # top-level prefix, so an S3 lifecycle rule on `uploads/` expires whatever is abandoned,
+    # and a late re-upload can never replace a photo that was already validated.
+    return f"{raw_upload_prefix(user_id, scan_id)}{angle}"
+
+
+def user_file_prefixes(user_id: str) -> list[str]:
+    """Storage: every prefix holding a user's files (account deletion)."""
+    return [f"{SCAN_FILES_ROOT}{user_id}/", f"{RAW_UPLOADS_ROOT}{user_id}/"]
+
+
+def scan_file_prefixes(user_id: str, scan_id: str) -> list[str]:
+    """Storage: every prefix holding a scan's files (checked photos, overlay, raw uploads)."""
+    return [scan_files_prefix(user_id, scan_id), raw_upload_prefix(user_id, scan_id)]
+
+
+def parse_raw_upload_key(key: str) -> tuple[str, str] | None:
+    """(user_id, scan_id) of a raw-upload key (also the layout before `uploads/`), else None."""
+    parts = key.split("/")
+    if len(parts) == 4 and parts[0] == RAW_UPLOADS_ROOT.rstrip("/"):
+        return parts[1], parts[2]
+    if len(parts) == 6 and parts[0] == "users" and parts[2] == "scans" and parts[4] == "uploads":
+        return parts[1], parts[3]
+    return None
+
+
+def parse_scan_file_key(key: str) -> tuple[str, str, str] | None:
+    """(root, user_id, scan_id) of a stored scan file under either root, else None (sweeps)."""
+    parts = key.split("/")
+    if key.startswith(SCAN_FILES_ROOT):
+        if len(parts) < 5 or parts[2] != "scans":
+            return None
+        return SCAN_FILES_ROOT, parts[1], parts[3]
+    if key.startswith(RAW_UPLOADS_ROOT) and len(parts) > 2:
+        return RAW_UPLOADS_ROOT, parts[1], parts[2]
+    return None
+
+
+# --- plans ---
+
+PLAN_SLOT_SK = "plan#slot"
+"""Records table: the per-user item naming the current plan and its lock."""
+
+
+def plan_key(user_id: str, plan_id: str) -> dict[str, Any]:
+    """Plans table: one plan."""
+    return {"user_id": to_attr(user_id), "plan_id": to_attr(plan_id)}
+
+
+def plan_slot_key(user_id: str) -> dict[str, Any]:
+    """Records table: the user's plan slot."""
+    return {"user_id": to_attr(user_id), "sk": to_attr(PLAN_SLOT_SK)}
+
+
+def checkin_path_names(checkin_date: str) -> dict[str, str]:
+    """Placeholder names for a check-in's place in the plan's `checkins` map (keyed by ISO date)."""
+    return {"#date": checkin_date}
+
+
+CHECKIN_PATH = "checkins.#date"
+"""A check-in's attribute path inside a plan item (with `checkin_path_names`)."""
+
+# --- chat ---
+
+CHAT_SUMMARY_PREFIX = "session#"
+"""Chat table: `message_id` of a session's summary item is this prefix + the session id."""
+CHAT_SESSION_KEY_PREFIX = "S#"
+"""`session_key` of summaries: `S#<last_message_id>#<session_id>` sorts sessions by activity."""
+CHAT_MESSAGE_KEY_PREFIX = "M#"
+"""`session_key` of messages: `M#<session_id>#<message_id>` sorts a session's messages."""
+
+
+def chat_message_key(user_id: str, message_id: str) -> dict[str, Any]:
+    """Chat table: one item (a message or, with a summary id, a session summary)."""
+    return {"user_id": to_attr(user_id), "message_id": to_attr(message_id)}
+
+
+def chat_summary_id(session_id: str) -> str:
+    """The `message_id` of a session's summary item."""
+    return CHAT_SUMMARY_PREFIX + session_id
+
+
+def chat_summary_key(user_id: str, session_id: str) -> dict[str, Any]:
+    """Chat table: a session's summary item."""
+    return chat_message_key(user_id, chat_summary_id(session_id))
+
+
+def chat_summary_session_key(last_message_id: str, session_id: str) -> str:
+    """Session-index sort key of a summary: latest activity first when queried backwards."""
+    return f"{CHAT_SESSION_KEY_PREFIX}{last_message_id}#{session_id}"
+
+
+def chat_messages_prefix(session_id: str) -> str:
+    """Session-index sort-key prefix of one session's messages."""
+    return f"{CHAT_MESSAGE_KEY_PREFIX}{session_id}#"
+
+
+def chat_message_session_key(session_id: str, message_id: str) -> str:
+    """Session-index sort key of a message: a session's messages in order."""
+    return chat_messages_prefix(session_id) + message_id

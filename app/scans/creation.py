@@ -1,0 +1,157 @@
+"""Starting scans: the two-step path (upload targets, then submit) and the one-call upload."""
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from app.core.errors import ConflictError, UnprocessableError
+from app.core.security import iso, new_id, utc_now
+from app.core.vocabulary import ScanAngle
+from app.db.keys import raw_upload_key, scan_image_key
+from app.providers.storage.base import ImageStorage, UploadTarget
+from app.scans.errors import AccountGoneError
+from app.scans.intake import ACCEPTED_CONTENT_TYPES, ImageLimits, clean_image
+from app.scans.models import ScanGoneError, ScanRecord
+from app.scans.quota import ScanQuota
+from app.scans.repository import ScansRepository
+
+logger = logging.getLogger("dermalens.scans")
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+Enqueue = Callable[[str, str], None]
+
+
+def ordered_angles(angles: list[ScanAngle]) -> list[str]:
+    """The chosen angles in their canonical order; `front` is required."""
+    chosen = {ScanAngle(a).value for a in angles}
+    if "front" not in chosen:
+        raise UnprocessableError("The front angle is required.", code="front_image_required")
+    return [a.value for a in ScanAngle if a.value in chosen]
+
+
+class ScanCreator:
+    """New scans, charged against the daily quota once (a replayed create is not charged)."""
+
+    def __init__(
+        self,
+        *,
+        scans: ScansRepository,
+        storage: ImageStorage,
+        limits: ImageLimits,
+        quota: ScanQuota,
+        enqueue: Enqueue,
+    ) -> None:
+        self._scans = scans
+        self._storage = storage
+        self._limits = limits
+        self._quota = quota
+        self._enqueue = enqueue
+
+    def create(
+        self, *, user_id: str, angles: list[ScanAngle], idempotency_key: str | None
+    ) -> tuple[ScanRecord, dict[str, UploadTarget]]:
+        """A scan awaiting its photos, with one upload target per angle.
+
+        A repeat with the same `Idempotency-Key` answers with the first scan (fresh upload
+        targets while it still awaits photos) and is not charged again; a key whose scan was
+        deleted starts a new scan.
+        """
+        ordered = ordered_angles(angles)
+        if idempotency_key:
+            first = self._scans.find_idempotent(
+                user_id=user_id, key=idempotency_key, now_epoch=int(time.time())
+            )
+            if first is not None:
+                return self._replay(first, ordered), self.upload_targets(first)
+        self._quota.charge_scan(user_id=user_id)
+        now = utc_now()
+        scan_id = new_id()
+        scan = ScanRecord(
+            user_id=user_id,
+            scan_id=scan_id,
+            scan_date=iso(now),
+            status="awaiting_upload",
+            angles=ordered,
+            upload_keys={angle: raw_upload_key(user_id, scan_id, angle) for angle in ordered},
+            created_at=iso(now),
+            updated_at=iso(now),
+            idempotency_key=idempotency_key,
+        )
+        try:
+            scan, created = self._scans.create(
+                scan=scan,
+                idempotency_ttl_epoch=int((now + IDEMPOTENCY_TTL).timestamp()),
+                now_epoch=int(now.timestamp()),
+            )
+        except ScanGoneError as exc:
+            # The account was deleted (or is being deleted) after this request was authenticated.
+            raise AccountGoneError() from exc
+        if not created:  # a concurrent request with the same key won: it paid, we do not
+            self._quota.refund_scan(user_id=user_id)
+            scan = self._replay(scan, ordered)
+        return scan, self.upload_targets(scan)
+
+    def create_from_upload(self, *, user_id: str, images: dict[str, bytes]) -> ScanRecord:
+        """The one-call path: photos in the request, the scan stored `queued` in one write."""
+        if "front" not in images:
+            raise UnprocessableError("A front photo is required.", code="front_image_required")
+        # Charged before decoding: a scan whose photo turns out to be unusable still cost the
+        # decode, so bad photos cannot be sent without end. Validated before creating
+        # anything, so a bad photo leaves no half-made scan behind.
+        angles = ordered_angles([ScanAngle(a) for a in images])
+        self._quota.charge_scan(user_id=user_id)
+        cleaned = {
+            angle: clean_image(data, limits=self._limits, angle=angle).jpeg for angle, data in images.items()
+        }
+        now = iso(utc_now())
+        scan_id = new_id()
+        keys = {angle: scan_image_key(user_id, scan_id, angle) for angle in angles}
+        scan = ScanRecord(
+            user_id=user_id,
+            scan_id=scan_id,
+            scan_date=now,
+            status="queued",
+            angles=angles,
+            image_keys=keys,
+            created_at=now,
+            updated_at=now,
+            submitted_at=now,
+        )
+        # Photos first, item second: the worker only ever sees a scan whose photos exist, and
+        # a crash in between leaves files with no scan, which the orphan sweep removes.
+        for angle, key in keys.items():
+            self._storage.put(key=key, data=cleaned[angle], content_type="image/jpeg")
+        try:
+            self._scans.create_queued(scan=scan)
+        except ScanGoneError as exc:
+            # The account was deleted (or is being deleted) meanwhile: its photos must not outlive it.
+            for key in keys.values():
+                self._storage.delete_prefix(prefix=key)
+            raise AccountGoneError() from exc
+        self._enqueue(user_id, scan_id)
+        logger.info("scan queued", extra={"scan_id": scan_id, "angles": angles})
+        return scan
+
+    def upload_targets(self, scan: ScanRecord) -> dict[str, UploadTarget]:
+        """Signed upload targets, one per angle, while the scan still awaits its photos."""
+        if scan.status != "awaiting_upload":
+            return {}
+        return {
+            angle: self._storage.upload_target(
+                key=scan.upload_keys[angle],
+                content_types=ACCEPTED_CONTENT_TYPES,
+                max_bytes=self._limits.max_bytes,
+            )
+            for angle in scan.angles
+        }
+
+    @staticmethod
+    def _replay(first: ScanRecord, angles: list[str]) -> ScanRecord:
+        if first.angles != angles:
+            raise ConflictError(
+                "This Idempotency-Key was used for a scan with other angles.",
+                code="idempotency_key_reused",
+                details={"scan_id": first.scan_id, "angles": first.angles},
+            )
+        return first

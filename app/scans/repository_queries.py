@@ -1,0 +1,94 @@
+"""Reading scans: pages (newest first, optionally by date), completed ranges, the latest usable."""
+
+from typing import Any
+
+from app.db.dynamodb import from_item, to_attr
+from app.db.keys import SCAN_DATE_INDEX
+from app.scans.models import ScanRecord
+from app.scans.repository_base import ScansTable
+
+
+class ScanQueries(ScansTable):
+    """Queries in one user's partition (never a table Scan)."""
+
+    def get_page(
+        self,
+        *,
+        user_id: str,
+        limit: int,
+        cursor: str | None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> tuple[list[ScanRecord], str | None]:
+        """Newest first; with a date range, through the scan-date index."""
+        values = {":uid": to_attr(user_id)}
+        condition = "user_id = :uid"
+        index: dict[str, Any] = {}
+        cursor_keys = {"scan_id"}
+        if date_from or date_to:
+            index = {"IndexName": SCAN_DATE_INDEX}
+            cursor_keys = {"scan_id", "scan_date"}
+            values[":from"] = to_attr(date_from or "0000")
+            values[":to"] = to_attr(date_to or "9999")
+            condition += " AND scan_date BETWEEN :from AND :to"
+        items, next_cursor = self._query_page(
+            user_id=user_id,
+            limit=limit,
+            cursor=cursor,
+            cursor_keys=cursor_keys,
+            forward=False,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            **index,
+        )
+        return [ScanRecord.model_validate(item) for item in items], next_cursor
+
+    def completed_between(self, *, user_id: str, date_from: str, date_to: str) -> list[ScanRecord]:
+        """Completed scans that passed the quality gate, oldest first (progress series)."""
+        items = self._query_all(
+            TableName=self.table_name,
+            IndexName=SCAN_DATE_INDEX,
+            KeyConditionExpression="user_id = :uid AND scan_date BETWEEN :from AND :to",
+            FilterExpression="#status = :completed AND passed_quality = :true",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":uid": to_attr(user_id),
+                ":from": to_attr(date_from),
+                ":to": to_attr(date_to),
+                ":completed": to_attr("completed"),
+                ":true": to_attr(True),
+            },
+        )
+        return [ScanRecord.model_validate(item) for item in items]
+
+    def latest_completed(self, *, user_id: str, before_scan_id: str | None = None) -> ScanRecord | None:
+        """The newest completed scan that passed quality (optionally older than a scan)."""
+        values = {":uid": to_attr(user_id), ":completed": to_attr("completed"), ":true": to_attr(True)}
+        condition = "user_id = :uid"
+        if before_scan_id:
+            condition += " AND scan_id < :before"
+            values[":before"] = to_attr(before_scan_id)
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": condition,
+            "FilterExpression": "#status = :completed AND passed_quality = :true",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "Limit": 25,
+        }
+        while True:
+            page = self._call("query", **kwargs)
+            if page.get("Items"):
+                return ScanRecord.model_validate(from_item(page["Items"][0]))
+            if "LastEvaluatedKey" not in page:
+                return None
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def all_for_user(self, *, user_id: str) -> list[ScanRecord]:
+        """Every scan of the user (export, erasure)."""
+        items = self._query_all(
+            TableName=self.table_name,
+            KeyConditionExpression="user_id = :uid",
+            ExpressionAttributeValues={":uid": to_attr(user_id)},
+        )
+        return [ScanRecord.model_validate(item) for item in items]

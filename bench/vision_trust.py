@@ -1,0 +1,449 @@
+"""Can a user trust the skin scores? `python bench/vision_trust.py PHOTO_DIR [--json OUT]`.
+
+For every portrait in PHOTO_DIR (jpg/jpeg/png, any person, no visible skin condition) the
+local analyser is run on the photo as sent (JPEG q95), on ten benign capture changes and on
+four controlled real changes drawn on the skin. Prints the issue's tables in Markdown:
+acceptance, readings below 30, p90 |Δ| under benign changes and under mirroring alone,
+skin-tone correlation (Spearman rho with ITA° from CIELAB), real-change hit rate, signal ÷
+noise, cross-talk, quality flips, and the analysis time of a 12 MP photo. `--json` writes
+the per-metric repeatability bands (p90 |Δ| under the benign changes) for
+app/providers/vision/noise.py. Photos are never copied anywhere.
+"""
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.core.vocabulary import METRICS_WITH_OVERALL as METRICS
+from app.providers.vision import landmarks as lm
+from app.providers.vision.local import LocalVisionProvider
+
+SEED = 20261201
+HIT_POINTS = 5.0
+MAX_SIDE = 2048
+
+
+def jpeg(image: np.ndarray, quality: int = 95) -> bytes:
+    """JPEG bytes of a BGR image."""
+    return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes()
+
+
+def _gamma(image: np.ndarray, g: float) -> np.ndarray:
+    table = np.clip(255.0 * (np.arange(256) / 255.0) ** g, 0, 255).astype(np.uint8)
+    return cv2.LUT(image, table)
+
+
+def _gain(image: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
+    return np.clip(image.astype(np.float32) * np.array(gains, np.float32), 0, 255).astype(np.uint8)
+
+
+def _rotate(image: np.ndarray, degrees: float) -> np.ndarray:
+    h, w = image.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def benign_variants(image: np.ndarray) -> dict[str, bytes]:
+    """The ten benign capture changes, as the bytes a phone would send."""
+    rng = np.random.default_rng(SEED)
+    noisy = np.clip(image.astype(np.float32) + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
+    h, w = image.shape[:2]
+    return {
+        "mirror": jpeg(np.ascontiguousarray(image[:, ::-1])),
+        "exposure+8%": jpeg(_gain(image, (1.08, 1.08, 1.08))),
+        "exposure-8%": jpeg(_gain(image, (0.92, 0.92, 0.92))),
+        "gamma0.9": jpeg(_gamma(image, 0.9)),
+        "gamma1.1": jpeg(_gamma(image, 1.1)),
+        "jpeg_q75": jpeg(image, 75),
+        "noise_s3": jpeg(noisy),
+        "white_balance4%": jpeg(_gain(image, (0.96, 1.0, 1.04))),  # BGR: warmer light
+        "downscale75%": jpeg(
+            cv2.resize(image, (round(w * 0.75), round(h * 0.75)), interpolation=cv2.INTER_AREA)
+        ),
+        "rotate3deg": jpeg(_rotate(image, 3.0)),
+    }
+
+
+def _mesh(image: np.ndarray) -> np.ndarray | None:
+    rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    faces = lm.detect_faces(rgb)
+    if not faces:
+        return None
+    faces.sort(key=lambda d: -d.box[2] * d.box[3])
+    found = lm.face_mesh(rgb, faces[0])
+    return None if found is None else found[0]
+
+
+def _skin_sites(mesh: np.ndarray, rng: np.random.Generator, n: int) -> list[tuple[float, float]]:
+    """n points on cheeks, forehead and chin (placed from the mesh, not by the analyser)."""
+    el, er = lm.eye_centres(mesh)
+    d = float(np.hypot(*(er - el)))
+    ux = (er - el) / d
+    uy = np.array([-ux[1], ux[0]])
+    mid = (el + er) / 2
+    zones = [  # (centre in eye-distance units along ux, uy; half-extent)
+        ((-0.62, 0.80), (0.17, 0.17)),
+        ((0.62, 0.80), (0.17, 0.17)),
+        ((0.0, -0.55), (0.35, 0.08)),
+        ((0.0, 1.72), (0.18, 0.05)),
+    ]
+    pts = []
+    for i in range(n):
+        (cx, cy), (hx, hy) = zones[i % len(zones)]
+        u = cx + rng.uniform(-hx, hx)
+        v = cy + rng.uniform(-hy, hy)
+        pts.append(tuple(mid + (u * ux + v * uy) * d))
+    return pts
+
+
+def _blend_disc(image: np.ndarray, centre: tuple[float, float], radius: float, gains: np.ndarray) -> None:
+    """Multiply pixels by per-channel gains with a soft disc alpha (in place, float image)."""
+    x, y = centre
+    r = math.ceil(radius * 2.5)
+    x0, y0 = max(0, int(x) - r), max(0, int(y) - r)
+    x1, y1 = min(image.shape[1], int(x) + r + 1), min(image.shape[0], int(y) + r + 1)
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    alpha = np.exp(-(((xx - x) ** 2 + (yy - y) ** 2) / (2 * (radius * 0.7) ** 2)))[..., None]
+    image[y0:y1, x0:x1] *= 1.0 + alpha * (gains - 1.0)
+
+
+def real_changes(image: np.ndarray, mesh: np.ndarray) -> dict[str, bytes]:
+    """The four controlled changes, drawn on the skin at sizes given in eye distances (≈ 63 mm)."""
+    rng = np.random.default_rng(SEED)
+    el, er = lm.eye_centres(mesh)
+    d = float(np.hypot(*(er - el)))
+    out: dict[str, bytes] = {}
+    papules = image.astype(np.float32)
+    for p in _skin_sites(mesh, rng, 12):
+        _blend_disc(papules, p, 0.045 * d, np.array([0.72, 0.70, 1.04], np.float32))  # BGR: red, raised
+    out["red_papules"] = jpeg(np.clip(papules, 0, 255).astype(np.uint8))
+    spots = image.astype(np.float32)
+    for p in _skin_sites(mesh, rng, 12):
+        _blend_disc(spots, p, 0.05 * d, np.array([0.62, 0.70, 0.76], np.float32))  # brown, flat
+    out["dark_spots"] = jpeg(np.clip(spots, 0, 255).astype(np.uint8))
+    flush = image.astype(np.float32)
+    mid = (el + er) / 2
+    down = np.array([-(er - el)[1], (er - el)[0]]) / d
+    for side in (el, er):
+        centre = tuple(side + (side - mid) * 0.25 + down * 0.80 * d)
+        _blend_disc(flush, centre, 0.32 * d, np.array([0.86, 0.84, 1.02], np.float32))
+    out["cheek_flush"] = jpeg(np.clip(flush, 0, 255).astype(np.uint8))
+    # Skin smoothing (a beauty filter) inside the face oval: edges kept, fine relief removed.
+    hull = cv2.convexHull(mesh[:, :2].astype(np.float32)).astype(np.int32)
+    x, y, w, h = cv2.boundingRect(hull)
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(image.shape[1], x + w), min(image.shape[0], y + h)
+    smoothed = image.copy()
+    face = np.ascontiguousarray(image[y0:y1, x0:x1])
+    smooth = cv2.bilateralFilter(face, d=0, sigmaColor=18, sigmaSpace=max(2.0, 0.04 * d))
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, hull, 1)
+    inside = mask[y0:y1, x0:x1, None] > 0
+    smoothed[y0:y1, x0:x1] = np.where(inside, smooth, face)
+    out["skin_smoothing"] = jpeg(smoothed)
+    return out
+
+
+# Real change → (metric, sign of the expected score change).
+TARGETS: dict[str, list[tuple[str, int]]] = {
+    "red_papules": [("acne", -1)],
+    "dark_spots": [("pigmentation", -1)],
+    "cheek_flush": [("redness", -1)],
+    "skin_smoothing": [("texture", 1), ("pores", 1)],
+}
+
+
+def ita_degrees(image: np.ndarray, mesh: np.ndarray) -> float:
+    """Individual Typology Angle of the cheeks: atan((L* - 50) / b*) in degrees."""
+    el, er = lm.eye_centres(mesh)
+    d = float(np.hypot(*(er - el)))
+    lab = cv2.cvtColor(image, cv2.COLOR_BGR2Lab).astype(np.float32)
+    vals = []
+    for p in (el + np.array([0, 0.75 * d]), er + np.array([0, 0.75 * d])):
+        x, y, r = int(p[0]), int(p[1]), max(2, int(0.12 * d))
+        patch = lab[max(0, y - r) : y + r, max(0, x - r) : x + r].reshape(-1, 3)
+        vals.append(np.median(patch, axis=0))
+    v = np.mean(vals, axis=0)
+    lightness, b = v[0] * 100 / 255, v[2] - 128
+    return math.degrees(math.atan2(lightness - 50, b))
+
+
+def spearman(x: list[float], y: list[float]) -> float:
+    """Spearman rank correlation (average ranks for ties)."""
+    if len(x) < 3:
+        return float("nan")
+
+    def ranks(v: list[float]) -> np.ndarray:
+        order = np.argsort(v, kind="stable")
+        r = np.empty(len(v))
+        r[order] = np.arange(len(v))
+        vals = np.asarray(v)
+        for u in np.unique(vals):
+            idx = vals == u
+            r[idx] = r[idx].mean()
+        return r
+
+    rx, ry = ranks(x), ranks(y)
+    if rx.std() == 0 or ry.std() == 0:
+        return 0.0
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def _raws(analysis) -> dict[str, float]:
+    """The raw (pre-mapping) value of every metric an analysis measured."""
+    return {m: analysis.measurements[f"{m}.raw"] for m in METRICS if f"{m}.raw" in analysis.measurements}
+
+
+def p90(values: list[float]) -> float:
+    return float(np.percentile(values, 90)) if values else float("nan")
+
+
+def time_12mp(provider: LocalVisionProvider, image: np.ndarray) -> tuple[float, float]:
+    """(ms to analyse, ms to fully decode) a 4000x3000 JPEG made from the photo."""
+    big = cv2.resize(
+        image,
+        (3000, 4000) if image.shape[0] >= image.shape[1] else (4000, 3000),
+        interpolation=cv2.INTER_CUBIC,
+    )
+    data = jpeg(big, 92)
+    provider.analyze_angle(angle="front", data=data)
+    runs = 5
+    t = time.perf_counter()
+    for _ in range(runs):
+        provider.analyze_angle(angle="front", data=data)
+    analyse = (time.perf_counter() - t) / runs * 1000
+    t = time.perf_counter()
+    for _ in range(runs):
+        cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    full = (time.perf_counter() - t) / runs * 1000
+    return analyse, full
+
+
+def run(photo_dir: Path) -> dict:
+    provider = LocalVisionProvider()
+    files = sorted(p for p in photo_dir.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+    accepted = 0
+    flips: list[str] = []
+    low: dict[str, int] = defaultdict(int)
+    benign: dict[str, list[float]] = defaultdict(list)
+    mirror: dict[str, list[float]] = defaultdict(list)
+    per_variant: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    itas: list[float] = []
+    by_metric: dict[str, list[float]] = defaultdict(list)
+    ita_for_metric: dict[str, list[float]] = defaultdict(list)
+    real: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    raws: dict[str, list[float]] = defaultdict(list)
+    first_image = None
+    records: list[dict] = []
+    for path in files:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            continue
+        if max(image.shape[:2]) > MAX_SIDE:
+            # Phone uploads arrive at most this size after the app's own resize; also keeps the run short.
+            f = MAX_SIDE / max(image.shape[:2])
+            image = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        base = provider.analyze_angle(angle="front", data=jpeg(image))
+        if not base.quality.passed:
+            print(f"rejected {path.name}: {[p.code for p in base.quality.problems]}", file=sys.stderr)
+            continue
+        accepted += 1
+        first_image = first_image if first_image is not None else image
+        record: dict = {"photo": path.name, "base": _raws(base), "variants": {}}
+        records.append(record)
+        mesh = _mesh(image)
+        ita = ita_degrees(image, mesh) if mesh is not None else float("nan")
+        itas.append(ita)
+        for m in METRICS:
+            if m in base.scores:
+                by_metric[m].append(base.scores[m])
+                ita_for_metric[m].append(ita)
+                raws[m].append(base.measurements.get(f"{m}.raw", float("nan")))
+                if base.scores[m] < 30:
+                    low[m] += 1
+        for name, data in benign_variants(image).items():
+            var = provider.analyze_angle(angle="front", data=data)
+            record["variants"][name] = _raws(var) if var.quality.passed else None
+            if var.quality.passed != base.quality.passed:
+                flips.append(f"{path.name}:{name}:{[p.code for p in var.quality.problems]}")
+                continue
+            for m in METRICS:
+                if m in base.scores and m in var.scores:
+                    delta = abs(var.scores[m] - base.scores[m])
+                    benign[m].append(delta)
+                    per_variant[name][m].append(delta)
+                    if name == "mirror":
+                        mirror[m].append(delta)
+        if mesh is None:
+            continue
+        record["ita"] = ita
+        for name, data in real_changes(image, mesh).items():
+            var = provider.analyze_angle(angle="front", data=data)
+            record["variants"][name] = _raws(var) if var.quality.passed else None
+            if not var.quality.passed:
+                flips.append(f"{path.name}:{name}:{[p.code for p in var.quality.problems]}")
+                continue
+            for m in METRICS:
+                if m in base.scores and m in var.scores:
+                    real[name][m].append(var.scores[m] - base.scores[m])
+    timing = time_12mp(provider, first_image) if first_image is not None else (float("nan"), float("nan"))
+    return {
+        "photos": len(files),
+        "accepted": accepted,
+        "flips": flips,
+        "low": {m: low[m] / max(1, len(by_metric[m])) for m in METRICS},
+        "median_score": {
+            m: statistics.median(by_metric[m]) if by_metric[m] else float("nan") for m in METRICS
+        },
+        "benign_p90": {m: p90(benign[m]) for m in METRICS},
+        "benign_p95": {
+            m: float(np.percentile(benign[m], 95)) if benign[m] else float("nan") for m in METRICS
+        },
+        "mirror_p90": {m: p90(mirror[m]) for m in METRICS},
+        "variant_p90": {v: {m: p90(d[m]) for m in METRICS} for v, d in per_variant.items()},
+        "ita_rho": {m: spearman(ita_for_metric[m], by_metric[m]) for m in METRICS},
+        "itas": itas,
+        "raw_quantiles": {
+            m: [float(np.nanpercentile(raws[m], q)) for q in (10, 50, 90, 97)] if raws[m] else []
+            for m in METRICS
+        },
+        "real": {k: {m: list(v) for m, v in d.items()} for k, d in real.items()},
+        "timing_ms": timing,
+        "records": records,
+    }
+
+
+def rescore(r: dict, mappings: dict) -> dict:
+    """The same results recomputed from the stored raw values with other score mappings."""
+    metrics = [m for m in METRICS if m in mappings]
+    out = {k: r[k] for k in ("photos", "accepted", "flips", "timing_ms", "itas", "records")}
+    scores = defaultdict(list)
+    itas = defaultdict(list)
+    benign, mirror, per_variant = defaultdict(list), defaultdict(list), defaultdict(lambda: defaultdict(list))
+    real = defaultdict(lambda: defaultdict(list))
+    from app.providers.vision.metrics import overall_score
+
+    def scored(raws: dict) -> dict:
+        out = {m: mappings[m].score(v) for m, v in raws.items() if m in mappings}
+        if out:
+            out["overall"] = overall_score(out)
+        return out
+
+    metrics = [*metrics, "overall"]
+    for rec in r["records"]:
+        base = scored(rec["base"])
+        for m, v in base.items():
+            scores[m].append(v)
+            itas[m].append(rec.get("ita", float("nan")))
+        for name, raws in rec["variants"].items():
+            if raws is None:
+                continue
+            var = scored(raws)
+            for m in metrics:
+                if m in base and m in var:
+                    delta = var[m] - base[m]
+                    if name in TARGETS:
+                        real[name][m].append(delta)
+                    else:
+                        benign[m].append(abs(delta))
+                        per_variant[name][m].append(abs(delta))
+                        if name == "mirror":
+                            mirror[m].append(abs(delta))
+    nan = float("nan")
+    out["low"] = {m: sum(v < 30 for v in scores[m]) / max(1, len(scores[m])) for m in METRICS}
+    out["median_score"] = {m: statistics.median(scores[m]) if scores[m] else nan for m in METRICS}
+    out["benign_p90"] = {m: p90(benign[m]) for m in METRICS}
+    out["benign_p95"] = {m: float(np.percentile(benign[m], 95)) if benign[m] else nan for m in METRICS}
+    out["mirror_p90"] = {m: p90(mirror[m]) for m in METRICS}
+    out["variant_p90"] = {v: {m: p90(d[m]) for m in METRICS} for v, d in per_variant.items()}
+    out["ita_rho"] = {m: spearman(itas[m], scores[m]) for m in METRICS}
+    out["real"] = {k: dict(d) for k, d in real.items()}
+    return out
+
+
+def report(r: dict) -> str:
+    """The issue's tables in Markdown."""
+    lines = [
+        f"photos: {r['photos']}, accepted as sent: {r['accepted']} ({100 * r['accepted'] / max(1, r['photos']):.0f}%)",
+        f"quality verdict flipped by a benign change: {len(r['flips'])}",
+        "",
+        "| metric | median | < 30 | p90 |Δ| benign | p95 (band) | p90 |Δ| mirror | rho with ITA° |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for m in METRICS:
+        lines.append(
+            f"| {m} | {r['median_score'][m]:.1f} | {100 * r['low'][m]:.0f}% | {r['benign_p90'][m]:.1f} "
+            f"| {r['benign_p95'][m]:.1f} | {r['mirror_p90'][m]:.1f} | {r['ita_rho'][m]:+.2f} |"
+        )
+    lines += [
+        "",
+        "| real change | metric | hit rate (≥ 5 right way) | median Δ | signal ÷ noise | worst cross-talk |",
+        "|---|---|---|---|---|---|",
+    ]
+    for change, targets in TARGETS.items():
+        deltas = r["real"].get(change, {})
+        for metric, sign in targets:
+            d = deltas.get(metric, [])
+            if not d:
+                continue
+            hits = sum(1 for v in d if sign * v >= HIT_POINTS) / len(d)
+            med = statistics.median(d)
+            noise = r["benign_p90"][metric]
+            snr = abs(med) / noise if noise > 0 else float("inf")
+            own = {t for t, _ in targets}
+            others = {
+                m: statistics.median([abs(v) for v in vs]) for m, vs in deltas.items() if m not in own and vs
+            }
+            worst = max(others.items(), key=lambda kv: kv[1]) if others else ("-", 0.0)
+            ratio = worst[1] / abs(med) if med else float("inf")
+            lines.append(
+                f"| {change} | {metric} | {100 * hits:.0f}% | {med:+.1f} | {snr:.1f} | {worst[0]} {worst[1]:.1f} ({ratio:.2f} of target) |"
+            )
+    analyse, full = r["timing_ms"]
+    lines += ["", f"12 MP JPEG: analysis {analyse:.0f} ms, full decode {full:.0f} ms ({analyse / full:.2f}x)"]
+    lines += [
+        "",
+        "p90 |Δ| per benign change:",
+        "",
+        "| change | " + " | ".join(METRICS) + " |",
+        "|---" * (len(METRICS) + 1) + "|",
+    ]
+    for v, d in r["variant_p90"].items():
+        lines.append(f"| {v} | " + " | ".join(f"{d[m]:.1f}" for m in METRICS) + " |")
+    if r["flips"]:
+        lines += ["", "flips: " + "; ".join(r["flips"][:20])]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("photo_dir", type=Path)
+    parser.add_argument("--json", type=Path, help="write the raw results (bands, raw quantiles) here")
+    parser.add_argument(
+        "--rescore", action="store_true", help="photo_dir is a --json file: re-map its raw values"
+    )
+    args = parser.parse_args()
+    if args.rescore:
+        from app.providers.vision.metrics import MAPPINGS
+
+        results = rescore(json.loads(args.photo_dir.read_text()), MAPPINGS)
+    else:
+        results = run(args.photo_dir)
+    print(report(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -31,7 +31,7 @@ rsync -a --delete --exclude .venv --exclude .data --exclude node_modules --exclu
 echo "==> installing Python dependencies"
 $PYTHON -m venv $APP_DIR/.venv
 $APP_DIR/.venv/bin/pip install --quiet --upgrade pip
-$APP_DIR/.venv/bin/pip install --quiet -r $APP_DIR/requirements.txt
+$APP_DIR/.venv/bin/pip install --quiet --require-hashes -r $APP_DIR/requirements.lock
 chown -R $SERVICE_USER:$SERVICE_USER $APP_DIR
 
 if [[ ! -f $ENV_FILE ]]; then

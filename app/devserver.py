@@ -30,7 +30,7 @@ def main() -> int:
         settings = get_settings()
     except ValidationError as exc:
         # One readable paragraph per problem instead of a traceback.
-        print(f"cannot start: the configuration (environment and .env) is invalid\n{exc}", file=sys.stderr)
+        print(f"cannot start: the configuration (environment and .env) is invalid\n{exc}", file=sys.stderr)  # noqa: T201
         return 2
     configure_logging(settings.log_level)
     if settings.aws_dynamodb_endpoint and not settings.uses_local_dynamodb:
@@ -74,7 +74,7 @@ def _serve(host: str, port: int) -> int:
     return 0
 
 
-def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 

@@ -66,8 +66,10 @@ def test_make_run_from_env_example_is_local_only_and_keeps_its_secret_key(tmp_pa
 
     with make_run(tmp_path, port=port, dynamodb_port=dynamodb_port) as base:
         # 127.0.0.2 reaches this machine but is not loopback's bound address: a LAN peer's view.
-        assert _accepts("127.0.0.1", port) and not _accepts("127.0.0.2", port)
-        assert _accepts("127.0.0.1", dynamodb_port) and not _accepts("127.0.0.2", dynamodb_port)
+        assert _accepts("127.0.0.1", port)
+        assert not _accepts("127.0.0.2", port)
+        assert _accepts("127.0.0.1", dynamodb_port)
+        assert not _accepts("127.0.0.2", dynamodb_port)
         registered = httpx.post(f"{base}/api/v1/auth/register", json={"email": email, "password": PASSWORD})
         assert registered.status_code == 201, registered.text
         access = registered.json()["tokens"]["access_token"]
@@ -79,7 +81,8 @@ def test_make_run_from_env_example_is_local_only_and_keeps_its_secret_key(tmp_pa
     with make_run(tmp_path, port=port, dynamodb_port=dynamodb_port) as base:
         # Same key and same DynamoDB data after a restart: the token from the first run still works.
         me = httpx.get(f"{base}/api/v1/auth/me", headers={"Authorization": f"Bearer {access}"})
-        assert me.status_code == 200 and me.json()["email"] == email
+        assert me.status_code == 200
+        assert me.json()["email"] == email
 
     assert key_file.read_text() == first_key
     assert not (tmp_path / "dynamodb-local-metadata.json").exists()

@@ -22,7 +22,9 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 
 
 def get_container(request: Request) -> Container:
-    return request.app.state.container
+    # Starlette's State is untyped; the lifespan stores the Container there.
+    container: Container = request.app.state.container
+    return container
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]

@@ -4,6 +4,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.core.vocabulary import SkinType
+
 
 class AuthSession(BaseModel):
     """One refresh-token family: the only refresh jti that may still be used.
@@ -27,7 +29,7 @@ class UserRecord(BaseModel):
     email: str
     password_hash: str
     full_name: str | None = None
-    skin_type: str | None = None
+    skin_type: SkinType | None = None
     primary_concern: str | None = None
     concerns: list[str] = Field(default_factory=list)
     sensitivities: list[str] = Field(default_factory=list)

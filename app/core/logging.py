@@ -37,7 +37,7 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("botocore", "boto3", "urllib3", "uvicorn.access", "httpx"):
+    for noisy in ("botocore", "boto3", "urllib3", "uvicorn.access", "httpx2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -149,7 +149,7 @@ class ContentTypeMiddleware:
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
         has_body = headers.get(b"content-length", b"0") not in (b"0", b"") or b"transfer-encoding" in headers
-        allowed = ALLOWED_BODY_TYPES
+        allowed: tuple[str, ...] = ALLOWED_BODY_TYPES
         if scope.get("path", "").startswith(self.storage_prefix):
             allowed = ("image/",)
         if has_body and not any(content_type.startswith(t) for t in allowed):

@@ -4,7 +4,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -12,6 +12,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from app.core.config import Settings
+
+if TYPE_CHECKING:  # the stubs are a dev dependency; at run time boto3 builds the class
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 logger = logging.getLogger("dermalens.db")
 
@@ -31,7 +35,7 @@ def aws_client_config(settings: Settings, **extra: Any) -> Config:
     )
 
 
-def build_dynamodb_client(settings: Settings) -> Any:
+def build_dynamodb_client(settings: Settings) -> "DynamoDBClient":
     """One client per process: explicit timeouts, pool size and standard retries.
 
     No keys are read: boto3's default chain (the EC2 instance role) supplies credentials.
@@ -82,7 +86,7 @@ def to_item(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def to_attr(value: Any) -> dict[str, Any]:
+def to_attr(value: Any) -> "AttributeValueTypeDef":
     """One Python value → one DynamoDB attribute value (for keys and expressions)."""
     return _serializer.serialize(_to_dynamo_value(value))
 
@@ -169,7 +173,7 @@ def _create_table_request(spec: TableSpec, table_name: str) -> dict[str, Any]:
     return request
 
 
-def _table_exists(client: Any, table_name: str) -> bool:
+def _table_exists(client: "DynamoDBClient", table_name: str) -> bool:
     try:
         client.describe_table(TableName=table_name)
         return True
@@ -179,7 +183,7 @@ def _table_exists(client: Any, table_name: str) -> bool:
         raise
 
 
-def _request_optional_features(client: Any, spec: TableSpec, table_name: str) -> None:
+def _request_optional_features(client: "DynamoDBClient", spec: TableSpec, table_name: str) -> None:
     """PITR and TTL: requested where the API allows; DynamoDB Local may refuse, which is fine."""
     try:
         client.update_continuous_backups(
@@ -198,7 +202,7 @@ def _request_optional_features(client: Any, spec: TableSpec, table_name: str) ->
             logger.info("TTL not enabled on %s: %s", table_name, exc)
 
 
-def ensure_tables(client: Any, settings: Settings) -> list[str]:
+def ensure_tables(client: "DynamoDBClient", settings: Settings) -> list[str]:
     """Create the missing tables (on-demand, encrypted, PITR); returns the names created."""
     created = []
     for spec in TABLE_SPECS:
@@ -220,7 +224,7 @@ def ensure_tables(client: Any, settings: Settings) -> list[str]:
     return created
 
 
-def tables_ready(client: Any, settings: Settings) -> dict[str, bool]:
+def tables_ready(client: "DynamoDBClient", settings: Settings) -> dict[str, bool]:
     """Each table's name → whether it exists and is ACTIVE."""
     status = {}
     for table_name in settings.table_names.values():
@@ -232,7 +236,7 @@ def tables_ready(client: Any, settings: Settings) -> dict[str, bool]:
     return status
 
 
-def wait_for_dynamodb(client: Any, *, timeout_seconds: float = 30.0) -> None:
+def wait_for_dynamodb(client: "DynamoDBClient", *, timeout_seconds: float = 30.0) -> None:
     """Block until DynamoDB answers (the pre-start step), or raise TimeoutError."""
     deadline = time.monotonic() + timeout_seconds
     while True:

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/ingredients", tags=["ingredients"])
 
 @router.get("", response_model=IngredientPage)
 def search_ingredients(
-    user: CurrentUser,
+    _user: CurrentUser,  # signed-in users only
     q: Annotated[str, Query(max_length=100, description="Name, alias, INCI name, group or concern.")] = "",
     limit: Limit = 20,
     cursor: Cursor = None,
@@ -40,7 +40,7 @@ def search_ingredients(
 @router.get("/{slug}", response_model=IngredientRead)
 def get_ingredient(
     slug: Annotated[str, Path(description="The ingredient's slug, e.g. `niacinamide`.")],
-    user: CurrentUser,
+    _user: CurrentUser,  # signed-in users only
 ) -> IngredientRead:
     """One ingredient; any slug that is not in the database is a 404, whatever its characters."""
     ingredient = catalog.get(slug=slug) if len(slug) <= 80 else None

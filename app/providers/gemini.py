@@ -8,7 +8,6 @@ timeouts and refused connections are retried with jittered exponential backoff.
 import json
 import logging
 
-import httpx
 import httpx2
 from google import genai
 from google.genai import errors as genai_errors
@@ -26,10 +25,10 @@ MAX_BACKOFF_SECONDS = 10.0
 RETRYABLE_STATUS_CODES = (408, 429, 500, 502, 503, 504)
 
 # The remote side is down, slow, rate limiting or refusing us: worth retrying later.
-# Both HTTP stacks are listed because the SDK picks httpx2 or httpx at run time.
+# google-genai 3.x requires httpx2 and talks through it (it would fall back to httpx only
+# if httpx2 were missing, or if we handed it an httpx client, which we never do).
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     genai_errors.APIError,
-    httpx.TransportError,
     httpx2.TransportError,
 )
 # The remote side answered, but not with anything the SDK could decode.

@@ -9,6 +9,7 @@ between loose ingredients, keep the rule's severity.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 from app.core.vocabulary import SkinType
 from app.routine_engine import catalog
@@ -277,37 +278,32 @@ def _cautions(items: list[_Item], profile: EngineProfile) -> list[ProfileCaution
             cautions.append(caution)
         for sensitivity in matching_sensitivities(ingredient, profile.sensitivities):
             reason = f"You listed '{sensitivity}' as a sensitivity and {ingredient.name} matches it."
-            cautions.append(
-                ProfileCaution(
-                    kind="sensitivity",
-                    severity="avoid",
-                    reason=reason,
-                    slug=ingredient.slug,
-                    name=ingredient.name,
-                    product=item.product,
-                )
-            )
+            cautions.append(_caution(item, kind="sensitivity", severity="avoid", reason=reason))
         if profile.skin_type == SkinType.SENSITIVE and ingredient.irritation >= 3:
             reason = f"{ingredient.name} is a frequent irritant (irritation {ingredient.irritation}/5) for sensitive skin."
-            cautions.append(
-                ProfileCaution(
-                    kind="sensitive_skin",
-                    severity="caution",
-                    reason=reason,
-                    slug=ingredient.slug,
-                    name=ingredient.name,
-                    product=item.product,
-                )
-            )
+            cautions.append(_caution(item, kind="sensitive_skin", severity="caution", reason=reason))
     return cautions
 
 
+def _caution(
+    item: _Item, *, kind: Literal["sensitivity", "sensitive_skin"], severity: Severity, reason: str
+) -> ProfileCaution:
+    ingredient = item.ingredient
+    return ProfileCaution(
+        kind=kind,
+        severity=severity,
+        slug=ingredient.slug,
+        name=ingredient.name,
+        product=item.product,
+        reason=reason,
+    )
+
+
 def _worst(findings: list[ConflictFinding], cautions: list[ProfileCaution]) -> Severity | None:
-    severities: list[Severity] = [f.severity for f in findings] + [c.severity for c in cautions]
+    severities = [f.severity for f in findings] + [c.severity for c in cautions]
     if not severities:
         return None
-    worst: Severity = max(severities, key=lambda s: SEVERITY_RANK[s])
-    return worst
+    return max(severities, key=lambda s: SEVERITY_RANK[s])
 
 
 def check(

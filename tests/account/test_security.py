@@ -52,13 +52,15 @@ def test_export_has_everything_but_secrets(client: TestClient, full_user: dict) 
     assert response.status_code == 200
     data = response.json()
     assert data["profile"]["email"] == full_user["email"]
-    assert "password_hash" not in response.text and "current_jti" not in response.text
+    assert "password_hash" not in response.text
+    assert "current_jti" not in response.text
     (scan,) = data["scans"]
     assert scan["scores"] == full_user["scan"]["scores"]
     assert client.get(scan["image_urls"]["front"]).status_code == 200
     (plan,) = data["plans"]
     assert today() in plan["checkins"]
-    assert len(data["chat"]["messages"]) == 2 and data["chat"]["sessions"][0]["title"] == "How are my scores?"
+    assert len(data["chat"]["messages"]) == 2
+    assert data["chat"]["sessions"][0]["title"] == "How are my scores?"
 
 
 def test_delete_account_removes_everything(
@@ -135,7 +137,8 @@ def test_email_verification(client: TestClient, container: Any, user: dict) -> N
     assert client.post(f"{AUTH}/verify-email/confirm", json={"token": token}).status_code == 204
     assert client.get(f"{AUTH}/me", headers=user["headers"]).json()["email_verified"] is True
     reused = client.post(f"{AUTH}/verify-email/confirm", json={"token": token})
-    assert reused.status_code == 400 and reused.json()["error"]["code"] == "invalid_token"
+    assert reused.status_code == 400
+    assert reused.json()["error"]["code"] == "invalid_token"
 
 
 def test_password_reset_same_answer_single_use_and_revokes_sessions(

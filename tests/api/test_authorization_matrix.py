@@ -81,7 +81,7 @@ def sample_body(method: str, path: str) -> dict[str, Any] | None:
     return bodies.get(path) if method in {"POST", "PATCH", "DELETE"} else None
 
 
-def bad_tokens(client: TestClient, settings, owner: dict) -> dict[str, str]:
+def bad_tokens(settings, owner: dict) -> dict[str, str]:
     access = owner["tokens"]["access_token"]
     claims = jwt.decode(access, settings.secret_key, algorithms=["HS256"])
     past = datetime.now(UTC) - timedelta(hours=1)
@@ -103,7 +103,7 @@ def bad_tokens(client: TestClient, settings, owner: dict) -> dict[str, str]:
 def test_every_protected_endpoint_rejects_bad_tokens(client: TestClient, settings, owner: dict) -> None:
     routes = protected_routes(client)
     assert len(routes) >= 25, routes
-    for name, token in bad_tokens(client, settings, owner).items():
+    for name, token in bad_tokens(settings, owner).items():
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         for method, path in routes:
             url = fill(path, owner["ids"])
@@ -130,7 +130,8 @@ def test_other_users_objects_answer_404_and_stay_unchanged(client: TestClient, r
         == "completed"
     )
     plan = client.get(f"/api/v1/plans/{ids['plan_id']}", headers=owner["headers"]).json()
-    assert plan["status"] == "active" and plan["routine"]
+    assert plan["status"] == "active"
+    assert plan["routine"]
     messages = client.get(
         f"/api/v1/chat/sessions/{ids['session_id']}/messages", headers=owner["headers"]
     ).json()

@@ -35,7 +35,8 @@ def _sign_up_and_in(client: TestClient) -> None:
     login = client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
     assert login.status_code == 200, login.text
     me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
-    assert me.status_code == 200 and me.json()["email"] == email
+    assert me.status_code == 200
+    assert me.json()["email"] == email
 
 
 @pytest.fixture
@@ -45,8 +46,9 @@ def fresh_settings() -> Iterator[None]:
     get_settings.cache_clear()
 
 
+@pytest.mark.usefixtures("fresh_settings")
 def test_starts_from_a_copy_of_env_example(
-    dynamodb_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_settings: None
+    dynamodb_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`cp .env.example .env && make run`, minus the launcher (tests/test_devserver.py runs that)."""
     shutil.copy(ENV_EXAMPLE, tmp_path / ".env")
@@ -55,7 +57,8 @@ def test_starts_from_a_copy_of_env_example(
     monkeypatch.setenv("AWS_DYNAMODB_ENDPOINT", dynamodb_endpoint)  # what `make run` sets
 
     settings = get_settings()
-    assert settings.environment == "development" and settings.cors_origins == []
+    assert settings.environment == "development"
+    assert settings.cors_origins == []
     with TestClient(create_app(settings), client=_fresh_address()) as client:
         _sign_up_and_in(client)
     assert (tmp_path / ".data" / "dev-secret-key").is_file()
@@ -75,12 +78,12 @@ def moto_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         server.stop()
 
 
+@pytest.mark.usefixtures("fresh_settings")
 def test_starts_from_the_env_file_setup_ec2_writes(
     dynamodb_endpoint: str,
     moto_s3: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    fresh_settings: None,
 ) -> None:
     bucket = "dermalens-boot-test"
     values = parse_systemd_env(setup_ec2_env_file(S3_BUCKET_NAME=bucket, AWS_REGION="eu-west-1"))
@@ -97,7 +100,8 @@ def test_starts_from_the_env_file_setup_ec2_writes(
         monkeypatch.setenv(name, value)
 
     settings = get_settings()
-    assert settings.environment == "production" and settings.mail_backend == "ses"
+    assert settings.environment == "production"
+    assert settings.mail_backend == "ses"
     build_s3_client(settings).create_bucket(
         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
     )

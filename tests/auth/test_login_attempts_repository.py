@@ -69,9 +69,11 @@ def test_a_lock_refuses_everything_until_it_ends_then_admits_one_more(
         admit(attempts, owner)
     attempts.lock(owner=owner, attempts=3, locked_until=NOW + 30)
     refused = admit(attempts, owner, now=NOW + 29)
-    assert not refused.admitted and refused.locked_until == NOW + 30
+    assert not refused.admitted
+    assert refused.locked_until == NOW + 30
     after = admit(attempts, owner, now=NOW + 31)
-    assert after.admitted and after.attempts == 4
+    assert after.admitted
+    assert after.attempts == 4
     assert not admit(attempts, owner, now=NOW + 32).admitted  # one more, not a fresh threshold
 
 
@@ -101,7 +103,8 @@ def test_an_expired_counter_is_forgotten_even_before_ttl_deletes_it(
         admit(attempts, owner)
     attempts.lock(owner=owner, attempts=3, locked_until=LATER + 100.0)
     fresh = admit(attempts, owner, now=LATER + 1)
-    assert fresh.admitted and fresh.attempts == 1
+    assert fresh.admitted
+    assert fresh.attempts == 1
 
 
 def test_a_budget_admits_its_limit_per_window(attempts: LoginAttemptsRepository, owner: str) -> None:

@@ -79,9 +79,11 @@ def test_racing_registrations_for_one_email_create_exactly_one_account(users: Us
         candidates = [user_record(email=email) for _ in range(2)]
         outcomes = register_concurrently(users, candidates)
         winners = [uid for uid, outcome in outcomes.items() if outcome == "created"]
-        assert len(outcomes) == 2 and len(winners) == 1, outcomes
+        assert len(outcomes) == 2, outcomes
+        assert len(winners) == 1, outcomes
         owner = users.get_by_email(email=email)
-        assert owner is not None and owner.user_id == winners[0]
+        assert owner is not None
+        assert owner.user_id == winners[0]
         loser = next(c for c in candidates if c.user_id != winners[0])
         assert users.get(user_id=loser.user_id) is None  # all or nothing
 
@@ -104,7 +106,9 @@ def test_update_profile_sets_and_removes_attributes(users: UsersRepository) -> N
         changes={"full_name": None, "skin_type": "dry", "concerns": ["redness"]},
         updated_at="2026-05-01T00:00:00Z",
     )
-    assert updated.full_name is None and updated.skin_type == "dry" and updated.concerns == ["redness"]
+    assert updated.full_name is None
+    assert updated.skin_type == "dry"
+    assert updated.concerns == ["redness"]
     assert updated.updated_at == "2026-05-01T00:00:00Z"
     assert users.get(user_id=user.user_id) == updated
 

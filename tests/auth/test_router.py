@@ -30,7 +30,8 @@ def test_register_returns_user_and_tokens_with_normalised_email(client: TestClie
     assert body["tokens"]["token_type"] == "bearer"
     assert body["tokens"]["expires_in"] == 15 * 60
     me = client.get(f"{AUTH}/me", headers=bearer(body["tokens"]["access_token"]))
-    assert me.status_code == 200 and me.json()["user_id"] == body["user"]["user_id"]
+    assert me.status_code == 200
+    assert me.json()["user_id"] == body["user"]["user_id"]
 
 
 def test_register_same_email_in_other_case_is_409(client: TestClient) -> None:
@@ -281,4 +282,5 @@ def test_every_json_auth_endpoint_refuses_bad_bodies(client: TestClient, user: d
         else:
             response = client.post(f"{AUTH}{path}", headers=user["headers"], json=body)
         assert response.status_code == status, (path, name, response.text)
-        assert "error" in response.json() and "Traceback" not in response.text
+        assert "error" in response.json()
+        assert "Traceback" not in response.text

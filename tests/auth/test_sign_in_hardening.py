@@ -40,7 +40,7 @@ def fresh_ipv6() -> str:
 
 
 @pytest.fixture
-def app_client(dynamodb_endpoint: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
+def app_client(dynamodb_endpoint: str, tmp_path: Path) -> Iterator[Any]:
     """A factory for a private app (own settings, own client address) on the shared DynamoDB Local."""
     opened: list[TestClient] = []
 

@@ -201,7 +201,8 @@ def test_a_cursor_from_another_listing_is_refused(chat: ChatRepository, user_id:
     reply(chat, user_id, second, "more")
     _, message_cursor = chat.messages_page(user_id=user_id, session_id=first, limit=2, cursor=None)
     _, session_cursor = chat.sessions_page(user_id=user_id, limit=1, cursor=None)
-    assert message_cursor and session_cursor
+    assert message_cursor
+    assert session_cursor
     with pytest.raises(BadRequestError):
         chat.messages_page(user_id=user_id, session_id=second, limit=2, cursor=message_cursor)
     with pytest.raises(BadRequestError):

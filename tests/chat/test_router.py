@@ -118,7 +118,8 @@ def test_streaming_stores_exactly_what_it_streamed(client: TestClient, user_with
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
     events = _events(response.text)
-    assert events[0][0] == "start" and events[-1][0] == "done"
+    assert events[0][0] == "start"
+    assert events[-1][0] == "done"
     deltas = [data["text"] for name, data in events if name == "delta"]
     assert len(deltas) > 5, "the answer should arrive in pieces"
     streamed = "".join(deltas)
@@ -240,7 +241,8 @@ def test_best_area_and_latest_scan_date_come_from_my_scan(client: TestClient, us
     ]
     assert f"{best.replace('_', ' ')}: {scores[best]:.0f}" in answer
     assert "lowest scores" not in answer
-    assert "By face area, your" in answer and "is doing best" in answer  # from the scan's regions
+    assert "By face area, your" in answer
+    assert "is doing best" in answer
     answer = send(client, user_with_plan, "when was my last scan")["assistant_message"]["content"]
     assert user_with_plan["scan"]["scan_date"][:10] in answer
 

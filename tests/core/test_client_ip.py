@@ -72,6 +72,6 @@ def test_the_dev_server_leaves_forwarded_headers_to_the_app(monkeypatch: pytest.
     import app.devserver as devserver
 
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(devserver.uvicorn, "run", lambda *a, **kw: seen.update(kw))
+    monkeypatch.setattr(devserver.uvicorn, "run", lambda *_, **kw: seen.update(kw))
     devserver._serve("127.0.0.1", 8000)
     assert seen["proxy_headers"] is False

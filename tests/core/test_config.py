@@ -51,8 +51,10 @@ def test_first_edition_names_still_work(monkeypatch) -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert settings.aws_region == "eu-west-1"
     assert settings.uses_local_dynamodb
-    assert settings.table_names["users"] == "old-users" and settings.table_names["chat"] == "old-chat"
-    assert settings.s3_bucket_name == "old-bucket" and settings.gemini_api_key == "k"
+    assert settings.table_names["users"] == "old-users"
+    assert settings.table_names["chat"] == "old-chat"
+    assert settings.s3_bucket_name == "old-bucket"
+    assert settings.gemini_api_key == "k"
 
 
 # ---- list settings: the forms the README and .env.example promise ----
@@ -122,14 +124,18 @@ def test_env_files_have_no_inline_comments(source: str) -> None:
 
 def test_setup_ec2_env_file_is_production_and_parses_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
     values = parse_systemd_env(setup_ec2_env_file(S3_BUCKET_NAME="photos-bucket", AWS_REGION="eu-west-1"))
-    assert values["VISION_PROVIDER"] == "local" and values["MAIL_BACKEND"] == "ses"
+    assert values["VISION_PROVIDER"] == "local"
+    assert values["MAIL_BACKEND"] == "ses"
     clear_setting_env(monkeypatch)
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert settings.environment == "production" and settings.storage_backend == "s3"
-    assert settings.s3_bucket_name == "photos-bucket" and settings.aws_region == "eu-west-1"
-    assert len(settings.secret_key) >= 32 and settings.docs_enabled is False
+    assert settings.environment == "production"
+    assert settings.storage_backend == "s3"
+    assert settings.s3_bucket_name == "photos-bucket"
+    assert settings.aws_region == "eu-west-1"
+    assert len(settings.secret_key) >= 32
+    assert settings.docs_enabled is False
     # A fresh key for every instance set up, never a shared one.
     assert parse_systemd_env(setup_ec2_env_file())["SECRET_KEY"] != values["SECRET_KEY"]
 
@@ -176,14 +182,18 @@ def test_every_problem_is_named_at_once() -> None:
     with pytest.raises(ValidationError) as caught:
         Settings(_env_file=None, environment="production")  # type: ignore[call-arg]
     message = str(caught.value)
-    assert "SECRET_KEY" in message and "MAIL_BACKEND" in message and "STORAGE_BACKEND" in message
+    assert "SECRET_KEY" in message
+    assert "MAIL_BACKEND" in message
+    assert "STORAGE_BACKEND" in message
 
 
 def test_development_and_the_suite_keep_the_log_mailer_and_local_images() -> None:
     dev = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert dev.mail_backend == "log" and dev.storage_backend == "local"
+    assert dev.mail_backend == "log"
+    assert dev.storage_backend == "local"
     suite = Settings(_env_file=None, environment="test", secret_key=STRONG_KEY)  # type: ignore[call-arg]
-    assert suite.mail_backend == "log" and suite.storage_backend == "local"
+    assert suite.mail_backend == "log"
+    assert suite.storage_backend == "local"
 
 
 # ---- development: a generated secret key, kept under the data dir ----
@@ -206,7 +216,8 @@ def test_development_generates_a_secret_key_once_and_keeps_it(tmp_path: Path, mo
     data_dir = tmp_path / "data"
     first = _dev_settings(monkeypatch, data_dir)
     key_file = data_dir / "dev-secret-key"
-    assert len(first.secret_key) >= 32 and first.secret_key != DEFAULT_SECRET_KEY
+    assert len(first.secret_key) >= 32
+    assert first.secret_key != DEFAULT_SECRET_KEY
     assert key_file.read_text().strip() == first.secret_key
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert _dev_settings(monkeypatch, data_dir).secret_key == first.secret_key
@@ -234,5 +245,7 @@ def test_the_env_file_renderer_refuses_a_template_with_inline_comments(tmp_path:
     result = subprocess.run(
         ["bash", str(RENDER_ENV_FILE), str(template)], capture_output=True, text=True, check=False
     )
-    assert result.returncode == 1 and result.stdout == ""
-    assert "VISION_PROVIDER=local" in result.stderr and "own line" in result.stderr
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "VISION_PROVIDER=local" in result.stderr
+    assert "own line" in result.stderr

@@ -72,7 +72,8 @@ def test_put_get_round_trip_with_numbers_and_nesting(records: RecordsRepository,
     records.put(owner=owner, key="thing", values=values, expires_at_epoch=99)
     item = records.get(owner=owner, key="thing")
     assert item == {"user_id": owner, "sk": "thing", **values, "expires_at_epoch": 99}
-    assert isinstance(item["count"], int) and isinstance(item["score"], float)
+    assert isinstance(item["count"], int)
+    assert isinstance(item["score"], float)
 
 
 def test_put_without_expiry_stores_none_and_put_replaces(records: RecordsRepository, owner: str) -> None:

@@ -33,9 +33,11 @@ def test_a_new_plan_without_check_ins() -> None:
     result = adherence(plan_with(), user_record(), now=noon(0))
     assert result["days_tracked"] == 1
     assert result["checkins"] == 0
-    assert result["am_percent"] == 0.0 and result["pm_percent"] == 0.0
+    assert result["am_percent"] == 0.0
+    assert result["pm_percent"] == 0.0
     assert result["streak_days"] == 0
-    assert result["reactions"] == [] and result["severe_reaction_reported"] is False
+    assert result["reactions"] == []
+    assert result["severe_reaction_reported"] is False
 
 
 def test_percentages_are_over_every_day_since_the_start() -> None:
@@ -76,7 +78,8 @@ def test_an_ended_plan_stops_counting_at_its_end() -> None:
     plan = plan_with(checkin(day(0)), checkin(day(1)), status="completed", ended_at=f"{day(1)}T18:00:00Z")
     result = adherence(plan, user_record(), now=noon(20))
     assert result["days_tracked"] == 2
-    assert result["am_percent"] == 100.0 and result["pm_percent"] == 100.0
+    assert result["am_percent"] == 100.0
+    assert result["pm_percent"] == 100.0
     assert result["streak_days"] == 2
 
 
@@ -140,7 +143,8 @@ def test_adherence_invariants(done: list[tuple[bool, bool]], logged: st.DataObje
     today = len(done) - 1
     result = adherence(plan, user_record(), now=noon(today))
     assert result["days_tracked"] == len(done)
-    assert 0 <= result["am_percent"] <= 100 and 0 <= result["pm_percent"] <= 100
+    assert 0 <= result["am_percent"] <= 100
+    assert 0 <= result["pm_percent"] <= 100
     assert 0 <= result["streak_days"] <= result["checkins"] <= result["days_tracked"]
     # The streak is the run of fully done days ending today (or yesterday if today is unlogged).
     expected, cursor = 0, today

@@ -105,7 +105,8 @@ def test_racing_creates_make_exactly_one_current_plan(plans: PlansRepository, us
     for thread in threads:
         thread.join()
     winners = [pid for pid, outcome in outcomes.items() if outcome == "created"]
-    assert len(outcomes) == 4 and len(winners) == 1, outcomes
+    assert len(outcomes) == 4, outcomes
+    assert len(winners) == 1, outcomes
     assert [p.plan_id for p in plans.all_for_user(user_id=user_id)] == winners
     assert plans.get_slot(user_id=user_id).current_plan_id == winners[0]
 
@@ -122,7 +123,9 @@ def test_a_replacement_closes_the_previous_plan_in_the_same_write(
     assert closed.ended_at == new.created_at
     assert closed.override_reason == "adverse_reaction"
     slot = plans.get_slot(user_id=user_id)
-    assert slot.current_plan_id == new.plan_id and slot.lock_until == new.lock_until and slot.version == 2
+    assert slot.current_plan_id == new.plan_id
+    assert slot.lock_until == new.lock_until
+    assert slot.version == 2
 
 
 # ---- status ----
@@ -134,7 +137,8 @@ def test_ending_a_plan_frees_the_slot_but_keeps_the_lock(plans: PlansRepository,
         plan=plan, status="abandoned", allowed_from=("active",), now="2026-05-01T00:00:00Z", release_slot=True
     )
     ended = plans.get(user_id=user_id, plan_id=plan.plan_id)
-    assert ended.status == "abandoned" and ended.ended_at == "2026-05-01T00:00:00Z"
+    assert ended.status == "abandoned"
+    assert ended.ended_at == "2026-05-01T00:00:00Z"
     slot = plans.get_slot(user_id=user_id)
     assert slot.current_plan_id is None
     assert slot.lock_until == plan.lock_until
@@ -150,7 +154,8 @@ def test_pausing_keeps_the_plan_current(plans: PlansRepository, user_id: str) ->
         plan=plan, status="paused", allowed_from=("active",), now="2026-05-01T00:00:00Z", release_slot=False
     )
     paused = plans.get(user_id=user_id, plan_id=plan.plan_id)
-    assert paused.status == "paused" and paused.ended_at is None
+    assert paused.status == "paused"
+    assert paused.ended_at is None
     assert plans.get_slot(user_id=user_id).current_plan_id == plan.plan_id
 
 

@@ -43,9 +43,12 @@ def test_create_plan_from_latest_scan(client: TestClient, scanned_user: dict) ->
     assert plan["baseline_scan_id"] == scanned_user["scan"]["scan_id"]
     assert plan["baseline_scores"] == scanned_user["scan"]["scores"]
     assert plan["is_locked"] is True
-    assert plan["days_elapsed"] == 0 and plan["days_remaining"] == 28 and plan["current_week"] == 1
+    assert plan["days_elapsed"] == 0
+    assert plan["days_remaining"] == 28
+    assert plan["current_week"] == 1
     assert plan["routine"]["am"][-1]["category"] == "sunscreen"
-    assert plan["today"]["am"] and plan["today"]["pm"]
+    assert plan["today"]["am"]
+    assert plan["today"]["pm"]
     active = client.get(f"{PLANS}/active", headers=scanned_user["headers"]).json()
     assert active["plan_id"] == plan["plan_id"]
 
@@ -97,7 +100,8 @@ def test_status_transitions(client: TestClient, scanned_user: dict) -> None:
     assert client.patch(url, headers=headers, json={"status": "paused"}).json()["status"] == "paused"
     assert client.patch(url, headers=headers, json={"status": "active"}).json()["status"] == "active"
     done = client.patch(url, headers=headers, json={"status": "completed"})
-    assert done.json()["status"] == "completed" and done.json()["ended_at"]
+    assert done.json()["status"] == "completed"
+    assert done.json()["ended_at"]
     back = client.patch(url, headers=headers, json={"status": "active"})
     assert back.status_code == 409
     assert back.json()["error"]["code"] == "invalid_status_transition"
@@ -112,12 +116,14 @@ def test_checkins_replace_per_day_and_adherence(client: TestClient, scanned_user
     plan_id = client.post(PLANS, headers=headers, json={}).json()["plan_id"]
     url = f"{PLANS}/{plan_id}/checkins"
     first = client.post(url, headers=headers, json={"date": today(), "am_done": True, "pm_done": False})
-    assert first.status_code == 201 and first.json()["advice"] is None
+    assert first.status_code == 201
+    assert first.json()["advice"] is None
     second = client.post(url, headers=headers, json={"date": today(), "am_done": True, "pm_done": True})
     assert second.status_code == 201
     adherence = client.get(f"{PLANS}/{plan_id}/adherence", headers=headers).json()
     assert adherence["checkins"] == 1
-    assert adherence["am_percent"] == 100.0 and adherence["pm_percent"] == 100.0
+    assert adherence["am_percent"] == 100.0
+    assert adherence["pm_percent"] == 100.0
     assert adherence["streak_days"] == 1
     future = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
     assert (
@@ -210,7 +216,8 @@ def test_ingredient_search_and_conflict_check(client: TestClient, register) -> N
     found = client.get(
         "/api/v1/ingredients", headers=user["headers"], params={"q": "retin", "limit": 3}
     ).json()
-    assert found["items"] and found["total"] >= 3
+    assert found["items"]
+    assert found["total"] >= 3
     assert all(
         "retin" in (i["slug"] + i["name"].lower() + " ".join(i["aliases"])) for i in found["items"][:2]
     )
@@ -246,11 +253,9 @@ def test_ingredient_search_and_conflict_check(client: TestClient, register) -> N
     retinol_glycolic = next(
         c for c in report["conflicts"] if {c["a"]["slug"], c["b"]["slug"]} == {"retinol", "glycolic_acid"}
     )
-    assert (
-        retinol_glycolic["severity"] in {"avoid", "caution"}
-        and retinol_glycolic["reason"]
-        and retinol_glycolic["fix"]
-    )
+    assert retinol_glycolic["severity"] in {"avoid", "caution"}
+    assert retinol_glycolic["reason"]
+    assert retinol_glycolic["fix"]
     kinds = {(c["kind"], c["slug"]) for c in report["cautions"]}
     assert ("pregnancy", "retinol") in kinds
     assert ("sensitivity", "parfum") in kinds

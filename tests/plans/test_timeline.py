@@ -23,9 +23,11 @@ def test_a_new_plan_is_locked_for_the_full_lock_on_day_zero() -> None:
     assert timeline["days_elapsed"] == 0
     assert timeline["days_remaining"] == 28
     assert timeline["current_week"] == 1
-    assert timeline["today"]["week"] == 1 and timeline["today"]["weekday"] == 0
+    assert timeline["today"]["week"] == 1
+    assert timeline["today"]["weekday"] == 0
     assert timeline["today"]["day"] == "Mon"
-    assert timeline["today"]["am"] and timeline["today"]["pm"]
+    assert timeline["today"]["am"]
+    assert timeline["today"]["pm"]
 
 
 @pytest.mark.parametrize(
@@ -66,7 +68,8 @@ def test_the_lock_ends_at_lock_until_and_weeks_stop_at_four(now: datetime) -> No
 def test_a_plan_a_second_before_lock_until_is_still_locked() -> None:
     plan = plan_record(user_id="u", created=CREATED, lock_days=28)
     timeline = plan_timeline(plan, user_record(), now=at(days=28, seconds=-1))
-    assert timeline["is_locked"] is True and timeline["days_remaining"] == 1
+    assert timeline["is_locked"] is True
+    assert timeline["days_remaining"] == 1
 
 
 @pytest.mark.parametrize(("status", "locked"), [("active", True), ("paused", True)])
@@ -91,7 +94,8 @@ def test_days_are_counted_in_the_users_timezone() -> None:
     assert timeline["today"]["weekday"] == 1  # Tuesday in Tokyo
     assert timeline["days_remaining"] == 28  # the lock is an instant, not a local date
     in_utc = plan_timeline(plan, user_record(), now=at(hours=5))
-    assert in_utc["days_elapsed"] == 0 and in_utc["today"]["weekday"] == 0
+    assert in_utc["days_elapsed"] == 0
+    assert in_utc["today"]["weekday"] == 0
 
 
 def test_a_start_date_after_today_counts_as_day_zero() -> None:

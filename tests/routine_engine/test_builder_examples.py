@@ -68,7 +68,8 @@ def test_sensitive_skin_gets_gentler_forms() -> None:
     slugs = plan_slugs(plan)
     assert not {"glycolic_acid", "adapalene", "retinal", "l_ascorbic_acid"} & set(slugs)
     assert {"gluconolactone", "mandelic_acid"} & set(slugs)
-    assert retinoid_nights(plan, 1) == 1 and retinoid_nights(plan, 3) == 2
+    assert retinoid_nights(plan, 1) == 1
+    assert retinoid_nights(plan, 3) == 2
     assert plan.am[-1].key_ingredients[0] == "zinc_oxide"
 
 
@@ -105,15 +106,20 @@ def test_steps_follow_the_routine_order() -> None:
     profile = EngineProfile(skin_type=SkinType.OILY, concerns=["acne", "dark circles"])
     plan = build_plan(profile=profile, scores={**HEALTHY, "acne": 20, "dark_circles": 30, "wrinkles": 50})
     am = [s.category for s in plan.am]
-    assert am[0] == "cleanser" and am[-2:] == ["moisturizer", "sunscreen"] and "eye_cream" in am
+    assert am[0] == "cleanser"
+    assert am[-2:] == ["moisturizer", "sunscreen"]
+    assert "eye_cream" in am
     assert [s.step for s in plan.am] == list(range(1, len(plan.am) + 1))
     pm = [s.category for s in plan.pm]
-    assert pm[0] == "cleanser" and pm[1] == "night_treatment" and pm[-1] == "moisturizer"
+    assert pm[0] == "cleanser"
+    assert pm[1] == "night_treatment"
+    assert pm[-1] == "moisturizer"
 
 
 def test_sensitivity_to_every_uv_filter_still_keeps_a_sunscreen_step_and_warns() -> None:
     plan = build_plan(profile=EngineProfile(sensitivities=["sunscreen_filter"]), scores=HEALTHY)
-    assert plan.am[-1].category == "sunscreen" and plan.am[-1].key_ingredients == []
+    assert plan.am[-1].category == "sunscreen"
+    assert plan.am[-1].key_ingredients == []
     assert any("UV filter" in w for w in plan.warnings)
 
 
@@ -136,7 +142,7 @@ def test_children_get_no_actives() -> None:
 
 @pytest.mark.parametrize("bad", [-1.0, 100.5, float("nan"), float("inf")])
 def test_out_of_range_scores_are_rejected(bad: float) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be within 0-100"):
         build_plan(profile=EngineProfile(), scores={"acne": bad})
 
 
@@ -150,7 +156,8 @@ def test_today_slots_in_the_nights_active_and_respects_ramped_mornings() -> None
     profile = EngineProfile(skin_type=SkinType.OILY, concerns=["acne"])
     plan = build_plan(profile=profile, scores={**HEALTHY, "acne": 25})
     monday = today(plan, week=1, weekday=0)
-    assert monday["night_focus"] == "retinoid" and monday["night_actives"] == ["adapalene"]
+    assert monday["night_focus"] == "retinoid"
+    assert monday["night_actives"] == ["adapalene"]
     assert [s["key_ingredients"] for s in monday["pm"] if s["category"] == "night_treatment"] == [
         ["adapalene"]
     ]
@@ -164,25 +171,26 @@ def test_today_slots_in_the_nights_active_and_respects_ramped_mornings() -> None
         k for s in today(plan, week=3, weekday=1)["am"] for k in s["key_ingredients"]
     ]
     assert today(plan, week=9, weekday=0)["night_focus"] == today(plan, week=4, weekday=0)["night_focus"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="weekday must be"):
         today(plan, week=1, weekday=7)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="week starts at 1"):
         today(plan, week=0, weekday=0)
 
 
 def test_every_day_of_every_week_is_conflict_free() -> None:
     profile = EngineProfile(skin_type=SkinType.COMBINATION, concerns=["acne", "pigmentation", "wrinkles"])
-    plan = build_plan(profile=profile, scores={m: 30.0 for m in METRICS})
+    plan = build_plan(profile=profile, scores=dict.fromkeys(METRICS, 30.0))
     for week in range(1, 5):
         for day in range(7):
             routine = today(plan, week=week, weekday=day)
             for part in ("am", "pm"):
                 assert blocking_violations([k for s in routine[part] for k in s["key_ingredients"]]) == []
-    assert blocking_violations(am_slugs(plan)) == [] and blocking_violations(pm_base_slugs(plan)) == []
+    assert blocking_violations(am_slugs(plan)) == []
+    assert blocking_violations(pm_base_slugs(plan)) == []
 
 
 def test_plan_is_json_serialisable() -> None:
-    plan = build_plan(profile=EngineProfile(skin_type=SkinType.DRY), scores={m: 45.0 for m in METRICS})
+    plan = build_plan(profile=EngineProfile(skin_type=SkinType.DRY), scores=dict.fromkeys(METRICS, 45.0))
     assert json.loads(json.dumps(plan.model_dump(mode="json")))["am"][-1]["category"] == "sunscreen"
 
 
@@ -205,4 +213,5 @@ def test_output_does_not_depend_on_hash_seed() -> None:
             [sys.executable, "-c", _SCRIPT], cwd=root, env=env, capture_output=True, text=True, check=True
         )
         outputs.append(done.stdout)
-    assert outputs[0] == outputs[1] and outputs[0]
+    assert outputs[0] == outputs[1]
+    assert outputs[0]

@@ -51,7 +51,7 @@ profiles = st.builds(
 )
 score_values = st.floats(min_value=0, max_value=100, allow_nan=False, allow_infinity=False)
 scores = st.dictionaries(st.sampled_from([*METRICS, OVERALL]), score_values) | st.fixed_dictionaries(
-    {m: score_values for m in METRICS}
+    dict.fromkeys(METRICS, score_values)
 )
 
 
@@ -74,9 +74,12 @@ def test_am_always_ends_with_spf_30_plus_sunscreen(
 ) -> None:
     plan = build_plan(profile=profile, scores=metric_scores)
     last = plan.am[-1]
-    assert last.category == "sunscreen" and last.spf is not None and last.spf >= 30
+    assert last.category == "sunscreen"
+    assert last.spf is not None
+    assert last.spf >= 30
     assert last.uses_per_week == [7, 7, 7, 7]
-    assert plan.am[0].category == "cleanser" and plan.pm[0].category == "cleanser"
+    assert plan.am[0].category == "cleanser"
+    assert plan.pm[0].category == "cleanser"
 
 
 @PROPERTY_SETTINGS
@@ -91,7 +94,8 @@ def test_pregnancy_never_yields_a_retinoid_or_salicylic_acid(
         ingredient = catalog.get(slug=slug)
         assert ingredient is not None
         assert "retinoid" not in ingredient.groups
-        assert ingredient.pregnancy == "safe" and slug != "salicylic_acid"
+        assert ingredient.pregnancy == "safe"
+        assert slug != "salicylic_acid"
     assert all(night.focus != "retinoid" for week in plan.weekly_schedule for night in week.nights)
 
 
@@ -138,7 +142,8 @@ def test_strong_actives_ramp_up(profile: EngineProfile, metric_scores: dict[str,
     assert max(early) <= min(late)
     for step in [*plan.am, *plan.pm, *(t.step for t in plan.night_treatments)]:
         uses = step.uses_per_week
-        assert len(uses) == 4 and uses == sorted(uses)  # never steps down within the month
+        assert len(uses) == 4
+        assert uses == sorted(uses)
         if any(catalog.get(slug=s).strength >= 4 for s in step.key_ingredients):  # type: ignore[union-attr]
             assert uses[0] < 7, step
 

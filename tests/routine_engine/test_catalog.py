@@ -1,4 +1,5 @@
 import pytest
+from pydantic import ValidationError
 
 from app.core.vocabulary import METRICS
 from app.routine_engine import catalog
@@ -88,7 +89,8 @@ def test_database_is_large_versioned_and_has_unique_slugs() -> None:
     slugs = [i.slug for i in loaded.ingredients]
     assert len(slugs) >= 60
     assert len(set(slugs)) == len(slugs)
-    assert loaded.version and loaded.rules_version
+    assert loaded.version
+    assert loaded.rules_version
 
 
 def test_required_ingredients_and_rules_exist() -> None:
@@ -101,7 +103,8 @@ def test_every_name_alias_inci_and_slug_resolves_back() -> None:
     for ingredient in catalog.all_ingredients():
         for term in (ingredient.slug, ingredient.name, ingredient.inci_name, *ingredient.aliases):
             found = catalog.resolve(name=term)
-            assert found is not None and found.slug == ingredient.slug, (term, ingredient.slug)
+            assert found is not None, term
+            assert found.slug == ingredient.slug, (term, ingredient.slug)
             assert catalog.resolve(name=term.upper()) == found
 
 
@@ -119,20 +122,21 @@ def test_every_rule_token_exists_on_at_least_one_ingredient() -> None:
 
 def test_every_source_is_non_empty() -> None:
     for ingredient in catalog.all_ingredients():
-        assert ingredient.sources and all(s.strip() for s in ingredient.sources), ingredient.slug
+        assert ingredient.sources, ingredient.slug
+        assert all(s.strip() for s in ingredient.sources), ingredient.slug
     for rule in catalog.rules():
-        assert rule.sources and all(s.strip() for s in rule.sources), rule.id
-        assert rule.reason.strip() and rule.fix_text.strip()
+        assert rule.sources, rule.id
+        assert all(s.strip() for s in rule.sources), rule.id
+        assert rule.reason.strip()
+        assert rule.fix_text.strip()
 
 
 def test_targets_are_metrics_and_ratings_in_range() -> None:
     for ingredient in catalog.all_ingredients():
         assert set(ingredient.targets) <= set(METRICS), ingredient.slug
-        assert (
-            1 <= ingredient.strength <= 5
-            and 0 <= ingredient.irritation <= 5
-            and 0 <= ingredient.comedogenic <= 5
-        )
+        assert 1 <= ingredient.strength <= 5
+        assert 0 <= ingredient.irritation <= 5
+        assert 0 <= ingredient.comedogenic <= 5
 
 
 def test_retinoids_are_avoided_in_pregnancy() -> None:
@@ -192,13 +196,14 @@ def test_search_is_case_insensitive_and_matches_aliases_inci_and_groups() -> Non
 
 def test_search_empty_query_lists_everything_and_rejects_negative_paging() -> None:
     page, total = catalog.search(query="", limit=10, offset=0)
-    assert total == len(catalog.all_ingredients()) and len(page) == 10
+    assert total == len(catalog.all_ingredients())
+    assert len(page) == 10
     assert catalog.search(query="zzzz-no-such-thing", limit=10, offset=0) == ([], 0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be >= 0"):
         catalog.search(query="a", limit=-1, offset=0)
 
 
 def test_catalog_objects_are_immutable() -> None:
     ingredient = catalog.get(slug="retinol")
-    with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError for frozen models
+    with pytest.raises(ValidationError, match="frozen"):
         ingredient.strength = 1  # type: ignore[misc,union-attr]

@@ -22,10 +22,12 @@ def test_retinol_product_and_glycolic_product_is_an_avoid_conflict() -> None:
         profile=None,
     )
     [finding] = [f for f in report.conflicts if f.rule_id == "retinoid_aha"]
-    assert finding.severity == "avoid" and not finding.same_product
+    assert finding.severity == "avoid"
+    assert not finding.same_product
     assert (finding.a.slug, finding.a.product) == ("retinol", "Night serum")
     assert (finding.b.slug, finding.b.product) == ("glycolic_acid", "Glow toner")
-    assert finding.fix == "alternate_nights" and finding.sources
+    assert finding.fix == "alternate_nights"
+    assert finding.sources
     assert report.worst_severity == "avoid"
 
 
@@ -39,7 +41,8 @@ def test_pairs_inside_one_product_are_info_formulated_together() -> None:
         products=[ProductInput(name="Duo gel", ingredients=["adapalene", "benzoyl peroxide"])], profile=None
     )
     [finding] = report.conflicts
-    assert finding.same_product and finding.severity == "info"
+    assert finding.same_product
+    assert finding.severity == "info"
     assert finding.reason.startswith("Formulated together in Duo gel")
 
 
@@ -87,7 +90,9 @@ def test_several_documented_pairs() -> None:
 
 def test_niacinamide_with_vitamin_c_is_only_the_documented_myth() -> None:
     rule = strongest_rule("niacinamide", "l_ascorbic_acid")
-    assert rule is not None and rule.severity == "info" and rule.evidence == "myth"
+    assert rule is not None
+    assert rule.severity == "info"
+    assert rule.evidence == "myth"
     assert blocking_pairs(slugs=["niacinamide", "l_ascorbic_acid"]) == []
 
 
@@ -132,8 +137,10 @@ def test_sensitivity_matching_by_slug_group_alias_and_plural() -> None:
     assert not matches_sensitivity(retinol, "fragrance")
     alcohol = catalog.get(slug="alcohol_denat")
     fatty = catalog.get(slug="cetearyl_alcohol")
-    assert alcohol is not None and fatty is not None
-    assert matches_sensitivity(alcohol, "alcohol") and not matches_sensitivity(fatty, "alcohol")
+    assert alcohol is not None
+    assert fatty is not None
+    assert matches_sensitivity(alcohol, "alcohol")
+    assert not matches_sensitivity(fatty, "alcohol")
 
 
 def test_sensitive_skin_gets_cautions_for_irritating_ingredients() -> None:
@@ -161,4 +168,6 @@ def test_unknown_names_and_unmatched_sensitivities_are_listed() -> None:
 
 def test_empty_check_is_an_empty_report() -> None:
     report = check(profile=None)
-    assert report.conflicts == [] and report.cautions == [] and report.worst_severity is None
+    assert report.conflicts == []
+    assert report.cautions == []
+    assert report.worst_severity is None

@@ -46,4 +46,5 @@ def test_flushed_cheeks_are_a_real_change_not_noise(client: TestClient, user: di
     assert previous["within_noise"]["redness"] is False
     progress = client.get("/api/v1/progress", headers=user["headers"], params={"metric": "redness"}).json()
     (redness,) = progress["metrics"]
-    assert redness["within_noise"] is False and redness["change_since_first"] < 0
+    assert redness["within_noise"] is False
+    assert redness["change_since_first"] < 0

@@ -48,7 +48,8 @@ def test_series_keeps_scan_order_and_reports_first_latest_and_change() -> None:
     assert [p.scan_id for p in result.points] == [s.scan_id for s in scans]
     assert [p.value for p in result.points] == [40.0, 47.5, 52.25]
     assert [p.scan_date for p in result.points] == [s.scan_date for s in scans]
-    assert result.first == 40.0 and result.latest == 52.25
+    assert result.first == 40.0
+    assert result.latest == 52.25
     assert result.change_since_first == 12.2  # rounded to one decimal
     assert result.trend == "improving"
 
@@ -93,15 +94,19 @@ def test_fewer_than_two_scans_is_insufficient_data(values: list[float]) -> None:
     assert result.trend == "insufficient_data"
     assert result.slope_per_week is None
     if values:
-        assert result.first == result.latest == 55.0 and result.change_since_first == 0.0
+        assert result.first == result.latest == 55.0
+        assert result.change_since_first == 0.0
     else:
-        assert result.first is None and result.latest is None and result.change_since_first is None
+        assert result.first is None
+        assert result.latest is None
+        assert result.change_since_first is None
 
 
 def test_scans_at_one_instant_have_no_trend() -> None:
     same_time = weekly_scans([40.0, 80.0], every=timedelta(0))
     result = metric_progress(same_time, "redness")
-    assert result.trend == "insufficient_data" and result.slope_per_week is None
+    assert result.trend == "insufficient_data"
+    assert result.slope_per_week is None
     assert result.change_since_first == 40.0
 
 
@@ -111,7 +116,8 @@ def test_progress_covers_every_metric_or_the_one_asked_for() -> None:
     assert [m.metric for m in progress(scans, "redness")] == ["redness"]
     by_metric = {m.metric: m for m in progress(scans, None)}
     assert by_metric["overall"].trend == "stable"  # 50 → 50
-    assert by_metric["acne"].points == [] and by_metric["acne"].trend == "insufficient_data"
+    assert by_metric["acne"].points == []
+    assert by_metric["acne"].trend == "insufficient_data"
 
 
 values_strategy = st.lists(st.floats(min_value=0, max_value=100, allow_nan=False), min_size=2, max_size=12)
@@ -121,7 +127,8 @@ values_strategy = st.lists(st.floats(min_value=0, max_value=100, allow_nan=False
 def test_shifting_every_score_keeps_slope_and_trend(values: list[float], offset: float) -> None:
     original = slope_per_week(points(values))
     shifted = slope_per_week(points([v + offset for v in values]))
-    assert original is not None and shifted is not None
+    assert original is not None
+    assert shifted is not None
     assert shifted == pytest.approx(original, abs=1e-6)
 
 
@@ -129,7 +136,8 @@ def test_shifting_every_score_keeps_slope_and_trend(values: list[float], offset:
 def test_mirrored_scores_mirror_the_trend(values: list[float]) -> None:
     up = metric_progress(weekly_scans(values), "redness")
     down = metric_progress(weekly_scans([100 - v for v in values]), "redness")
-    assert up.slope_per_week is not None and down.slope_per_week is not None
+    assert up.slope_per_week is not None
+    assert down.slope_per_week is not None
     assert down.slope_per_week == pytest.approx(-up.slope_per_week, abs=0.011)
     mirrored = {"improving": "worsening", "worsening": "improving", "stable": "stable"}
     if abs(abs(up.slope_per_week) - STABLE_SLOPE) > 0.01:  # away from the rounding edge

@@ -93,7 +93,8 @@ def test_an_idempotency_key_returns_the_first_scan(scans: ScansRepository, owner
         idempotency_ttl_epoch=now + 60,
         now_epoch=now,
     )
-    assert not created and again == first
+    assert not created
+    assert again == first
     assert scans.find_idempotent(user_id=owner.user_id, key="k1", now_epoch=now) == first
     assert [s.scan_id for s in scans.all_for_user(user_id=owner.user_id)] == [first.scan_id]
 
@@ -114,14 +115,16 @@ def test_an_idempotency_key_is_taken_over_once_expired_or_its_scan_deleted(
         idempotency_ttl_epoch=now + 200,
         now_epoch=now + 61,
     )
-    assert created and second.scan_id != first.scan_id
+    assert created
+    assert second.scan_id != first.scan_id
     scans.delete(user_id=owner.user_id, scan_id=second.scan_id, created_at=second.created_at)
     third, created = scans.create(
         scan=scan_record(user_id=owner.user_id, idempotency_key="k"),
         idempotency_ttl_epoch=now + 200,
         now_epoch=now + 62,
     )
-    assert created and third.scan_id not in {first.scan_id, second.scan_id}
+    assert created
+    assert third.scan_id not in {first.scan_id, second.scan_id}
 
 
 def test_racing_creates_with_one_idempotency_key_make_one_scan(
@@ -196,9 +199,8 @@ def test_a_date_range_is_inclusive_newest_first_and_pages(
     assert [s.scan_id for s in until] == [ten_days[0].scan_id]
 
 
-def test_a_cursor_is_bound_to_its_user(
-    scans: ScansRepository, owner: UserRecord, ten_days: list[ScanRecord]
-) -> None:
+@pytest.mark.usefixtures("ten_days")
+def test_a_cursor_is_bound_to_its_user(scans: ScansRepository, owner: UserRecord) -> None:
     _, cursor = scans.get_page(user_id=owner.user_id, limit=3, cursor=None)
     assert cursor
     stranger = new_id()
@@ -215,7 +217,8 @@ def test_a_cursor_from_one_listing_is_refused_by_the_other(
 ) -> None:
     _, plain = scans.get_page(user_id=owner.user_id, limit=3, cursor=None)
     _, ranged = scans.get_page(user_id=owner.user_id, limit=3, cursor=None, date_from=ten_days[0].scan_date)
-    assert plain and ranged
+    assert plain
+    assert ranged
     with pytest.raises(BadRequestError):
         scans.get_page(user_id=owner.user_id, limit=3, cursor=plain, date_from=ten_days[0].scan_date)
     with pytest.raises(BadRequestError):
@@ -250,24 +253,26 @@ def test_the_life_of_a_scan(scans: ScansRepository, owner: UserRecord) -> None:
     now = iso(utc_now())
     assert scans.mark_uploaded(scan=scan, image_keys={"front": "k/front.jpg"}, now=now)
     queued = scans.get(user_id=uid, scan_id=scan.scan_id)
-    assert (
-        queued.status == "queued"
-        and queued.image_keys == {"front": "k/front.jpg"}
-        and queued.submitted_at == now
-    )
+    assert queued.status == "queued"
+    assert queued.image_keys == {"front": "k/front.jpg"}
+    assert queued.submitted_at == now
     assert scan.scan_id in jobs_for(scans, uid)
     assert not awaiting_listed(scans, scan)
     assert not scans.accepts_uploads(user_id=uid, scan_id=scan.scan_id)
     assert not scans.mark_uploaded(scan=scan, image_keys={}, now=now)  # only once
 
     claimed = scans.claim(user_id=uid, scan_id=scan.scan_id, now=iso(utc_now()), lease_until=later(5))
-    assert claimed is not None and claimed.status == "processing" and claimed.attempts == 1
+    assert claimed is not None
+    assert claimed.status == "processing"
+    assert claimed.attempts == 1
 
     assert scans.finish(
         scan=claimed, updates={"status": "completed", "scores": {"acne": 50.5}, "passed_quality": True}
     )
     done = scans.get(user_id=uid, scan_id=scan.scan_id)
-    assert done.status == "completed" and done.scores == {"acne": 50.5} and done.lease_expires_at is None
+    assert done.status == "completed"
+    assert done.scores == {"acne": 50.5}
+    assert done.lease_expires_at is None
     assert scan.scan_id not in jobs_for(scans, uid)
     assert not scans.finish(scan=claimed, updates={"status": "failed"})  # a second worker is harmless
     assert scans.get(user_id=uid, scan_id=scan.scan_id).status == "completed"
@@ -310,7 +315,8 @@ def test_a_processing_scan_is_claimed_again_only_after_its_lease(
         now=iso(start + timedelta(minutes=6)),
         lease_until=iso(start + timedelta(minutes=11)),
     )
-    assert again is not None and again.attempts == 2
+    assert again is not None
+    assert again.attempts == 2
 
 
 @pytest.mark.parametrize("status", ["awaiting_upload", "completed", "failed", "expired"])
@@ -336,7 +342,9 @@ def test_a_failed_scan_is_retried_with_a_fresh_budget(scans: ScansRepository, ow
     assert scans.get(user_id=uid, scan_id=scan.scan_id).failure == failure
     assert scans.requeue(scan=scan, now=iso(utc_now()))
     retried = scans.get(user_id=uid, scan_id=scan.scan_id)
-    assert retried.status == "queued" and retried.attempts == 0 and retried.failure is None
+    assert retried.status == "queued"
+    assert retried.attempts == 0
+    assert retried.failure is None
     assert scan.scan_id in jobs_for(scans, uid)
     assert not scans.requeue(scan=scan, now=iso(utc_now()))  # queued is not failed
     scans.delete(user_id=uid, scan_id=scan.scan_id)
@@ -360,7 +368,8 @@ def test_an_abandoned_upload_expires_once(scans: ScansRepository, owner: UserRec
     scan = create(scans, owner, upload_keys={"front": "raw/front.jpg"})
     assert scans.expire(scan=scan, now=iso(utc_now()))
     expired = scans.get(user_id=owner.user_id, scan_id=scan.scan_id)
-    assert expired.status == "expired" and expired.upload_keys == {}
+    assert expired.status == "expired"
+    assert expired.upload_keys == {}
     assert expired.failure["code"] == "upload_expired"
     assert not scans.expire(scan=scan, now=iso(utc_now()))
     assert not scans.mark_uploaded(scan=scan, image_keys={}, now=iso(utc_now()))

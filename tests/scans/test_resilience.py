@@ -27,7 +27,8 @@ def test_scan_interrupted_mid_processing_completes_after_restart(settings, user:
     claimed = container.scans_repo.claim(
         user_id=user_id, scan_id=scan.scan_id, now=iso(past), lease_until=iso(past)
     )
-    assert claimed is not None and claimed.status == "processing"
+    assert claimed is not None
+    assert claimed.status == "processing"
 
     with TestClient(create_app(settings)) as restarted:
         done = wait_for(restarted, client_headers, scan.scan_id)

@@ -35,9 +35,9 @@ def test_presigned_local_flow_scores_the_face_and_strips_metadata(client: TestCl
     body = created.json()
     assert body["status"] == "awaiting_upload"
     (target,) = body["uploads"]
-    assert (
-        target["angle"] == "front" and target["method"] == "PUT" and target["max_bytes"] == 10 * 1024 * 1024
-    )
+    assert target["angle"] == "front"
+    assert target["method"] == "PUT"
+    assert target["max_bytes"] == 10 * 1024 * 1024
     put = client.put(target["url"], content=face_jpeg_with_gps(), headers=target["headers"])
     assert put.status_code == 204
     submitted = client.post(f"{SCANS}/{body['scan_id']}/submit", headers=user["headers"])
@@ -66,7 +66,8 @@ def test_presigned_local_flow_scores_the_face_and_strips_metadata(client: TestCl
     assert image.format == "JPEG"
     assert len(image.getexif()) == 0, "EXIF/GPS must be stripped before storage"
     overlay = client.get(scan["overlay_url"], headers=user["headers"])
-    assert overlay.status_code == 200 and overlay.headers["content-type"] == "image/jpeg"
+    assert overlay.status_code == 200
+    assert overlay.headers["content-type"] == "image/jpeg"
     assert Image.open(io.BytesIO(overlay.content)).size == image.size
 
 
@@ -237,7 +238,8 @@ def test_list_date_range_and_bad_cursor(client: TestClient, user: dict) -> None:
     ).json()
     assert past["items"] == []
     bad = client.get(SCANS, headers=user["headers"], params={"cursor": "not-a-cursor!!"})
-    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_cursor"
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "invalid_cursor"
     assert client.get(SCANS, headers=user["headers"], params={"from": "2021-02-30"}).status_code == 422
     assert client.get(SCANS, headers=user["headers"], params={"limit": 0}).status_code == 422
 
@@ -292,7 +294,8 @@ def test_progress_series_and_trend(client: TestClient, user: dict) -> None:
     values = [p["value"] for p in redness["points"]]
     assert values == sorted(values), "less red over time → rising redness score"
     assert redness["change_since_first"] == pytest.approx(values[-1] - values[0], abs=0.11)
-    assert redness["slope_per_week"] is not None and redness["slope_per_week"] > 0
+    assert redness["slope_per_week"] is not None
+    assert redness["slope_per_week"] > 0
     assert redness["trend"] == "improving"
     everything = client.get("/api/v1/progress", headers=user["headers"]).json()
     assert {m["metric"] for m in everything["metrics"]} >= {"redness", "overall"}
@@ -312,9 +315,8 @@ def test_a_completed_scan_answers_regions_per_angle_and_absolute_links(
     assert done["status"] == "completed", done
     assert set(done["regions"]) == {"front", "left"}
     front_regions = done["regions"]["front"]
-    assert front_regions and all(
-        0 <= score <= 100 for metrics in front_regions.values() for score in metrics.values()
-    )
+    assert front_regions
+    assert all(0 <= score <= 100 for metrics in front_regions.values() for score in metrics.values())
     assert set(done["image_urls"]) == {"front", "left"}
     links = [*done["image_urls"].values(), done["overlay_url"]]
     assert all(link.startswith("http://testserver/api/v1/") for link in links)
@@ -329,6 +331,7 @@ def test_a_reversed_date_range_is_a_bad_request(client: TestClient, user: dict, 
     response = client.get(path, headers=user["headers"], params={"from": "2026-02-01", "to": "2026-01-31"})
     assert response.status_code == 400, response.text
     error = response.json()["error"]
-    assert error["code"] == "invalid_date_range" and error["message"]
+    assert error["code"] == "invalid_date_range"
+    assert error["message"]
     same_day = client.get(path, headers=user["headers"], params={"from": "2026-02-01", "to": "2026-02-01"})
     assert same_day.status_code == 200

@@ -57,7 +57,8 @@ def test_presigned_post_flow_through_the_api(s3_client_app: TestClient) -> None:
     created = client.post("/api/v1/scans", headers=headers, json={"angles": ["front"]}).json()
     (target,) = created["uploads"]
     # Raw uploads live under one top-level prefix, which the bucket's lifecycle rule expires.
-    assert target["method"] == "POST" and target["fields"]["key"].startswith("uploads/")
+    assert target["method"] == "POST"
+    assert target["fields"]["key"].startswith("uploads/")
     uploaded = httpx.post(
         target["url"],
         data={**target["fields"], "Content-Type": "image/jpeg"},
@@ -70,7 +71,8 @@ def test_presigned_post_flow_through_the_api(s3_client_app: TestClient) -> None:
     image = httpx.get(scan["image_urls"]["front"])
     assert image.status_code == 200
     stored = Image.open(io.BytesIO(image.content))
-    assert stored.format == "JPEG" and len(stored.getexif()) == 0
+    assert stored.format == "JPEG"
+    assert len(stored.getexif()) == 0
     assert client.get(scan["overlay_url"], headers=headers).status_code == 200
     # The raw upload is gone once the checked copy exists.
     storage = client.app.state.container.storage  # type: ignore[attr-defined]

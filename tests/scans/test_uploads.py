@@ -103,7 +103,8 @@ def test_idempotency_key_reused_for_other_angles_is_409(client: TestClient, user
     keyed = {**user["headers"], "Idempotency-Key": "two-angles"}
     assert client.post(SCANS, headers=keyed, json={"angles": ["front"]}).status_code == 201
     other = client.post(SCANS, headers=keyed, json={"angles": ["front", "left"]})
-    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
 
 
 # ---- empty angle list ----
@@ -176,11 +177,14 @@ def test_abandoned_upload_expires_and_its_raw_photo_is_deleted(
     assert container.scans.expire_abandoned_uploads(now=utc_now() + timedelta(hours=2)) >= 1
     assert not raw.exists(), "the raw photo with its GPS position is deleted"
     scan = client.get(f"{SCANS}/{created['scan_id']}", headers=user["headers"]).json()
-    assert scan["status"] == "expired" and scan["failure"]["code"] == "upload_expired"
+    assert scan["status"] == "expired"
+    assert scan["failure"]["code"] == "upload_expired"
     submit = client.post(f"{SCANS}/{created['scan_id']}/submit", headers=user["headers"])
-    assert submit.status_code == 409 and submit.json()["error"]["code"] == "scan_expired"
+    assert submit.status_code == 409
+    assert submit.json()["error"]["code"] == "scan_expired"
     late = client.put(url, content=face_jpeg(), headers={"Content-Type": "image/jpeg"})
-    assert late.status_code == 409 and not raw.exists()
+    assert late.status_code == 409
+    assert not raw.exists()
 
 
 def test_recent_and_submitted_scans_do_not_expire(client: TestClient, container: Any, user: dict) -> None:

@@ -3,6 +3,8 @@
 from app.core.config import Settings
 from app.providers.assistant.base import ChatProvider
 
+__all__ = ["ChatProvider", "build_chat_provider", "build_fallback_provider"]
+
 
 def build_chat_provider(settings: Settings) -> ChatProvider:
     """The configured provider; the Gemini SDK is imported only when it is used."""

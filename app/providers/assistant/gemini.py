@@ -7,9 +7,9 @@ answer is capped. The safety layer around every provider still runs on top of th
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from typing import Any
+from typing import Any, cast
 
 from google import genai
 from google.genai import types
@@ -106,7 +106,8 @@ class GeminiChatProvider:
                 config=self._config(context),
             )
             # aclosing: leaving early (cap reached, client gone) still frees the connection.
-            async with aclosing(chunks):
+            # The SDK annotates an AsyncIterator but returns an async generator (it has aclose).
+            async with aclosing(cast(AsyncGenerator[types.GenerateContentResponse, None], chunks)):
                 async for chunk in chunks:
                     _check_finished(chunk)
                     piece = clean_piece(_text_of(chunk))

@@ -94,7 +94,7 @@ class LocalImageStorage:
             raise InvalidSignedUrlError()
         return path
 
-    def put(self, *, key: str, data: bytes, content_type: str) -> None:
+    def put(self, *, key: str, data: bytes, content_type: str) -> None:  # noqa: ARG002 - the ImageStorage signature
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename: a reader never sees half a file.

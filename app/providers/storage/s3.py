@@ -2,9 +2,9 @@
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -15,13 +15,18 @@ from app.core.security import utc_now
 from app.db.dynamodb import aws_client_config
 from app.providers.storage.base import UploadTarget
 
+if TYPE_CHECKING:  # the stubs are a dev dependency; at run time boto3 builds the class
+    from mypy_boto3_s3 import S3Client
+
 logger = logging.getLogger("dermalens.storage.s3")
+
+T = TypeVar("T")
 
 DELETE_ATTEMPTS = 4
 DELETE_BACKOFF_SECONDS = 0.2
 
 
-def build_s3_client(settings: Settings) -> Any:
+def build_s3_client(settings: Settings) -> "S3Client":
     """Instance-role credentials; explicit timeouts and standard retries, like DynamoDB."""
     kwargs: dict[str, Any] = {"config": aws_client_config(settings, signature_version="s3v4")}
     if settings.s3_endpoint_url:
@@ -34,7 +39,7 @@ class S3ImageStorage:
 
     name = "s3"
 
-    def __init__(self, *, client: Any, bucket: str, upload_ttl: int, download_ttl: int) -> None:
+    def __init__(self, *, client: "S3Client", bucket: str, upload_ttl: int, download_ttl: int) -> None:
         self._s3 = client
         self.bucket = bucket
         self._upload_ttl = upload_ttl
@@ -141,7 +146,7 @@ class S3ImageStorage:
     def check(self) -> None:
         self._s3.head_bucket(Bucket=self.bucket)
 
-    def _call(self, operation: Any, **kwargs: Any) -> Any:
+    def _call(self, operation: Callable[..., T], **kwargs: Any) -> T:
         try:
             return operation(**kwargs)
         except (ClientError, BotoCoreError) as exc:

@@ -3,6 +3,8 @@
 from app.core.config import Settings
 from app.providers.vision.base import VisionProvider
 
+__all__ = ["VisionProvider", "build_vision_provider"]
+
 
 def build_vision_provider(settings: Settings) -> VisionProvider:
     """The configured provider; imported lazily so the offline default needs no cloud SDK."""

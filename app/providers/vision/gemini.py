@@ -90,7 +90,7 @@ class _WireAngle(BaseModel):
 
     angle: str
     quality: _WireQuality
-    scores: _WireScores | None  # type: ignore[valid-type]
+    scores: _WireScores | None
 
 
 class _WireResult(BaseModel):
@@ -136,7 +136,7 @@ class GeminiVisionProvider:
         if not images:
             raise ValueError("analyze() needs at least one photo")
         sizes: dict[str, tuple[int, int]] = {}
-        contents: list[types.Part] = []
+        contents: list[types.PartUnionDict] = []
         for angle, data in images.items():
             payload, sizes[angle] = _prepare_image(data, max_side=self._max_image_side)
             contents += [
@@ -165,7 +165,7 @@ class GeminiVisionProvider:
         picture.save(out, format="JPEG", quality=90)
         return out.getvalue()
 
-    def _generate(self, contents: list[types.Part]) -> types.GenerateContentResponse:
+    def _generate(self, contents: list[types.PartUnionDict]) -> types.GenerateContentResponse:
         config = types.GenerateContentConfig(
             system_instruction=SYSTEM_INSTRUCTION,
             response_mime_type="application/json",
@@ -267,7 +267,7 @@ def _check_consistency(result: _WireResult, *, expected: set[str]) -> None:
             raise _InvalidOutputError(f"{item.angle}: passed every check but has no scores")
 
 
-def _problem_codes(quality: _WireQuality) -> list[str]:
+def _problem_codes(quality: _WireQuality) -> list[ProblemCode]:
     """The model's codes plus the ones its flags imply, without duplicates, in a stable order."""
     codes = list(dict.fromkeys(quality.problems))
     if not quality.face_found and "no_face" not in codes:

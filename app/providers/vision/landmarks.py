@@ -10,6 +10,7 @@ import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -49,7 +50,7 @@ def available() -> bool:
     return DETECTOR_FILE.is_file() and LANDMARK_FILE.is_file()
 
 
-def _interpreter(path: Path):
+def _interpreter(path: Path) -> Any:  # LiteRT's Interpreter ships no types
     """This thread's interpreter for a model (interpreters are not thread-safe), loaded once."""
     from ai_edge_litert.interpreter import Interpreter
 

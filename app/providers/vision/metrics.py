@@ -542,7 +542,7 @@ def measure_face(*, planes: Planes, regs: dict[str, Region]) -> FaceResult:
         measurements["evenness.raw"] = evenness
     if scores:
         scores[OVERALL] = overall_score(scores)
-    names = {n for n in regs}
+    names = set(regs)
     blobs = tuple(
         b
         for b in planes.blobs

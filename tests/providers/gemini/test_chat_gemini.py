@@ -162,7 +162,7 @@ async def test_stream_error_mid_answer_raises_after_the_first_pieces(
     fake.enqueue(Reply(events=[*first, error]))
     received: list[str] = []
 
-    with pytest.raises(ChatProviderError) as caught:
+    with pytest.raises(ChatProviderError) as caught:  # noqa: PT012 - the pieces before the failure count too
         async for piece in provider.stream(message="hi", context=CONTEXT):
             received.append(piece)
 
@@ -176,7 +176,7 @@ async def test_stream_stalling_mid_answer_times_out(fake: FakeGemini) -> None:
     received: list[str] = []
     started = time.monotonic()
 
-    with pytest.raises(ChatProviderError) as caught:
+    with pytest.raises(ChatProviderError) as caught:  # noqa: PT012 - the pieces before the failure count too
         async for piece in chat.stream(message="hi", context=CONTEXT):
             received.append(piece)
 

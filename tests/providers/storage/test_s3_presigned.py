@@ -58,13 +58,16 @@ def _post(target, data: bytes, content_type: str = "image/jpeg") -> httpx.Respon
 def test_presigned_post_upload_then_presigned_get(storage: S3ImageStorage) -> None:
     key = "users/u1/scans/s1/uploads/front"
     target = storage.upload_target(key=key, content_types=("image/jpeg", "image/png"), max_bytes=2_000_000)
-    assert target.method == "POST" and "key" in target.fields and "policy" in target.fields
+    assert target.method == "POST"
+    assert "key" in target.fields
+    assert "policy" in target.fields
     photo = face_jpeg()
     response = _post(target, photo)
     assert response.status_code in (200, 201, 204), response.text
     assert storage.get(key=key) == photo
     downloaded = httpx.get(storage.download_url(key=key))
-    assert downloaded.status_code == 200 and downloaded.content == photo
+    assert downloaded.status_code == 200
+    assert downloaded.content == photo
 
 
 def test_presigned_post_policy_carries_size_and_type_limits(storage: S3ImageStorage) -> None:
@@ -147,7 +150,8 @@ def test_delete_prefix_fails_loudly_when_s3_keeps_refusing(
     monkeypatch.setattr("app.providers.storage.s3.DELETE_BACKOFF_SECONDS", 0, raising=False)
     with pytest.raises(DependencyUnavailableError) as failed:
         storage.delete_prefix(prefix="users/u21/")
-    assert failed.value.code == "storage_delete_failed" and failed.value.details == {"remaining": 1}
+    assert failed.value.code == "storage_delete_failed"
+    assert failed.value.details == {"remaining": 1}
     assert storage.get(key=keys[0]) == b"x", "the photo S3 refused to delete is still there"
 
 
@@ -162,6 +166,7 @@ def test_upload_expiry_lifecycle_rule_is_applied_next_to_existing_rules(storage:
     rules = {r["ID"]: r for r in client.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]}
     assert set(rules) == {"logs", RULE_ID}
     ours = rules[RULE_ID]
-    assert ours["Filter"] == {"Prefix": "uploads/"} and ours["Status"] == "Enabled"
+    assert ours["Filter"] == {"Prefix": "uploads/"}
+    assert ours["Status"] == "Enabled"
     assert ours["Expiration"] == {"Days": 1}
     assert ours["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}

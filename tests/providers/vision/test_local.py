@@ -106,14 +106,18 @@ def test_face_mesh_finds_the_astronaut_face_and_eyes() -> None:
 
 def test_astronaut_passes_and_gets_every_metric_in_range() -> None:
     scan = provider().analyze({"front": jpeg(portrait())})
-    assert scan.provider == "local" and scan.model_version == provider().model_version
-    assert scan.passed_quality and scan.problems == []
+    assert scan.provider == "local"
+    assert scan.model_version == provider().model_version
+    assert scan.passed_quality
+    assert scan.problems == []
     assert set(scan.scores) == set(METRICS_WITH_OVERALL)
     for value in scan.scores.values():
         assert 0.0 <= value <= 100.0
         assert value == round(value, 1)
     front = scan.angles[0]
-    assert front.quality.passed and front.quality.width == 750 and front.quality.height == 1000
+    assert front.quality.passed
+    assert front.quality.width == 750
+    assert front.quality.height == 1000
     assert 0.04 <= front.quality.face_fraction <= 0.3
     # Her fringe covers the forehead: a region with too little skin is left out, not guessed.
     assert {"left_cheek", "right_cheek", "nose", "chin"} <= set(front.regions) <= set(REGION_NAMES)
@@ -140,7 +144,8 @@ def test_photos_without_a_face_fail_with_no_face(name: str) -> None:
     assert not scan.passed_quality
     assert "no_face" in codes(scan)
     assert scan.scores == {}
-    assert scan.angles[0].face_box is None and not scan.angles[0].quality.face_found
+    assert scan.angles[0].face_box is None
+    assert not scan.angles[0].quality.face_found
 
 
 def test_gaussian_blur_fails_as_blurry() -> None:
@@ -310,7 +315,8 @@ def test_big_jpeg_is_decoded_reduced_and_reported_in_original_pixels() -> None:
     assert (result.quality.width, result.quality.height) == (3000, 4000)
     assert result.measurements["decode_reduction"] == 4
     box, small_box = result.face_box, baseline().face_box
-    assert box is not None and small_box is not None
+    assert box is not None
+    assert small_box is not None
     assert box.x / 3000 == pytest.approx(small_box.x / 750, abs=0.03)
     assert box.w / 3000 == pytest.approx(small_box.w / 750, abs=0.03)
     overlay = cv2.imdecode(np.frombuffer(provider().render_overlay(data, result), np.uint8), cv2.IMREAD_COLOR)

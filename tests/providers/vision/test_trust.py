@@ -52,7 +52,8 @@ def analysed(name: str) -> AngleAnalysis:
 
 def deltas(name: str) -> dict[str, float]:
     base, other = analysed("as_sent"), analysed(name)
-    assert base.quality.passed and other.quality.passed, [p.code for p in other.quality.problems]
+    assert base.quality.passed, [p.code for p in base.quality.problems]
+    assert other.quality.passed, [p.code for p in other.quality.problems]
     return {m: other.scores[m] - base.scores[m] for m in METRICS}
 
 
@@ -92,7 +93,8 @@ def test_a_real_change_moves_its_own_metric_the_right_way(
     change: str, metric: str, sign: int, at_least: float
 ) -> None:
     moved = sign * deltas(change)[metric]
-    assert moved > 0 and moved >= at_least
+    assert moved > 0
+    assert moved >= at_least
 
 
 def test_no_benign_change_flips_the_quality_verdict() -> None:

@@ -1,5 +1,6 @@
 """Helpers shared by test modules (no test module imports another)."""
 
+import secrets
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -40,3 +41,10 @@ def send(client: TestClient, user: dict, content: str, session_id: str | None = 
     response = client.post(f"{CHAT}/messages", headers=user["headers"], json=body)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def fresh_ip(prefix: str = "198.51.100") -> str:
+    """A client address no other test is likely to use: counters live in the shared DynamoDB
+    Local, so tests that count per address need their own (65k choices per prefix)."""
+    first, second = prefix.split(".")[:2]
+    return f"{first}.{second}.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"

@@ -11,7 +11,7 @@ from app.core.config import Settings
 from app.core.errors import DependencyUnavailableError
 from app.main import create_app
 from tests.conftest import PASSWORD, make_settings, unique_email
-from tests.helpers import send, today, upload_scan, wait_for
+from tests.helpers import fresh_ip, send, today, upload_scan, wait_for
 from tests.images import face_jpeg
 
 AUTH = "/api/v1/auth"
@@ -189,7 +189,7 @@ def test_lockout_grows_exponentially() -> None:
 
 def test_ip_lockout(dynamodb_endpoint: str, tmp_path) -> None:
     settings = make_settings(dynamodb_endpoint, tmp_path, login_ip_lockout_threshold=3)
-    address = "198.51.100." + str(int(unique_email()[5:15], 36) % 250)  # a fresh address per run
+    address = fresh_ip()
     with TestClient(create_app(settings), client=(address, 40000)) as app_client:
         # Three different accounts from one address: the address gets locked, not the accounts.
         for _ in range(3):

@@ -4,7 +4,6 @@ Only what must point at this machine's stand-ins is overridden (DynamoDB Local, 
 every other value comes from the file, read the way its consumer reads it.
 """
 
-import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,12 +18,13 @@ from app.main import create_app
 from app.providers.storage.s3 import build_s3_client
 from tests.conftest import PASSWORD, unique_email
 from tests.envfiles import ENV_EXAMPLE, clear_setting_env, parse_systemd_env, setup_ec2_env_file
+from tests.helpers import fresh_ip
 
 
 def _fresh_address() -> tuple[str, int]:
     # The documented files keep the per-IP sign-up limit, and the suite shares one DynamoDB:
     # each boot test signs up from an address of its own (TEST-NET-2).
-    return (f"198.51.100.{secrets.randbelow(254) + 1}", 50000)
+    return (fresh_ip(), 50000)
 
 
 def _sign_up_and_in(client: TestClient) -> None:

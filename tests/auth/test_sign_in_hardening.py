@@ -21,6 +21,7 @@ from app.core import security
 from app.core.security import new_id
 from app.main import create_app
 from tests.conftest import PASSWORD, make_settings, unique_email
+from tests.helpers import fresh_ip
 
 AUTH = "/api/v1/auth"
 NEW_PASSWORD = "a brand new passphrase"
@@ -28,11 +29,6 @@ NEW_PASSWORD = "a brand new passphrase"
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def fresh_ip(prefix: str = "198.51.100") -> str:
-    """An address no earlier run used (the counters live in the shared DynamoDB Local)."""
-    return f"{prefix}.{int(new_id()[-6:], 36) % 250 + 1}"
 
 
 def fresh_ipv6() -> str:

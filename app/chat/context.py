@@ -1,7 +1,6 @@
 """What the assistant is told about a user: derived numbers and text only, never photos."""
 
 from statistics import fmean
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.auth.repository import UserRecord
@@ -34,7 +33,7 @@ class ChatContextBuilder:
                 "scan_id": scan.scan_id,
                 "scan_date": scan.scan_date,
                 "scores": scan.scores,
-                "deltas": scan.deltas,
+                "deltas": scan.deltas.model_dump() if scan.deltas else None,
                 "regions": region_scores(scan),
             }
             if scan
@@ -69,10 +68,9 @@ class ChatContextBuilder:
 def region_scores(scan: ScanRecord) -> dict[str, float]:
     """Face area → the mean of its metric scores over every photo of the scan (for 'which part is best')."""
     collected: dict[str, list[float]] = {}
-    angles: list[dict[str, Any]] = (scan.analysis or {}).get("angles") or []
-    for angle in angles:
-        for region, metrics in (angle.get("regions") or {}).items():
-            values = [float(v) for v in (metrics or {}).values() if isinstance(v, int | float)]
+    for angle in scan.analysis.angles if scan.analysis else []:
+        for region, metrics in angle.regions.items():
+            values = [float(v) for v in metrics.values()]
             if values:
                 collected.setdefault(region, []).append(fmean(values))
     return {region: round(fmean(values), 1) for region, values in collected.items()}

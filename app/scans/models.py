@@ -2,13 +2,93 @@
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 ScanStatus = Literal["awaiting_upload", "queued", "processing", "completed", "failed", "expired"]
 
 
 class ScanGoneError(Exception):
     """The scan or its user no longer accepts writes (deleted, deletion pending, or moved on)."""
+
+
+class StoredDocument(BaseModel):
+    """A nested document of a scan item: dumps exactly the fields it was built or read with.
+
+    Items written before a field existed read back (and answer) without it, so API bodies and
+    exports stay what they were; unknown stored fields are kept for the same reason.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    @model_serializer(mode="wrap")
+    def _as_stored(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        kept = self.model_fields_set | set(self.model_extra or {})
+        return {key: value for key, value in data.items() if key in kept}
+
+
+class StoredProblem(StoredDocument):
+    code: str
+    message: str
+
+
+class StoredQuality(StoredDocument):
+    """One photo's quality report as the vision provider gave it."""
+
+    passed: bool
+    face_found: bool
+    face_fraction: float = 0.0
+    sharpness: float = 0.0
+    brightness: float = 0.0
+    width: int = 0
+    height: int = 0
+    problems: list[StoredProblem] = Field(default_factory=list)
+
+
+class StoredBox(StoredDocument):
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+class AngleSummary(StoredDocument):
+    """One photo's result: scores, region scores (region → metric → score), raw measurements."""
+
+    angle: str
+    scores: dict[str, float] = Field(default_factory=dict)
+    regions: dict[str, dict[str, float]] = Field(default_factory=dict)
+    measurements: dict[str, float] = Field(default_factory=dict)
+    face_box: StoredBox | None = None
+
+
+class AnalysisSummary(StoredDocument):
+    """What the analysis worker keeps of a provider's result."""
+
+    provider: str
+    model_version: str
+    angles: list[AngleSummary] = Field(default_factory=list)
+
+
+class ScoreDelta(StoredDocument):
+    """Changes against one earlier scan (positive = healthier)."""
+
+    scan_id: str
+    scan_date: str
+    changes: dict[str, float] = Field(default_factory=dict)
+    # metric → the change is no larger than photo-to-photo noise (absent on older items)
+    within_noise: dict[str, bool] = Field(default_factory=dict)
+
+
+class ScanDeltas(StoredDocument):
+    previous: ScoreDelta | None = None
+    baseline: ScoreDelta | None = None
+
+
+class ScanFailureRecord(StoredDocument):
+    code: str
+    message: str
+    problems: list[StoredProblem] | None = None
 
 
 class ScanRecord(BaseModel):
@@ -28,15 +108,15 @@ class ScanRecord(BaseModel):
     completed_at: str | None = None
     attempts: int = 0
     passed_quality: bool | None = None
-    quality: dict[str, Any] | None = None
+    quality: dict[str, StoredQuality] | None = None
     scores: dict[str, float] | None = None
-    analysis: dict[str, Any] | None = None
-    deltas: dict[str, Any] | None = None
-    failure: dict[str, Any] | None = None
+    analysis: AnalysisSummary | None = None
+    deltas: ScanDeltas | None = None
+    failure: ScanFailureRecord | None = None
     idempotency_key: str | None = None
 
     def regions(self) -> dict[str, dict[str, dict[str, float]]] | None:
         """angle → region → metric → score, from the stored analysis summary."""
         if not self.analysis:
             return None
-        return {a["angle"]: a.get("regions", {}) for a in self.analysis.get("angles", [])}
+        return {a.angle: a.regions for a in self.analysis.angles}

@@ -12,7 +12,7 @@ from app.db.keys import (
     upload_expiry_key,
 )
 from app.db.repository import ConditionFailed, update_expression
-from app.scans.models import ScanRecord
+from app.scans.models import ScanFailureRecord, ScanRecord
 from app.scans.repository_base import MarkerAction, ScansTable
 
 
@@ -142,10 +142,10 @@ class ScanTransitions(ScansTable):
                     ":awaiting": to_attr("awaiting_upload"),
                     ":now": to_attr(now),
                     ":failure": to_attr(
-                        {
-                            "code": "upload_expired",
-                            "message": "The photos were not submitted in time and have been deleted.",
-                        }
+                        ScanFailureRecord(
+                            code="upload_expired",
+                            message="The photos were not submitted in time and have been deleted.",
+                        ).model_dump()
                     ),
                 },
             )

@@ -19,6 +19,16 @@ from app.core.vocabulary import METRICS_WITH_OVERALL
 from app.providers.storage.base import ImageStorage
 from app.providers.vision.base import AnalysisFailedError, ScanAnalysis, VisionProvider
 from app.providers.vision.noise import within_noise
+from app.scans.models import (
+    AnalysisSummary,
+    AngleSummary,
+    ScanDeltas,
+    ScanFailureRecord,
+    ScoreDelta,
+    StoredBox,
+    StoredProblem,
+    StoredQuality,
+)
 from app.scans.repository import ScanRecord, ScansRepository
 from app.scans.service import overlay_key
 
@@ -39,17 +49,18 @@ def score_changes(current: dict[str, float], reference: dict[str, float]) -> dic
     }
 
 
-def delta_against(reference: ScanRecord | None, scores: dict[str, float]) -> dict[str, Any] | None:
+def delta_against(reference: ScanRecord | None, scores: dict[str, float]) -> ScoreDelta | None:
+    """Changes against one earlier scan, or None when there is nothing to compare with."""
     if reference is None or not reference.scores:
         return None
     changes = score_changes(scores, reference.scores)
-    return {
-        "scan_id": reference.scan_id,
-        "scan_date": reference.scan_date,
-        "changes": changes,
+    return ScoreDelta(
+        scan_id=reference.scan_id,
+        scan_date=reference.scan_date,
+        changes=changes,
         # Per metric: is this change no larger than photo-to-photo noise? (app/providers/vision/noise.py)
-        "within_noise": {metric: within_noise(metric, delta) for metric, delta in changes.items()},
-    }
+        within_noise={metric: within_noise(metric, delta) for metric, delta in changes.items()},
+    )
 
 
 class AnalysisProcessor:
@@ -126,33 +137,33 @@ class AnalysisProcessor:
         now = iso(utc_now())
         base: dict[str, Any] = {
             "passed_quality": analysis.passed_quality,
-            "quality": {a.angle: a.quality.model_dump() for a in analysis.angles},
-            "analysis": _analysis_summary(analysis),
+            "quality": {
+                a.angle: StoredQuality.model_validate(a.quality.model_dump()).model_dump()
+                for a in analysis.angles
+            },
+            "analysis": _analysis_summary(analysis).model_dump(),
             "completed_at": now,
             "updated_at": now,
         }
         if not analysis.passed_quality:
-            problems = [p.model_dump() for p in analysis.problems]
-            first = problems[0]["message"] if problems else "The photo did not pass the quality check."
-            return {
-                **base,
-                "status": "failed",
-                "failure": {"code": "quality_check_failed", "message": first, "problems": problems},
-            }
+            problems = [StoredProblem(code=p.code, message=p.message) for p in analysis.problems]
+            first = problems[0].message if problems else "The photo did not pass the quality check."
+            failure = ScanFailureRecord(code="quality_check_failed", message=first, problems=problems)
+            return {**base, "status": "failed", "failure": failure.model_dump()}
         self._store_overlay(scan, images, analysis)
         previous = self._scans.latest_completed(user_id=scan.user_id, before_scan_id=scan.scan_id)
         baseline = self.baseline_lookup(scan.user_id) if self.baseline_lookup else None
-        deltas = {
-            "previous": delta_against(previous, analysis.scores),
-            "baseline": delta_against(baseline, analysis.scores)
+        deltas = ScanDeltas(
+            previous=delta_against(previous, analysis.scores),
+            baseline=delta_against(baseline, analysis.scores)
             if baseline and baseline.scan_id != scan.scan_id
             else None,
-        }
+        )
         return {
             **base,
             "status": "completed",
             "scores": analysis.scores,
-            "deltas": deltas,
+            "deltas": deltas.model_dump(),
             "overlay_key": overlay_key(scan.user_id, scan.scan_id),
         }
 
@@ -170,27 +181,28 @@ class AnalysisProcessor:
         now = iso(utc_now())
         return {
             "status": "failed",
-            "failure": {"code": code, "message": message},
+            "failure": ScanFailureRecord(code=code, message=message).model_dump(),
             "completed_at": now,
             "updated_at": now,
         }
 
 
-def _analysis_summary(analysis: ScanAnalysis) -> dict[str, Any]:
-    return {
-        "provider": analysis.provider,
-        "model_version": analysis.model_version,
-        "angles": [
-            {
-                "angle": a.angle,
-                "scores": a.scores,
-                "regions": a.regions,
-                "measurements": a.measurements,
-                "face_box": a.face_box.model_dump() if a.face_box else None,
-            }
+def _analysis_summary(analysis: ScanAnalysis) -> AnalysisSummary:
+    """What a scan keeps of the provider's result (per photo: scores, regions, measurements)."""
+    return AnalysisSummary(
+        provider=analysis.provider,
+        model_version=analysis.model_version,
+        angles=[
+            AngleSummary(
+                angle=a.angle,
+                scores=a.scores,
+                regions=a.regions,
+                measurements=a.measurements,
+                face_box=StoredBox.model_validate(a.face_box.model_dump()) if a.face_box else None,
+            )
             for a in analysis.angles
         ],
-    }
+    )
 
 
 class AnalysisWorker:

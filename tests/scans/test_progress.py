@@ -171,10 +171,10 @@ def test_delta_against_names_the_reference_scan() -> None:
     reference = scan_record(user_id="u", status="completed", created=START, scores={"acne": 40.0})
     delta = delta_against(reference, {"acne": 45.5, "redness": 50.0})
     assert delta is not None
-    assert (delta["scan_id"], delta["scan_date"]) == (reference.scan_id, reference.scan_date)
-    assert delta["changes"] == {"acne": 5.5}
+    assert (delta.scan_id, delta.scan_date) == (reference.scan_id, reference.scan_date)
+    assert delta.changes == {"acne": 5.5}
     # Each change says whether it is larger than photo-to-photo noise for its metric.
-    assert delta["within_noise"] == {"acne": within_noise("acne", 5.5)}
+    assert delta.within_noise == {"acne": within_noise("acne", 5.5)}
 
 
 @pytest.mark.parametrize("scores", [None, {}])

@@ -339,7 +339,9 @@ def test_a_failed_scan_is_retried_with_a_fresh_budget(scans: ScansRepository, ow
     claimed = scans.claim(user_id=uid, scan_id=scan.scan_id, now=iso(utc_now()), lease_until=later(5))
     failure = {"code": "no_face", "message": "No face was found."}
     assert scans.finish(scan=claimed, updates={"status": "failed", "failure": failure})
-    assert scans.get(user_id=uid, scan_id=scan.scan_id).failure == failure
+    stored = scans.get(user_id=uid, scan_id=scan.scan_id).failure
+    assert stored is not None
+    assert stored.model_dump() == failure
     assert scans.requeue(scan=scan, now=iso(utc_now()))
     retried = scans.get(user_id=uid, scan_id=scan.scan_id)
     assert retried.status == "queued"
@@ -370,7 +372,8 @@ def test_an_abandoned_upload_expires_once(scans: ScansRepository, owner: UserRec
     expired = scans.get(user_id=owner.user_id, scan_id=scan.scan_id)
     assert expired.status == "expired"
     assert expired.upload_keys == {}
-    assert expired.failure["code"] == "upload_expired"
+    assert expired.failure is not None
+    assert expired.failure.code == "upload_expired"
     assert not scans.expire(scan=scan, now=iso(utc_now()))
     assert not scans.mark_uploaded(scan=scan, image_keys={}, now=iso(utc_now()))
     scans.drop_expiry_marker(user_id=owner.user_id, scan_id=scan.scan_id, created_at=scan.created_at)

@@ -44,17 +44,18 @@ class ChatContextBuilder:
         plan_adherence = None
         if plan_record:
             timeline = plan_timeline(plan_record, user, now)
+            routine = plan_record.routine.model_dump(mode="json")
             plan = {
                 "plan_id": plan_record.plan_id,
                 "status": plan_record.status,
                 "start_date": plan_record.start_date,
                 "baseline_scores": plan_record.baseline_scores,
-                "primary_concerns": plan_record.routine.get("primary_concerns", []),
-                "am": plan_record.routine.get("am", []),
-                "pm": plan_record.routine.get("pm", []),
-                "night_treatments": plan_record.routine.get("night_treatments", []),
-                "weekly_schedule": plan_record.routine.get("weekly_schedule", []),
-                "reasoning": plan_record.routine.get("reasoning", []),
+                "primary_concerns": routine["primary_concerns"],
+                "am": routine["am"],
+                "pm": routine["pm"],
+                "night_treatments": routine["night_treatments"],
+                "weekly_schedule": routine["weekly_schedule"],
+                "reasoning": routine["reasoning"],
                 "warnings": plan_record.warnings,
                 **timeline,
             }

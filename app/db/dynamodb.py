@@ -10,6 +10,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 from app.core.config import Settings
 
@@ -84,6 +85,22 @@ def to_item(record: dict[str, Any]) -> dict[str, Any]:
         for key, value in record.items()
         if value is not None
     }
+
+
+class StoredDocument(BaseModel):
+    """A nested document of a stored item: dumps exactly the fields it was built or read with.
+
+    Items written before a field existed read back (and answer) without it, so API bodies and
+    exports stay what they were; unknown stored fields are kept for the same reason.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    @model_serializer(mode="wrap")
+    def _as_stored(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        kept = self.model_fields_set | set(self.model_extra or {})
+        return {key: value for key, value in data.items() if key in kept}
 
 
 def to_attr(value: Any) -> "AttributeValueTypeDef":

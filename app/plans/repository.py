@@ -7,9 +7,7 @@ A creation is also conditional on the user still existing and not being deleted;
 writes are conditional on the plan existing, which an account deletion removes after that.
 """
 
-from typing import Any, Literal
-
-from pydantic import BaseModel, Field
+from typing import Any
 
 from app.db.dynamodb import from_item, to_attr, to_item
 from app.db.guards import UserGoneError, refused_by_user_check, transact, user_alive_check
@@ -19,45 +17,9 @@ from app.db.repository import (
     Repository,
     TransactionCancelled,
 )
+from app.plans.models import CheckIn, PlanRecord, PlanSlot, PlanStatus
 
-PlanStatus = Literal["active", "paused", "completed", "abandoned", "replaced"]
-
-
-class PlanSlot(BaseModel):
-    current_plan_id: str | None = None
-    lock_until: str | None = None
-    version: int = 0
-
-
-class CheckIn(BaseModel):
-    date: str
-    am_done: bool
-    pm_done: bool
-    skipped_steps: list[str] = Field(default_factory=list)
-    reaction: dict[str, Any] | None = None
-    recorded_at: str
-
-
-class PlanRecord(BaseModel):
-    user_id: str
-    plan_id: str
-    status: PlanStatus
-    baseline_scan_id: str
-    baseline_scores: dict[str, float]
-    routine: dict[str, Any]
-    engine_version: str
-    start_date: str
-    lock_days: int
-    lock_until: str
-    created_at: str
-    updated_at: str
-    timezone: str = "UTC"
-    override_reason: str | None = None
-    replaces_plan_id: str | None = None
-    replaced_by_plan_id: str | None = None
-    ended_at: str | None = None
-    checkins: dict[str, CheckIn] = Field(default_factory=dict)
-    warnings: list[str] = Field(default_factory=list)
+__all__ = ["CheckIn", "PlanConflict", "PlanRecord", "PlanSlot", "PlanStatus", "PlansRepository"]
 
 
 class PlanConflict(Exception):  # noqa: N818
@@ -106,7 +68,7 @@ class PlansRepository(Repository):
             {
                 "Put": {
                     "TableName": self.table_name,
-                    "Item": to_item(plan.model_dump()),
+                    "Item": to_item(plan.model_dump(mode="json")),
                     "ConditionExpression": "attribute_not_exists(plan_id)",
                 }
             },
@@ -213,7 +175,7 @@ class PlansRepository(Repository):
         """One check-in per day: a later one for the same date replaces it."""
         expression = f"SET {CHECKIN_PATH} = :checkin, updated_at = :now"
         values: dict[str, Any] = {
-            ":checkin": to_attr(checkin.model_dump()),
+            ":checkin": to_attr(checkin.model_dump(mode="json")),
             ":now": to_attr(checkin.recorded_at),
         }
         if extra_warning:

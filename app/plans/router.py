@@ -23,7 +23,7 @@ router = APIRouter(prefix="/plans", tags=["plans"])
 
 
 def to_read(plan: PlanRecord, user: UserRecord) -> PlanRead:
-    return PlanRead(**plan.model_dump(exclude={"checkins"}), **plan_timeline(plan, user))
+    return PlanRead(**plan.model_dump(mode="json", exclude={"checkins"}), **plan_timeline(plan, user))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PlanRead)

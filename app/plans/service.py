@@ -47,7 +47,7 @@ class CheckInOutcome:
 
 def severe_reaction_advice(checkin: CheckIn) -> str | None:
     """What to tell a user who reported a severe reaction (None for any other check-in)."""
-    severe = bool(checkin.reaction and checkin.reaction.get("severity") == "severe")
+    severe = bool(checkin.reaction and checkin.reaction.severity == "severe")
     return SEVERE_REACTION_WARNING.format(date=checkin.date) if severe else None
 
 
@@ -169,7 +169,7 @@ class PlanService:
             status="active",
             baseline_scan_id=scan.scan_id,
             baseline_scores=scan.scores or {},
-            routine=routine.model_dump(mode="json"),
+            routine=routine,
             engine_version=routine.engine_version,
             start_date=user_today(user, now).isoformat(),
             lock_days=self._lock_days,

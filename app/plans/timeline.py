@@ -10,7 +10,6 @@ from app.auth.repository import UserRecord
 from app.core.security import parse_iso, utc_now
 from app.plans.repository import PlanRecord
 from app.routine_engine.builder import today as today_routine
-from app.routine_engine.models import RoutinePlan
 
 PLAN_WEEKS = 4
 
@@ -30,13 +29,12 @@ def plan_timeline(plan: PlanRecord, user: UserRecord, now: datetime | None = Non
     seconds_left = (lock_until - now).total_seconds()
     days_remaining = max(0, math.ceil(seconds_left / 86400))
     current_week = min(PLAN_WEEKS, days_elapsed // 7 + 1)
-    routine = RoutinePlan.model_validate(plan.routine)
     return {
         "is_locked": seconds_left > 0 and plan.status in {"active", "paused"},
         "days_elapsed": days_elapsed,
         "days_remaining": days_remaining,
         "current_week": current_week,
-        "today": today_routine(routine, week=current_week, weekday=today.weekday()),
+        "today": today_routine(plan.routine, week=current_week, weekday=today.weekday()),
     }
 
 
@@ -60,7 +58,7 @@ def adherence(plan: PlanRecord, user: UserRecord, now: datetime | None = None) -
         streak += 1
         cursor -= timedelta(days=1)
     reactions = [
-        {"date": c.date, **(c.reaction or {})}
+        {"date": c.date, **(c.reaction.model_dump() if c.reaction else {})}
         for c in sorted(checkins.values(), key=lambda c: c.date)
         if c.reaction
     ]

@@ -1,30 +1,16 @@
 """Stored scan records and the repository's refusal (no DynamoDB, no FastAPI)."""
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, Field
+
+from app.db.dynamodb import StoredDocument
 
 ScanStatus = Literal["awaiting_upload", "queued", "processing", "completed", "failed", "expired"]
 
 
 class ScanGoneError(Exception):
     """The scan or its user no longer accepts writes (deleted, deletion pending, or moved on)."""
-
-
-class StoredDocument(BaseModel):
-    """A nested document of a scan item: dumps exactly the fields it was built or read with.
-
-    Items written before a field existed read back (and answer) without it, so API bodies and
-    exports stay what they were; unknown stored fields are kept for the same reason.
-    """
-
-    model_config = ConfigDict(extra="allow")
-
-    @model_serializer(mode="wrap")
-    def _as_stored(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        kept = self.model_fields_set | set(self.model_extra or {})
-        return {key: value for key, value in data.items() if key in kept}
 
 
 class StoredProblem(StoredDocument):

@@ -208,7 +208,9 @@ def test_a_check_in_warning_is_appended_to_the_plan(plans: PlansRepository, user
         plan=plan, checkin=checkin("2026-05-01", reaction=reaction), extra_warning="stop it"
     )
     assert updated.warnings == ["existing", "stop it"]
-    assert updated.checkins["2026-05-01"].reaction == reaction
+    stored = updated.checkins["2026-05-01"].reaction
+    assert stored is not None
+    assert stored.model_dump() == reaction
     again = plans.put_checkin(plan=plan, checkin=checkin("2026-05-02"), extra_warning=None)
     assert again.warnings == ["existing", "stop it"]
 

@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from app.account.models import DeletionRequest, OneTimeToken
 from app.account.owners import ImageUrl, UserDataOwner, UsersData
 from app.auth.repository import UserRecord, UsersRepository
 from app.core.errors import AuthenticationError, BadRequestError
@@ -64,20 +65,20 @@ class AccountService:
         owner = onetime_owner(token)
         # The ref first: a token item is never left without the ref that lets erasure find it.
         self._records.put(owner=user.user_id, key=onetime_ref_sk(owner), values={}, expires_at_epoch=expires)
-        self._records.put(
+        self._records.put_record(
             owner=owner,
             key=TOKEN_KEY,
-            values={"owner_id": user.user_id, "purpose": purpose, "valid_until": expires},
+            record=OneTimeToken(owner_id=user.user_id, purpose=purpose, valid_until=expires),
             expires_at_epoch=expires,
         )
         return token
 
     def _spend_token(self, *, token: str, purpose: str) -> str:
         """The user id behind a valid token, which is used up by this call."""
-        record = self._records.consume(owner=onetime_owner(token), key=TOKEN_KEY)
-        if not record or record.get("purpose") != purpose or int(record.get("valid_until", 0)) < time.time():
+        record = self._records.consume_record(owner=onetime_owner(token), key=TOKEN_KEY, model=OneTimeToken)
+        if not record or record.purpose != purpose or record.valid_until < time.time():
             raise BadRequestError("This link is invalid, expired or already used.", code="invalid_token")
-        return str(record["owner_id"])
+        return record.owner_id
 
     # ---- email verification ----
 
@@ -142,8 +143,10 @@ class AccountService:
         if not verify_password(password, user.password_hash):
             raise AuthenticationError("The password is not correct.", code="invalid_credentials")
         now = iso(utc_now())
-        self._records.put(
-            owner=DELETIONS_PARTITION, key=user.user_id, values={"email": user.email, "requested_at": now}
+        self._records.put_record(
+            owner=DELETIONS_PARTITION,
+            key=user.user_id,
+            record=DeletionRequest(email=user.email, requested_at=now),
         )
         self._users.mark_deletion_requested(user_id=user.user_id, requested_at=now)
         audit("account.deletion_requested", user_id=user.user_id)
@@ -163,13 +166,12 @@ class AccountService:
         One account's data never stops the start-up: a deletion that fails is logged and
         counted, its marker stays, and the next start (or the user's retry) tries again.
         """
-        pending = self._records.all_for(owner=DELETIONS_PARTITION)
+        pending = self._records.records_for(owner=DELETIONS_PARTITION, model=DeletionRequest)
         counts = {"resumed": 0, "failed": 0}
-        for item in pending:
-            user_id = str(item["sk"])
+        for user_id, request in pending.items():
             logger.info("resuming account deletion", extra={"user_id": user_id})
             try:
-                self._erase(user_id=user_id, email=str(item.get("email", "")))
+                self._erase(user_id=user_id, email=request.email)
                 counts["resumed"] += 1
             except Exception:
                 counts["failed"] += 1

@@ -5,13 +5,19 @@ instance), single-use tokens (email verification, password reset) with their ref
 user's partition, and the whole-partition reads and deletes used by export and account
 deletion. Every key is built in `app.db.keys`. The plan slot, idempotency keys and
 job markers live in this table too, written by their own repositories' transactions.
+Typed records go in with `put_record` and come back with `consume_record` / `records_for`
+(each domain's models.py holds its kinds).
 """
 
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from app.db.dynamodb import from_item, to_attr, to_item
 from app.db.keys import record_key
 from app.db.repository import ConditionFailed, Repository
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class RecordsRepository(Repository):
@@ -38,6 +44,14 @@ class RecordsRepository(Repository):
         item = {"user_id": owner, "sk": key, **values, "expires_at_epoch": expires_at_epoch}
         self._call("put_item", Item=to_item(item))
 
+    def put_record(
+        self, *, owner: str, key: str, record: BaseModel, expires_at_epoch: int | None = None
+    ) -> None:
+        """Store a typed record (its fields beside the key) under `owner`/`key`."""
+        self.put(
+            owner=owner, key=key, values=record.model_dump(mode="json"), expires_at_epoch=expires_at_epoch
+        )
+
     def delete(self, *, owner: str, key: str) -> None:
         self._call("delete_item", Key=record_key(owner, key))
 
@@ -53,6 +67,15 @@ class RecordsRepository(Repository):
         except ConditionFailed:
             return None
         return from_item(result["Attributes"])
+
+    def consume_record(self, *, owner: str, key: str, model: type[M]) -> M | None:
+        """`consume`, read back as `model` (the key attributes are not part of it)."""
+        item = self.consume(owner=owner, key=key)
+        return model.model_validate(item) if item else None
+
+    def records_for(self, *, owner: str, model: type[M]) -> dict[str, M]:
+        """sort key → record, for every item of the partition."""
+        return {str(item["sk"]): model.model_validate(item) for item in self.all_for(owner=owner)}
 
     def all_for(self, *, owner: str) -> list[dict[str, Any]]:
         return self._query_all(

@@ -77,6 +77,17 @@ class ScanFailureRecord(StoredDocument):
     problems: list[StoredProblem] | None = None
 
 
+class ScanIdempotencyGuard(BaseModel):
+    """Records-table item naming the scan an idempotency key created, until it expires."""
+
+    scan_id: str
+    expires_at_epoch: int | None = None
+
+    def live(self, now_epoch: int) -> bool:
+        """Still names the scan (expiry is also left to the table's TTL, which lags)."""
+        return (self.expires_at_epoch or 0) >= now_epoch
+
+
 class ScanRecord(BaseModel):
     user_id: str
     scan_id: str

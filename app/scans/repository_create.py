@@ -4,7 +4,7 @@ from typing import Any
 
 from app.db.dynamodb import from_item, to_attr, to_item
 from app.db.keys import SCAN_IDEMPOTENCY_PREFIX, scan_idempotency_key
-from app.scans.models import ScanGoneError, ScanRecord
+from app.scans.models import ScanGoneError, ScanIdempotencyGuard, ScanRecord
 from app.scans.repository_base import ScansTable
 
 _REFUSED = {"ConditionalCheckFailed", "TransactionConflict"}
@@ -61,13 +61,12 @@ class ScanCreation(ScansTable):
         guard = {
             "user_id": scan.user_id,
             "sk": SCAN_IDEMPOTENCY_PREFIX + scan.idempotency_key,
-            "scan_id": scan.scan_id,
-            "expires_at_epoch": idempotency_ttl_epoch,
+            **ScanIdempotencyGuard(scan_id=scan.scan_id, expires_at_epoch=idempotency_ttl_epoch).model_dump(),
         }
         for _ in range(3):
             existing = self._guard(user_id=scan.user_id, key=scan.idempotency_key)
-            if existing and int(existing.get("expires_at_epoch") or 0) >= now_epoch:
-                first = self.get(user_id=scan.user_id, scan_id=existing["scan_id"])
+            if existing and existing.live(now_epoch):
+                first = self.get(user_id=scan.user_id, scan_id=existing.scan_id)
                 if first is not None:
                     return first, False
             # No guard, an expired one, or one whose scan was deleted: (re)place it, conditional
@@ -75,7 +74,7 @@ class ScanCreation(ScansTable):
             put_guard: dict[str, Any] = {"TableName": self.records_table, "Item": to_item(guard)}
             if existing:
                 put_guard["ConditionExpression"] = "scan_id = :seen"
-                put_guard["ExpressionAttributeValues"] = {":seen": to_attr(existing["scan_id"])}
+                put_guard["ExpressionAttributeValues"] = {":seen": to_attr(existing.scan_id)}
             else:
                 put_guard["ConditionExpression"] = "attribute_not_exists(sk)"
             reasons = self._write([*base, {"Put": put_guard}])
@@ -85,7 +84,7 @@ class ScanCreation(ScansTable):
                 raise ScanGoneError()  # the guard was fine: the user check refused the write
         raise ScanGoneError()
 
-    def _guard(self, *, user_id: str, key: str) -> dict[str, Any] | None:
+    def _guard(self, *, user_id: str, key: str) -> ScanIdempotencyGuard | None:
         result = self._call(
             "get_item",
             TableName=self.records_table,
@@ -93,11 +92,11 @@ class ScanCreation(ScansTable):
             ConsistentRead=True,
         )
         item = result.get("Item")
-        return from_item(item) if item else None
+        return ScanIdempotencyGuard.model_validate(from_item(item)) if item else None
 
     def find_idempotent(self, *, user_id: str, key: str, now_epoch: int) -> ScanRecord | None:
         """The live scan a still-valid idempotency key points at, if any."""
         guard = self._guard(user_id=user_id, key=key)
-        if not guard or int(guard.get("expires_at_epoch") or 0) < now_epoch:
+        if not guard or not guard.live(now_epoch):
             return None
-        return self.get(user_id=user_id, scan_id=guard["scan_id"])
+        return self.get(user_id=user_id, scan_id=guard.scan_id)

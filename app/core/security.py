@@ -6,12 +6,13 @@ import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import jwt
 from email_validator import EmailNotValidError, validate_email
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
+from pydantic import AfterValidator, PlainSerializer
 from ulid import ULID
 
 from app.core.config import Settings
@@ -131,6 +132,16 @@ def iso(moment: datetime) -> str:
 def parse_iso(moment: str) -> datetime:
     """The inverse of `iso` (timezone-aware)."""
     return datetime.fromisoformat(moment)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # A naive time in a stored record can only have been UTC (`iso` is the one format).
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# A record's `*_at` field: an aware UTC datetime in the domain, `iso` text whenever the record
+# is dumped (DynamoDB items, response bodies, exports), so stored data and the wire keep the `Z` strings.
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc), PlainSerializer(iso, return_type=str)]
 
 
 _id_lock = threading.Lock()

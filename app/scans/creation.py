@@ -74,8 +74,8 @@ class ScanCreator:
             status="awaiting_upload",
             angles=ordered,
             upload_keys={angle: raw_upload_key(user_id, scan_id, angle) for angle in ordered},
-            created_at=iso(now),
-            updated_at=iso(now),
+            created_at=now,
+            updated_at=now,
             idempotency_key=idempotency_key,
         )
         try:
@@ -104,13 +104,13 @@ class ScanCreator:
         cleaned = {
             angle: clean_image(data, limits=self._limits, angle=angle).jpeg for angle, data in images.items()
         }
-        now = iso(utc_now())
+        now = utc_now()
         scan_id = new_id()
         keys = {angle: scan_image_key(user_id, scan_id, angle) for angle in angles}
         scan = ScanRecord(
             user_id=user_id,
             scan_id=scan_id,
-            scan_date=now,
+            scan_date=iso(now),
             status="queued",
             angles=angles,
             image_keys=keys,

@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.core.security import UtcDateTime
 from app.db.dynamodb import StoredDocument
 
 ScanStatus = Literal["awaiting_upload", "queued", "processing", "completed", "failed", "expired"]
@@ -97,12 +98,12 @@ class ScanRecord(BaseModel):
     upload_keys: dict[str, str] = Field(default_factory=dict)
     image_keys: dict[str, str] = Field(default_factory=dict)
     overlay_key: str | None = None
-    created_at: str
-    updated_at: str
-    submitted_at: str | None = None
-    processing_started_at: str | None = None
-    lease_expires_at: str | None = None
-    completed_at: str | None = None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    submitted_at: UtcDateTime | None = None
+    processing_started_at: UtcDateTime | None = None
+    lease_expires_at: UtcDateTime | None = None
+    completed_at: UtcDateTime | None = None
     attempts: int = 0
     passed_quality: bool | None = None
     quality: dict[str, StoredQuality] | None = None

@@ -11,8 +11,10 @@ and on its user still existing and not being deleted (a `ConditionCheck` on the 
 the same transaction), so nothing can be written for a scan or account that is gone.
 """
 
+from datetime import datetime
 from typing import Any
 
+from app.core.security import iso
 from app.db.keys import scan_job_key, scan_key, upload_expiry_key
 from app.scans.models import ScanGoneError, ScanRecord, ScanStatus
 from app.scans.repository_create import ScanCreation
@@ -30,7 +32,7 @@ class ScansRepository(ScanCreation, ScanQueries, ScanTransitions):
     stays here.
     """
 
-    def delete(self, *, user_id: str, scan_id: str, created_at: str | None = None) -> None:
+    def delete(self, *, user_id: str, scan_id: str, created_at: datetime | None = None) -> None:
         """Remove the scan and any job or upload-expiry marker (idempotent)."""
         actions: list[dict[str, Any]] = [
             {"Delete": {"TableName": self.table_name, "Key": scan_key(user_id, scan_id)}},
@@ -41,7 +43,7 @@ class ScansRepository(ScanCreation, ScanQueries, ScanTransitions):
                 {
                     "Delete": {
                         "TableName": self.records_table,
-                        "Key": upload_expiry_key(created_at, user_id, scan_id),
+                        "Key": upload_expiry_key(iso(created_at), user_id, scan_id),
                     }
                 }
             )
@@ -54,7 +56,7 @@ class ScansRepository(ScanCreation, ScanQueries, ScanTransitions):
         markers = [
             scan_job_key(user_id, s.scan_id) for s in scans if s.status in {"queued", "processing"}
         ] + [
-            upload_expiry_key(s.created_at, user_id, s.scan_id)
+            upload_expiry_key(iso(s.created_at), user_id, s.scan_id)
             for s in scans
             if s.status == "awaiting_upload"
         ]

@@ -4,6 +4,7 @@ import time
 from typing import Any, Literal
 
 from app.core.errors import DependencyUnavailableError
+from app.core.security import iso
 from app.db.dynamodb import from_item, to_attr
 from app.db.keys import scan_job_key, scan_key, upload_expiry_key, user_key
 from app.db.repository import Repository, TransactionCancelled
@@ -43,7 +44,7 @@ class ScansTable(Repository):
 
     def _expiry_marker(self, scan: ScanRecord, action: MarkerAction) -> dict[str, Any]:
         """Put or delete the marker that lets the sweep find a scan still awaiting photos."""
-        key = upload_expiry_key(scan.created_at, scan.user_id, scan.scan_id)
+        key = upload_expiry_key(iso(scan.created_at), scan.user_id, scan.scan_id)
         if action == "delete":
             return {"Delete": {"TableName": self.records_table, "Key": key}}
         item = {**key, "owner_id": to_attr(scan.user_id), "scan_id": to_attr(scan.scan_id)}

@@ -146,7 +146,8 @@ class ScanService:
                 "Only a failed scan can be retried.", code="scan_not_failed", details={"status": scan.status}
             )
         self._quota.charge_scan(user_id=user_id)
-        now = iso(utc_now())
+        moment = utc_now()
+        now = iso(moment)
         if not self._scans.requeue(scan=scan, now=now):
             self._quota.refund_scan(user_id=user_id)
             raise ConflictError("The scan changed meanwhile; reload it.", code="scan_changed")
@@ -155,8 +156,8 @@ class ScanService:
             update={
                 "status": "queued",
                 "failure": None,
-                "submitted_at": now,
-                "updated_at": now,
+                "submitted_at": moment,
+                "updated_at": moment,
                 "attempts": 0,
             }
         )

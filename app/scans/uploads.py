@@ -101,7 +101,8 @@ class UploadIntake:
         keys = {angle: scan_image_key(scan.user_id, scan.scan_id, angle) for angle in scan.angles}
         for angle, key in keys.items():
             self._storage.put(key=key, data=images[angle], content_type="image/jpeg")
-        now = iso(utc_now())
+        moment = utc_now()
+        now = iso(moment)
         if not self._scans.mark_uploaded(scan=scan, image_keys=keys, now=now):
             current = self._scans.get(user_id=scan.user_id, scan_id=scan.scan_id)
             if current is not None and current.status not in {"awaiting_upload", "expired"}:
@@ -120,5 +121,5 @@ class UploadIntake:
         self._enqueue(scan.user_id, scan.scan_id)
         logger.info("scan queued", extra={"scan_id": scan.scan_id, "angles": scan.angles})
         return scan.model_copy(
-            update={"status": "queued", "image_keys": keys, "submitted_at": now, "updated_at": now}
+            update={"status": "queued", "image_keys": keys, "submitted_at": moment, "updated_at": moment}
         )

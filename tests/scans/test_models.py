@@ -1,5 +1,7 @@
 """Stored scan documents: typed on read, and dumped exactly as they were stored."""
 
+from datetime import UTC, datetime, timedelta
+
 from app.scans.models import ScanRecord
 
 OLD_ITEM = {
@@ -66,3 +68,16 @@ def test_a_failure_keeps_its_problems() -> None:
     assert scan.failure.problems is not None
     assert scan.failure.problems[0].code == "too_dark"
     assert scan.model_dump()["failure"] == failure
+
+
+def test_times_are_aware_utc_datetimes_that_dump_as_z_strings() -> None:
+    scan = ScanRecord.model_validate({**OLD_ITEM, "completed_at": "2026-11-14T09:00:30.250000Z"})
+    assert scan.created_at == datetime(2026, 11, 14, 9, 0, tzinfo=UTC)
+    assert scan.completed_at is not None
+    assert scan.completed_at.utcoffset() == timedelta(0)
+    dumped = scan.model_dump()
+    assert (dumped["created_at"], dumped["completed_at"]) == (
+        "2026-11-14T09:00:00Z",
+        "2026-11-14T09:00:30.250000Z",
+    )
+    assert scan.model_dump(mode="json")["updated_at"] == "2026-11-14T09:01:00Z"

@@ -40,14 +40,16 @@ def create(scans: ScansRepository, owner: UserRecord, **fields: Any) -> ScanReco
     scan, created = scans.create(scan=scan_record(user_id=owner.user_id, **fields))
     assert created
     if scan.status != "awaiting_upload":
-        scans.drop_expiry_marker(user_id=scan.user_id, scan_id=scan.scan_id, created_at=scan.created_at)
+        scans.drop_expiry_marker(user_id=scan.user_id, scan_id=scan.scan_id, created_at=iso(scan.created_at))
     return scan
 
 
 def awaiting_listed(scans: ScansRepository, scan: ScanRecord) -> bool:
     """Whether the abandoned-upload sweep would find this scan."""
-    before = iso(datetime.fromisoformat(scan.created_at) + timedelta(milliseconds=1))
-    return (scan.user_id, scan.scan_id, scan.created_at) in scans.abandoned_uploads(created_before=before)
+    before = iso(scan.created_at + timedelta(milliseconds=1))
+    return (scan.user_id, scan.scan_id, iso(scan.created_at)) in scans.abandoned_uploads(
+        created_before=before
+    )
 
 
 def later(minutes: int = 1) -> str:
@@ -255,7 +257,8 @@ def test_the_life_of_a_scan(scans: ScansRepository, owner: UserRecord) -> None:
     queued = scans.get(user_id=uid, scan_id=scan.scan_id)
     assert queued.status == "queued"
     assert queued.image_keys == {"front": "k/front.jpg"}
-    assert queued.submitted_at == now
+    assert queued.submitted_at is not None
+    assert iso(queued.submitted_at) == now
     assert scan.scan_id in jobs_for(scans, uid)
     assert not awaiting_listed(scans, scan)
     assert not scans.accepts_uploads(user_id=uid, scan_id=scan.scan_id)
@@ -376,7 +379,7 @@ def test_an_abandoned_upload_expires_once(scans: ScansRepository, owner: UserRec
     assert expired.failure.code == "upload_expired"
     assert not scans.expire(scan=scan, now=iso(utc_now()))
     assert not scans.mark_uploaded(scan=scan, image_keys={}, now=iso(utc_now()))
-    scans.drop_expiry_marker(user_id=owner.user_id, scan_id=scan.scan_id, created_at=scan.created_at)
+    scans.drop_expiry_marker(user_id=owner.user_id, scan_id=scan.scan_id, created_at=iso(scan.created_at))
     assert not awaiting_listed(scans, scan)
 
 

@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.core.security import UtcDateTime
 from app.db.dynamodb import StoredDocument
 from app.routine_engine.models import RoutinePlan
 
@@ -30,7 +31,7 @@ class CheckIn(BaseModel):
     pm_done: bool
     skipped_steps: list[str] = Field(default_factory=list)
     reaction: StoredReaction | None = None
-    recorded_at: str
+    recorded_at: UtcDateTime
 
 
 class PlanRecord(BaseModel):
@@ -45,12 +46,12 @@ class PlanRecord(BaseModel):
     start_date: str
     lock_days: int
     lock_until: str
-    created_at: str
-    updated_at: str
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
     timezone: str = "UTC"
     override_reason: str | None = None
     replaces_plan_id: str | None = None
     replaced_by_plan_id: str | None = None
-    ended_at: str | None = None
+    ended_at: UtcDateTime | None = None
     checkins: dict[str, CheckIn] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)

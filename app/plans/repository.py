@@ -9,6 +9,7 @@ writes are conditional on the plan existing, which an account deletion removes a
 
 from typing import Any
 
+from app.core.security import iso
 from app.db.dynamodb import from_item, to_attr, to_item
 from app.db.guards import UserGoneError, refused_by_user_check, transact, user_alive_check
 from app.db.keys import CHECKIN_PATH, PLAN_SLOT_SK, checkin_path_names, plan_key, plan_slot_key
@@ -85,7 +86,7 @@ class PlansRepository(Repository):
                         "ExpressionAttributeValues": {
                             ":status": to_attr(previous_status),
                             ":new": to_attr(plan.plan_id),
-                            ":now": to_attr(plan.created_at),
+                            ":now": to_attr(iso(plan.created_at)),
                             ":reason": to_attr(plan.override_reason or "none"),
                         },
                     }
@@ -176,7 +177,7 @@ class PlansRepository(Repository):
         expression = f"SET {CHECKIN_PATH} = :checkin, updated_at = :now"
         values: dict[str, Any] = {
             ":checkin": to_attr(checkin.model_dump(mode="json")),
-            ":now": to_attr(checkin.recorded_at),
+            ":now": to_attr(iso(checkin.recorded_at)),
         }
         if extra_warning:
             expression += ", warnings = list_append(if_not_exists(warnings, :empty), :warning)"

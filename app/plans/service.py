@@ -174,8 +174,8 @@ class PlanService:
             start_date=user_today(user, now).isoformat(),
             lock_days=self._lock_days,
             lock_until=iso(now + timedelta(days=self._lock_days)),
-            created_at=iso(now),
-            updated_at=iso(now),
+            created_at=now,
+            updated_at=now,
             timezone=user.timezone or "UTC",
             override_reason=override_reason,
             replaces_plan_id=previous.plan_id if previous else None,
@@ -263,7 +263,7 @@ class PlanService:
             pm_done=checkin["pm_done"],
             skipped_steps=checkin.get("skipped_steps") or [],
             reaction=checkin.get("reaction"),
-            recorded_at=iso(utc_now()),
+            recorded_at=utc_now(),
         )
         advice = severe_reaction_advice(record)
         # The advice joins the plan's warnings once per date, however often the day is re-logged.

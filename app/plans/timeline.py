@@ -45,7 +45,7 @@ def adherence(plan: PlanRecord, user: UserRecord, now: datetime | None = None) -
     end = today
     if plan.ended_at:
         # The user's local day the plan ended on: check-ins are dated in local days too.
-        end = min(today, user_today(user, parse_iso(plan.ended_at)))
+        end = min(today, user_today(user, plan.ended_at))
     days = max(1, (end - start).days + 1)
     checkins = plan.checkins
     am_done = sum(1 for c in checkins.values() if c.am_done)

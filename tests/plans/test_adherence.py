@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.core.security import parse_iso
 from app.plans.timeline import adherence
 from tests.factories import checkin, plan_record, user_record
 
@@ -110,7 +111,7 @@ def test_days_are_counted_in_the_users_timezone() -> None:
 def test_an_ended_plan_is_cut_at_the_users_local_end_date() -> None:
     # Ended 2026-03-03T23:30Z = 2026-03-04 08:30 in Tokyo; both local days were logged.
     plan = plan_with(checkin(day(0)), checkin(day(1)), checkin(day(2)), status="completed")
-    plan.ended_at = f"{day(1)}T23:30:00Z"
+    plan.ended_at = parse_iso(f"{day(1)}T23:30:00Z")
     result = adherence(plan, user_record(timezone="Asia/Tokyo"), now=noon(10))
     assert result["am_percent"] <= 100.0  # today: 150.0 (3 check-ins over 2 days)
     assert result["days_tracked"] == 3

@@ -4,14 +4,16 @@ check-ins, history pages."""
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.auth.repository import UserRecord
-from app.core.security import new_id
+from app.core.security import new_id, parse_iso
 from app.db.guards import UserGoneError
+from app.db.keys import plan_key
 from app.plans.repository import PlanConflict, PlanRecord, PlanSlot, PlansRepository
 from tests.conftest import PASSWORD
 from tests.factories import checkin, plan_record, user_record
@@ -138,7 +140,7 @@ def test_ending_a_plan_frees_the_slot_but_keeps_the_lock(plans: PlansRepository,
     )
     ended = plans.get(user_id=user_id, plan_id=plan.plan_id)
     assert ended.status == "abandoned"
-    assert ended.ended_at == "2026-05-01T00:00:00Z"
+    assert ended.ended_at == parse_iso("2026-05-01T00:00:00Z")
     slot = plans.get_slot(user_id=user_id)
     assert slot.current_plan_id is None
     assert slot.lock_until == plan.lock_until
@@ -197,7 +199,7 @@ def test_check_ins_are_one_per_day_and_a_later_one_replaces_it(plans: PlansRepos
     assert sorted(updated.checkins) == ["2026-05-01", "2026-05-02"]
     replaced = plans.put_checkin(plan=plan, checkin=checkin("2026-05-02", am=False), extra_warning=None)
     assert (replaced.checkins["2026-05-02"].am_done, replaced.checkins["2026-05-02"].pm_done) == (False, True)
-    assert replaced.updated_at == "2026-05-02T21:00:00Z"
+    assert replaced.updated_at == parse_iso("2026-05-02T21:00:00Z")
     assert plans.get(user_id=user_id, plan_id=plan.plan_id) == replaced
 
 
@@ -281,3 +283,19 @@ def test_a_plan_for_an_account_marked_for_deletion_is_refused(
         first_plan(plans, user_id)
     assert plans.all_for_user(user_id=user_id) == []
     assert plans.get_slot(user_id=user_id) == PlanSlot()
+
+
+def test_a_plan_keeps_z_strings_in_the_table_and_aware_times_in_the_record(
+    plans: PlansRepository, user_id: str, container: Any
+) -> None:
+    plan = first_plan(plans, user_id)
+    plans.put_checkin(plan=plan, checkin=checkin("2026-05-01"), extra_warning=None)
+    raw = container.dynamodb.get_item(TableName=plans.table_name, Key=plan_key(user_id, plan.plan_id))["Item"]
+    assert raw["created_at"]["S"].endswith("Z")
+    assert raw["checkins"]["M"]["2026-05-01"]["M"]["recorded_at"]["S"] == "2026-05-01T21:00:00Z"
+    stored = plans.get(user_id=user_id, plan_id=plan.plan_id)
+    assert stored is not None
+    assert stored.created_at.utcoffset() == timedelta(0)
+    assert stored.checkins["2026-05-01"].recorded_at == parse_iso("2026-05-01T21:00:00Z")
+    # The routine reads back as the engine's model, equal to what was stored.
+    assert stored.routine == plan.routine

@@ -36,7 +36,6 @@ SIGMA_BACKGROUND = 6.0
 # ratio cancels them; a smoothing filter removes the fine band and keeps the coarse one.
 SIGMA_RELIEF_FINE = 1.0
 SIGMA_RELIEF_COARSE = 6.0
-SIGMA_SHADING = 16.0
 RELIEF_FLOOR = 0.5  # log-units: a face flatter than this (in the 1.6-6 px band) is not divided further
 # Skin: within these log-units of the face's median (hair, brows, nostrils, shadows and
 # highlights are not skin); redder is allowed further (acne and redness are what we measure).
@@ -99,7 +98,7 @@ MAPPINGS: dict[str, Falling] = {
     "acne": Falling(mid=1.85, scale=1.18, zero_is_perfect=True),  # soft % of skin in round red blobs
     "redness": Falling(mid=21.5, scale=10.0),  # cheek/nose E minus forehead/chin E, log-units
     "oiliness": Falling(mid=2.77, scale=2.0, zero_is_perfect=True),  # soft % specular pixels
-    "hydration": Falling(mid=40.6, scale=53.0),  # 100·ln(1.6-6 px relief / 6-16 px shading)
+    "hydration": Falling(mid=9.4, scale=3.6),  # robust std of the 1.6-6 px L relief, log-units
     "pores": Falling(mid=-246.4, scale=55.1),  # 100·ln(mean dark-pit depth / own relief)
     "wrinkles": Falling(mid=3.56, scale=2.49, zero_is_perfect=True),  # soft % horizontal-valley pixels
     "pigmentation": Falling(
@@ -169,7 +168,6 @@ class Planes:
     pits: np.ndarray
     band: np.ndarray  # 1.0-1.6 px band of L: fine relief
     relief: np.ndarray  # 1.6-6 px band of L: the face's own relief, the fine band's yardstick
-    shading: np.ndarray  # 6-16 px band of L over skin: the relief's yardstick (hydration)
     coarse: np.ndarray
     lines: np.ndarray  # 0-1: how clearly a pixel lies on a horizontal valley
     shine: np.ndarray  # 0-1: how clearly a pixel is a specular highlight
@@ -340,7 +338,6 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
         pits=np.maximum(g2 - g_relief, 0.0),
         band=g_relief - g2,
         relief=g2 - _blur(lum, SIGMA_RELIEF_COARSE),
-        shading=_masked_blur(lum, skin, SIGMA_BACKGROUND) - _masked_blur(lum, skin, SIGMA_SHADING),
         coarse=coarse,
         lines=lines.astype(np.float32),
         shine=shine.astype(np.float32),
@@ -420,14 +417,12 @@ def raw_oiliness(planes: Planes, r: Region) -> float:
 
 
 def raw_hydration(planes: Planes, r: Region) -> float:
-    """Uneven surface: the 1.6-6 px relief against the region's 6-16 px shading (100·ln ratio).
+    """Uneven surface: robust std of the 1.6-6 px L relief, away from spots, in log-units.
 
-    Both bands are coarser than what a smoothing filter removes (that is texture's), and the
-    ratio cancels a tone curve and the skin's tone like texture's does.
+    Coarser than what a smoothing filter removes (that is texture's fine band), so a beauty
+    filter does not read as better hydration.
     """
-    clean = r.clean(planes)
-    shading = max(RELIEF_FLOOR, r.robust_std(planes.shading, clean))
-    return 100.0 * math.log(max(r.robust_std(planes.relief, clean), 1e-4) / shading)
+    return r.robust_std(planes.relief, r.clean(planes))
 
 
 def _relief(planes: Planes, r: Region) -> float:

@@ -82,9 +82,9 @@ def test_a_benign_capture_change_moves_no_score_more_than_5_points(change: str) 
         ("red_papules", "acne", -1, REAL_MIN),
         ("dark_spots", "pigmentation", -1, REAL_MIN),
         ("cheek_flush", "redness", -1, REAL_MIN),
-        # Known gap (docs/VISION.md): smoothing moves texture and pores the right way, but by
-        # less than photo noise; only the direction is held here.
-        ("skin_smoothing", "texture", 1, 0.0),
+        ("skin_smoothing", "texture", 1, REAL_MIN),
+        # Known gap (docs/BENCHMARKS.md): on the set smoothing moves pores >= 5 points in 80% of
+        # photos (target 90%), here by 3.9; only the direction is held.
         ("skin_smoothing", "pores", 1, 0.0),
     ],
 )
@@ -93,6 +93,11 @@ def test_a_real_change_moves_its_own_metric_the_right_way(
 ) -> None:
     moved = sign * deltas(change)[metric]
     assert moved > 0 and moved >= at_least
+
+
+def test_skin_smoothing_moves_hydration_less_than_a_third_of_texture() -> None:
+    moved = deltas("skin_smoothing")
+    assert abs(moved["hydration"]) < moved["texture"] / 3
 
 
 def test_no_benign_change_flips_the_quality_verdict() -> None:

@@ -36,6 +36,9 @@ SIGMA_BACKGROUND = 6.0
 # ratio cancels them; a smoothing filter removes the fine band and keeps the coarse one.
 SIGMA_RELIEF_FINE = 1.0
 SIGMA_RELIEF_COARSE = 6.0
+# Pores: pits 1-2 mm across, max(0, G1.3 - G0.8) of L (narrower than texture's band: a pore is
+# smaller than the relief around it).
+SIGMA_PIT = 1.3
 RELIEF_FLOOR = 0.5  # log-units: a face flatter than this (in the 1.6-6 px band) is not divided further
 # Skin: within these log-units of the face's median (hair, brows, nostrils, shadows and
 # highlights are not skin); redder is allowed further (acne and redness are what we measure).
@@ -99,7 +102,7 @@ MAPPINGS: dict[str, Falling] = {
     "redness": Falling(mid=21.5, scale=10.0),  # cheek/nose E minus forehead/chin E, log-units
     "oiliness": Falling(mid=2.77, scale=2.0, zero_is_perfect=True),  # soft % specular pixels
     "hydration": Falling(mid=9.4, scale=3.6),  # robust std of the 1.6-6 px L relief, log-units
-    "pores": Falling(mid=-246.4, scale=55.1),  # 100·ln(mean dark-pit depth / own relief)
+    "pores": Falling(mid=-219.7, scale=70.9),  # 100·ln(mean dark-pit depth / own relief)
     "wrinkles": Falling(mid=3.56, scale=2.49, zero_is_perfect=True),  # soft % horizontal-valley pixels
     "pigmentation": Falling(
         mid=2.53, scale=1.16, zero_is_perfect=True
@@ -335,7 +338,7 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
         ery=ery,
         skin=skin,
         fine=lum - g1,
-        pits=np.maximum(g2 - g_relief, 0.0),
+        pits=np.maximum(_blur(lum, SIGMA_PIT) - g1, 0.0),
         band=g_relief - g2,
         relief=g2 - _blur(lum, SIGMA_RELIEF_COARSE),
         coarse=coarse,
@@ -431,7 +434,7 @@ def _relief(planes: Planes, r: Region) -> float:
 
 
 def raw_pores(planes: Planes, r: Region) -> float:
-    """Mean depth of small dark pits, max(0, G1.6 - G1.0), against the region's own relief (100·ln ratio)."""
+    """Mean depth of small dark pits, max(0, G1.3 - G0.8), against the region's own relief (100·ln ratio)."""
     clean = r.clean(planes)
     values = planes.pits[clean] if clean.sum() >= MIN_REGION_PIXELS else planes.pits[r.skin]
     return 100.0 * math.log(max(float(values.mean()), 1e-4) / _relief(planes, r))

@@ -17,7 +17,7 @@ BANDS: dict[str, float] = {
     "redness": 5.0,
     "oiliness": 5.9,
     "hydration": 4.3,
-    "pores": 5.3,
+    "pores": 4.7,
     "wrinkles": 3.0,
     "pigmentation": 6.4,
     "dark_circles": 4.7,

@@ -29,8 +29,6 @@ from app.providers.vision.regions import IOD_PX, REGION_NAMES, TWINS
 # Pixel scales at IOD_PX = 64 (1 px ≈ 1 mm).
 SIGMA_FINE = 0.8
 SIGMA_PORE = 1.6
-SIGMA_TEXTURE = 3.0
-SIGMA_BACKGROUND = 6.0
 # Fine relief (texture, pores): the 1.0-1.6 px band of L, divided by the face's own 1.6-6 px
 # relief. A tone curve or a darker skin scales every log contrast (and its noise) alike, so the
 # ratio cancels them; a smoothing filter removes the fine band and keeps the coarse one.
@@ -167,11 +165,9 @@ class Planes:
     red_l: np.ndarray  # 100 ln R relative: lightness that blood barely changes (evenness)
     ery: np.ndarray  # E, log-units relative to the skin median
     skin: np.ndarray  # bool
-    fine: np.ndarray
     pits: np.ndarray
     band: np.ndarray  # 1.0-1.6 px band of L: fine relief
     relief: np.ndarray  # 1.6-6 px band of L: the face's own relief, the fine band's yardstick
-    coarse: np.ndarray
     lines: np.ndarray  # 0-1: how clearly a pixel lies on a horizontal valley
     shine: np.ndarray  # 0-1: how clearly a pixel is a specular highlight
     spots: np.ndarray  # bool: pixels of any blob (dilated), left out of texture and pores
@@ -295,8 +291,6 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
     g1 = _blur(lum, SIGMA_FINE)
     g2 = _blur(lum, SIGMA_PORE)
     g_relief = _blur(lum, SIGMA_RELIEF_FINE)
-    bg_l = _masked_blur(lum, skin, SIGMA_BACKGROUND)
-    coarse = g1 - bg_l
 
     lxx = cv2.Sobel(g2, cv2.CV_32F, 2, 0, ksize=3) / 4.0
     lyy = cv2.Sobel(g2, cv2.CV_32F, 0, 2, ksize=3) / 4.0
@@ -337,11 +331,9 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
         red_l=100.0 * np.log(r),
         ery=ery,
         skin=skin,
-        fine=lum - g1,
         pits=np.maximum(_blur(lum, SIGMA_PIT) - g1, 0.0),
         band=g_relief - g2,
         relief=g2 - _blur(lum, SIGMA_RELIEF_COARSE),
-        coarse=coarse,
         lines=lines.astype(np.float32),
         shine=shine.astype(np.float32),
         spots=spot_pixels.astype(bool),

@@ -140,7 +140,7 @@ class LocalVisionProvider:
     """Offline skin analysis: MediaPipe face mesh and pixel measurements relative to the face."""
 
     name = "local"
-    model_version = "local-mesh-2"
+    model_version = "local-mesh-3"
 
     def __init__(
         self,

@@ -29,8 +29,15 @@ from app.providers.vision.regions import IOD_PX, REGION_NAMES, TWINS
 # Pixel scales at IOD_PX = 64 (1 px ≈ 1 mm).
 SIGMA_FINE = 0.8
 SIGMA_PORE = 1.6
-SIGMA_TEXTURE = 3.0
-SIGMA_BACKGROUND = 6.0
+# Fine relief (texture, pores): the 1.0-1.6 px band of L, divided by the face's own 1.6-6 px
+# relief. A tone curve or a darker skin scales every log contrast (and its noise) alike, so the
+# ratio cancels them; a smoothing filter removes the fine band and keeps the coarse one.
+SIGMA_RELIEF_FINE = 1.0
+SIGMA_RELIEF_COARSE = 6.0
+# Pores: pits 1-2 mm across, max(0, G1.3 - G0.8) of L (narrower than texture's band: a pore is
+# smaller than the relief around it).
+SIGMA_PIT = 1.3
+RELIEF_FLOOR = 0.5  # log-units: a face flatter than this (in the 1.6-6 px band) is not divided further
 # Skin: within these log-units of the face's median (hair, brows, nostrils, shadows and
 # highlights are not skin); redder is allowed further (acne and redness are what we measure).
 SKIN_MAX_DARKER = 60.0
@@ -92,14 +99,14 @@ MAPPINGS: dict[str, Falling] = {
     "acne": Falling(mid=1.85, scale=1.18, zero_is_perfect=True),  # soft % of skin in round red blobs
     "redness": Falling(mid=21.5, scale=10.0),  # cheek/nose E minus forehead/chin E, log-units
     "oiliness": Falling(mid=2.77, scale=2.0, zero_is_perfect=True),  # soft % specular pixels
-    "hydration": Falling(mid=7.2, scale=2.26),  # fine + coarse L roughness, log-units
-    "pores": Falling(mid=0.71, scale=0.31),  # mean dark-pit depth, log-units
+    "hydration": Falling(mid=9.4, scale=3.6),  # robust std of the 1.6-6 px L relief, log-units
+    "pores": Falling(mid=-219.7, scale=70.9),  # 100·ln(mean dark-pit depth / own relief)
     "wrinkles": Falling(mid=3.56, scale=2.49, zero_is_perfect=True),  # soft % horizontal-valley pixels
     "pigmentation": Falling(
         mid=2.53, scale=1.16, zero_is_perfect=True
     ),  # soft % of skin in round dark non-red spots
     "dark_circles": Falling(mid=7.4, scale=11.9),  # cheek - under-eye red-channel L, log-units
-    "texture": Falling(mid=5.36, scale=1.65),  # robust std of the 0.8-3 px L band, log-units
+    "texture": Falling(mid=-102.0, scale=47.0),  # 100·ln(1-1.6 px L band / own 1.6-6 px relief)
     "evenness": Falling(mid=18.6, scale=5.8),  # std of region median red-channel L, log-units
 }
 
@@ -108,11 +115,12 @@ METRIC_REGIONS: dict[str, tuple[str, ...]] = {
     "redness": ("left_cheek", "right_cheek", "nose"),
     "oiliness": ("forehead", "nose", "left_cheek", "right_cheek"),
     "hydration": ("forehead", "left_cheek", "right_cheek"),
-    "pores": ("left_cheek", "right_cheek", "nose"),
+    # Not the nose: its small polygon on a curved, shiny surface is mostly photo noise.
+    "pores": ("forehead", "left_cheek", "right_cheek", "chin", "under_eye_left", "under_eye_right"),
     "wrinkles": ("forehead", "under_eye_left", "under_eye_right"),
     "pigmentation": ("forehead", "left_cheek", "right_cheek", "chin"),
     "dark_circles": ("under_eye_left", "under_eye_right"),
-    "texture": ("forehead", "left_cheek", "right_cheek", "chin"),
+    "texture": ("forehead", "left_cheek", "right_cheek", "chin", "under_eye_left", "under_eye_right"),
     "evenness": ("forehead", "left_cheek", "right_cheek", "nose", "chin"),
 }
 REDNESS_REFERENCE = ("forehead", "chin")
@@ -157,10 +165,9 @@ class Planes:
     red_l: np.ndarray  # 100 ln R relative: lightness that blood barely changes (evenness)
     ery: np.ndarray  # E, log-units relative to the skin median
     skin: np.ndarray  # bool
-    fine: np.ndarray
     pits: np.ndarray
-    band: np.ndarray
-    coarse: np.ndarray
+    band: np.ndarray  # 1.0-1.6 px band of L: fine relief
+    relief: np.ndarray  # 1.6-6 px band of L: the face's own relief, the fine band's yardstick
     lines: np.ndarray  # 0-1: how clearly a pixel lies on a horizontal valley
     shine: np.ndarray  # 0-1: how clearly a pixel is a specular highlight
     spots: np.ndarray  # bool: pixels of any blob (dilated), left out of texture and pores
@@ -283,9 +290,7 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
     )
     g1 = _blur(lum, SIGMA_FINE)
     g2 = _blur(lum, SIGMA_PORE)
-    g3 = _blur(lum, SIGMA_TEXTURE)
-    bg_l = _masked_blur(lum, skin, SIGMA_BACKGROUND)
-    coarse = g1 - bg_l
+    g_relief = _blur(lum, SIGMA_RELIEF_FINE)
 
     lxx = cv2.Sobel(g2, cv2.CV_32F, 2, 0, ksize=3) / 4.0
     lyy = cv2.Sobel(g2, cv2.CV_32F, 0, 2, ksize=3) / 4.0
@@ -326,10 +331,9 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
         red_l=100.0 * np.log(r),
         ery=ery,
         skin=skin,
-        fine=lum - g1,
-        pits=np.maximum(g2 - g1, 0.0),
-        band=g1 - g3,
-        coarse=coarse,
+        pits=np.maximum(_blur(lum, SIGMA_PIT) - g1, 0.0),
+        band=g_relief - g2,
+        relief=g2 - _blur(lum, SIGMA_RELIEF_COARSE),
         lines=lines.astype(np.float32),
         shine=shine.astype(np.float32),
         spots=spot_pixels.astype(bool),
@@ -408,16 +412,24 @@ def raw_oiliness(planes: Planes, r: Region) -> float:
 
 
 def raw_hydration(planes: Planes, r: Region) -> float:
-    """Mean of fine roughness and unevenness (robust stds, away from spots)."""
-    clean = r.clean(planes)
-    return 0.5 * r.robust_std(planes.fine, clean) + 0.5 * r.robust_std(planes.coarse, clean)
+    """Uneven surface: robust std of the 1.6-6 px L relief, away from spots, in log-units.
+
+    Coarser than what a smoothing filter removes (that is texture's fine band), so a beauty
+    filter does not read as better hydration.
+    """
+    return r.robust_std(planes.relief, r.clean(planes))
+
+
+def _relief(planes: Planes, r: Region) -> float:
+    """The region's own 1.6-6 px relief (robust std, away from spots), floored."""
+    return max(RELIEF_FLOOR, r.robust_std(planes.relief, r.clean(planes)))
 
 
 def raw_pores(planes: Planes, r: Region) -> float:
-    """Mean depth of small dark pits, max(0, G1.6 - G0.8), away from spots."""
+    """Mean depth of small dark pits, max(0, G1.3 - G0.8), against the region's own relief (100·ln ratio)."""
     clean = r.clean(planes)
     values = planes.pits[clean] if clean.sum() >= MIN_REGION_PIXELS else planes.pits[r.skin]
-    return float(values.mean())
+    return 100.0 * math.log(max(float(values.mean()), 1e-4) / _relief(planes, r))
 
 
 def raw_wrinkles(planes: Planes, r: Region) -> float:
@@ -427,8 +439,12 @@ def raw_wrinkles(planes: Planes, r: Region) -> float:
 
 
 def raw_texture(planes: Planes, r: Region) -> float:
-    """Robust std of the 0.8-3 px luminance band, away from spots."""
-    return r.robust_std(planes.band, r.clean(planes))
+    """Robust std of the 1.0-1.6 px L band against the region's own 1.6-6 px relief (100·ln ratio).
+
+    In log units because photo noise scales with the ratio itself: a difference of logs has the
+    same noise on a smooth and on a rough face.
+    """
+    return 100.0 * math.log(max(r.robust_std(planes.band, r.clean(planes)), 1e-4) / _relief(planes, r))
 
 
 RAW_FUNCTIONS: dict[str, Callable[[Planes, Region], float]] = {

@@ -28,7 +28,8 @@ import skimage.data
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.providers.vision.local import REDUCED_FLAGS, LocalVisionProvider, decode
+from app.providers.vision.frames import REDUCED_FLAGS, decode
+from app.providers.vision.local import LocalVisionProvider
 
 # Portrait (3:4) crop of the 512x512 astronaut around her face, so the face fills the frame as
 # in a selfie (~10% of the area); the full frame's face is at the 4% minimum.

@@ -16,6 +16,7 @@ from app.core.config import Settings
 from app.core.security import new_id
 from app.db.local_dynamodb import DynamoDBLocal, free_port
 from app.main import create_app
+from tests.factories import user_record
 
 PASSWORD = "correct horse battery"
 
@@ -95,3 +96,27 @@ def register(client: TestClient) -> Callable[..., dict[str, Any]]:
 @pytest.fixture
 def user(register: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     return register()
+
+
+@pytest.fixture
+def new_user(container: Any) -> Iterator[Callable[[], str]]:
+    """Makes users with a stored user item (writes are refused for a user who does not exist);
+    their plans, chats and user items are removed after the test."""
+    made: list[Any] = []
+
+    def make() -> str:
+        user = user_record()
+        container.users.create(user=user)
+        made.append(user)
+        return str(user.user_id)
+
+    yield make
+    for user in made:
+        container.plans_repo.delete_all(user_id=user.user_id)
+        container.chat_repo.delete_all(user_id=user.user_id)
+        container.users.delete(user_id=user.user_id, email=user.email)
+
+
+@pytest.fixture
+def user_id(new_user: Callable[[], str]) -> str:
+    return new_user()

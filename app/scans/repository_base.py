@@ -1,13 +1,12 @@
 """What every part of the scans repository shares: the tables, the user check, markers, one read."""
 
-import time
 from typing import Any, Literal
 
-from app.core.errors import DependencyUnavailableError
 from app.core.security import iso
 from app.db.dynamodb import from_item, to_attr
-from app.db.keys import scan_job_key, scan_key, upload_expiry_key, user_key
-from app.db.repository import Repository, TransactionCancelled
+from app.db.guards import transact, user_alive_check
+from app.db.keys import scan_job_key, scan_key, upload_expiry_key
+from app.db.repository import Repository
 from app.scans.models import ScanRecord
 
 MarkerAction = Literal["put", "delete"]
@@ -28,19 +27,8 @@ class ScansTable(Repository):
         return ScanRecord.model_validate(from_item(item)) if item else None
 
     def _user_alive(self, user_id: str) -> list[dict[str, Any]]:
-        """A ConditionCheck: the user exists and no deletion was requested (an account
-        deletion writes that mark first, so every write after it is refused)."""
-        if not self.users_table:
-            return []
-        return [
-            {
-                "ConditionCheck": {
-                    "TableName": self.users_table,
-                    "Key": user_key(user_id),
-                    "ConditionExpression": "attribute_exists(user_id) AND attribute_not_exists(deletion_requested_at)",
-                }
-            }
-        ]
+        """The shared ConditionCheck on the user (app/db/guards.py)."""
+        return user_alive_check(users_table=self.users_table, user_id=user_id)
 
     def _expiry_marker(self, scan: ScanRecord, action: MarkerAction) -> dict[str, Any]:
         """Put or delete the marker that lets the sweep find a scan still awaiting photos."""
@@ -59,21 +47,5 @@ class ScansTable(Repository):
         return {"Put": {"TableName": self.records_table, "Item": item}}
 
     def _write(self, actions: list[dict[str, Any]]) -> list[str] | None:
-        """Run a transaction; None when it was written, the cancellation reasons when refused.
-
-        A `TransactionConflict` (another request on one of the items at that moment, e.g. a
-        sign-in updating the user item) is retried briefly: it says nothing about the state.
-        """
-        for attempt in range(4):
-            try:
-                self._call("transact_write_items", TransactItems=actions)
-                return None
-            except TransactionCancelled as exc:
-                if "ConditionalCheckFailed" in exc.reasons:
-                    return exc.reasons
-                if "TransactionConflict" not in exc.reasons:
-                    raise
-                if attempt == 3:
-                    raise DependencyUnavailableError("The database is busy; try again shortly.") from exc
-                time.sleep(0.02 * (attempt + 1))
-        return None  # pragma: no cover - the loop always returns
+        """Run a transaction (conflicts retried briefly); the cancellation reasons when refused."""
+        return transact(self._call, actions=actions)

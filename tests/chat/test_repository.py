@@ -2,46 +2,23 @@
 messages in order, deleting a session."""
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from app.auth.repository import UserRecord
 from app.chat.repository import ChatMessageRecord, ChatRepository, SessionConflict
 from app.core.errors import BadRequestError
 from app.core.security import new_id
 from app.db.guards import UserGoneError
 from tests.conftest import PASSWORD
-from tests.factories import chat_session, chat_turn, user_record
+from tests.factories import chat_session, chat_turn
 
 
 @pytest.fixture
 def chat(container: Any) -> ChatRepository:
     return container.chat_repo
-
-
-@pytest.fixture
-def new_user(container: Any, chat: ChatRepository) -> Iterator[Callable[[], str]]:
-    """Makes users with a stored user item: writes are refused for a user who does not exist."""
-    made: list[UserRecord] = []
-
-    def make() -> str:
-        user = user_record()
-        container.users.create(user=user)
-        made.append(user)
-        return user.user_id
-
-    yield make
-    for user in made:
-        chat.delete_all(user_id=user.user_id)
-        container.users.delete(user_id=user.user_id, email=user.email)
-
-
-@pytest.fixture
-def user_id(new_user: Callable[[], str]) -> str:
-    return new_user()
 
 
 def start(chat: ChatRepository, user_id: str, text: str = "hello") -> tuple[str, list[ChatMessageRecord]]:

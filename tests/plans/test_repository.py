@@ -3,47 +3,24 @@ check-ins, history pages."""
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from app.auth.repository import UserRecord
 from app.core.security import new_id, parse_iso
 from app.db.guards import UserGoneError
 from app.db.keys import plan_key
 from app.plans.repository import PlanConflict, PlanRecord, PlanSlot, PlansRepository
 from tests.conftest import PASSWORD
-from tests.factories import checkin, plan_record, user_record
+from tests.factories import checkin, plan_record
 
 
 @pytest.fixture
 def plans(container: Any) -> PlansRepository:
     return container.plans_repo
-
-
-@pytest.fixture
-def new_user(container: Any, plans: PlansRepository) -> Iterator[Callable[[], str]]:
-    """Makes users with a stored user item: writes are refused for a user who does not exist."""
-    made: list[UserRecord] = []
-
-    def make() -> str:
-        user = user_record()
-        container.users.create(user=user)
-        made.append(user)
-        return user.user_id
-
-    yield make
-    for user in made:
-        plans.delete_all(user_id=user.user_id)
-        container.users.delete(user_id=user.user_id, email=user.email)
-
-
-@pytest.fixture
-def user_id(new_user: Callable[[], str]) -> str:
-    return new_user()
 
 
 def first_plan(plans: PlansRepository, user_id: str, **fields: Any) -> PlanRecord:

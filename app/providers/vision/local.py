@@ -6,13 +6,10 @@ gate → landmark polygons → colour normalised by the face's own skin → metr
 scan are then combined into one set of scores. docs/VISION.md has the details.
 """
 
-import io
 import math
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from app.core.vocabulary import METRICS, OVERALL, ScanAngle
 from app.providers.vision import landmarks as lm
@@ -20,11 +17,9 @@ from app.providers.vision.base import (
     AnalysisFailedError,
     AngleAnalysis,
     Box,
-    QualityProblem,
-    QualityReport,
     ScanAnalysis,
-    quality_problem,
 )
+from app.providers.vision.frames import Face, Prepared, decode
 from app.providers.vision.metrics import (
     REDNESS_REFERENCE,
     FaceResult,
@@ -36,9 +31,9 @@ from app.providers.vision.metrics import (
     srgb_to_linear,
 )
 from app.providers.vision.overlay import draw_overlay, encode_jpeg
+from app.providers.vision.quality import QualityGate
 from app.providers.vision.regions import (
     IOD_PX,
-    Alignment,
     align,
     mesh_in_crop,
     polygon_masks,
@@ -47,17 +42,6 @@ from app.providers.vision.regions import (
 )
 
 ANGLE_ORDER: tuple[str, ...] = tuple(a.value for a in ScanAngle)
-REDUCED_FLAGS: dict[int, int] = {
-    1: cv2.IMREAD_COLOR,
-    2: cv2.IMREAD_REDUCED_COLOR_2,
-    4: cv2.IMREAD_REDUCED_COLOR_4,
-    8: cv2.IMREAD_REDUCED_COLOR_8,
-}
-EXPOSURE_CODES = frozenset({"too_dark", "too_bright", "colour_cast"})
-CLIPPED_LEVEL = 250
-# Without a face: Laplacian variance of the whole photo at 512 px; ordinary photos score > 70.
-NO_FACE_SHARPNESS_SIDE = 512
-NO_FACE_BLUR_THRESHOLD = 15.0
 # The white-balance reference: cheeks, forehead, nose and chin together.
 REFERENCE_REGIONS = ("forehead", "left_cheek", "right_cheek", "nose", "chin")
 # What a side photo scores: the cheek metrics (the rest needs the whole face, seen from the front).
@@ -65,82 +49,11 @@ SIDE_REGIONS = ("left_cheek", "right_cheek")
 SIDE_METRICS = frozenset({"acne", "redness", "hydration", "pores", "pigmentation", "texture"})
 
 
-@dataclass(frozen=True)
-class Decoded:
-    """A decoded photo: BGR pixels, possibly reduced, and the original size."""
-
-    image: np.ndarray
-    width: int
-    height: int
-    reduction: int
-
-    @property
-    def scale(self) -> float:
-        """Original pixels per decoded pixel."""
-        return self.width / self.image.shape[1]
-
-
-def _header(data: bytes) -> tuple[str, int, int]:
-    """Format and size from the header only (no pixel decoding)."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            return str(img.format), img.width, img.height
-    except Image.DecompressionBombError as exc:
-        raise AnalysisFailedError("The photo has too many pixels.", code="image_too_large") from exc
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise AnalysisFailedError("The photo could not be decoded.", code="undecodable_image") from exc
-
-
-def decode(*, data: bytes, min_side: int | None) -> Decoded:
-    """Decode JPEG/PNG bytes; JPEGs are DCT-downscaled by 2/4/8 while the short side stays ≥ min_side."""
-    if not data:
-        raise AnalysisFailedError("The photo is empty.", code="undecodable_image")
-    fmt, width, height = _header(data)
-    reduction = 1
-    if fmt == "JPEG" and min_side is not None:
-        # libjpeg scales in the DCT domain: decoding 1/4 of a 12 MP JPEG costs a fraction of it.
-        reduction = next((f for f in (8, 4, 2) if min(width, height) // f >= min_side), 1)
-    # Orientation was applied upstream; ignoring EXIF keeps decoded and header sizes consistent.
-    flags = REDUCED_FLAGS[reduction] | cv2.IMREAD_IGNORE_ORIENTATION
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
-    if image is None:
-        raise AnalysisFailedError("The photo could not be decoded.", code="undecodable_image")
-    return Decoded(image=image, width=width, height=height, reduction=reduction)
-
-
-@dataclass(frozen=True)
-class Face:
-    """A located face: its mesh in decoded pixels, alignment, and how many faces are alike."""
-
-    mesh: np.ndarray
-    alignment: Alignment
-    box: tuple[float, float, float, float]
-    similar_faces: int
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A face's crop with everything the quality gate and the metrics need."""
-
-    crop: np.ndarray
-    valid: np.ndarray
-    polygons: dict[str, np.ndarray]
-    masks: dict[str, np.ndarray]
-    face: np.ndarray
-    reference: np.ndarray
-
-
-def _yaw_ratio(points: np.ndarray) -> float:
-    """Where the nose tip sits between the face's contour points: 0.5 facing the camera."""
-    left, right = points[lm.CONTOUR_L][0], points[lm.CONTOUR_R][0]
-    return float((points[lm.NOSE_TIP][0] - left) / max(1e-6, right - left))
-
-
 class LocalVisionProvider:
     """Offline skin analysis: MediaPipe face mesh and pixel measurements relative to the face."""
 
     name = "local"
-    model_version = "local-mesh-2"
+    model_version = "local-mesh-3"
 
     def __init__(
         self,
@@ -162,14 +75,16 @@ class LocalVisionProvider:
                 "The face models or the LiteRT runtime are missing (pip install -r requirements.txt).",
                 code="detector_unavailable",
             )
-        self.min_face_fraction = min_face_fraction
-        self.min_eye_distance_px = min_eye_distance_px
-        self.dark_threshold = dark_threshold
-        self.bright_threshold = bright_threshold
-        self.max_clipped_fraction = max_clipped_fraction
-        self.max_cast_ratio = max_cast_ratio
-        self.blur_threshold = blur_threshold
-        self.max_yaw_offset = max_yaw_offset
+        self.gate = QualityGate(
+            min_face_fraction=min_face_fraction,
+            min_eye_distance_px=min_eye_distance_px,
+            dark_threshold=dark_threshold,
+            bright_threshold=bright_threshold,
+            max_clipped_fraction=max_clipped_fraction,
+            max_cast_ratio=max_cast_ratio,
+            blur_threshold=blur_threshold,
+            max_yaw_offset=max_yaw_offset,
+        )
         self.decode_min_side = decode_min_side
         self.second_face_ratio = second_face_ratio
         self.front_weight = front_weight
@@ -189,7 +104,7 @@ class LocalVisionProvider:
             provider=self.name,
             model_version=self.model_version,
             passed_quality=front.quality.passed,
-            scores=self._combine(angles) if front.quality.passed else {},
+            scores=combine_angles(angles, front_weight=self.front_weight) if front.quality.passed else {},
             angles=angles,
             problems=list(front.quality.problems),
         )
@@ -199,9 +114,9 @@ class LocalVisionProvider:
         decoded = decode(data=data, min_side=self.decode_min_side)
         face = self._find_face(decoded.image)
         if face is None:
-            return AngleAnalysis(angle=angle, quality=self._no_face_quality(decoded=decoded))
+            return AngleAnalysis(angle=angle, quality=self.gate.no_face(decoded=decoded))
         prepared = self._prepare(decoded.image, face)
-        quality, facts = self._quality(decoded=decoded, face=face, prepared=prepared, angle=angle)
+        quality, facts = self.gate.check(decoded=decoded, face=face, prepared=prepared, angle=angle)
         s = decoded.scale
         x, y, w, h = face.box
         face_box = Box(x=round(x * s), y=round(y * s), w=round(w * s), h=round(h * s))
@@ -304,92 +219,6 @@ class LocalVisionProvider:
             ref = skin_reference(linear, near)
         return Prepared(crop=crop, valid=valid, polygons=polygons, masks=masks, face=union, reference=ref)
 
-    # ---- quality ----------------------------------------------------------------------------
-
-    def _exposure_problems(self, brightness: float, clipped: float) -> list[QualityProblem]:
-        if brightness < self.dark_threshold:
-            return [quality_problem("too_dark")]
-        if brightness > self.bright_threshold or clipped > self.max_clipped_fraction:
-            return [quality_problem("too_bright")]
-        return []
-
-    def _no_face_quality(self, *, decoded: Decoded) -> QualityReport:
-        """No face: say so, and say whether exposure is the likely reason."""
-        grey = cv2.cvtColor(decoded.image, cv2.COLOR_BGR2GRAY)
-        brightness = float(grey.mean())
-        clipped = float(np.count_nonzero(grey >= CLIPPED_LEVEL)) / grey.size
-        problems = self._exposure_problems(brightness, clipped)
-        # A photo blurred beyond recognition hides the face: say so, it is what the user can fix.
-        f = NO_FACE_SHARPNESS_SIDE / max(grey.shape)
-        small = cv2.resize(grey, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else grey
-        sharpness = float(cv2.Laplacian(small, cv2.CV_32F).var())
-        if not problems and sharpness < NO_FACE_BLUR_THRESHOLD:
-            problems.append(quality_problem("blurry"))
-        return QualityReport(
-            passed=False,
-            face_found=False,
-            sharpness=round(sharpness, 1),
-            brightness=round(brightness, 1),
-            width=decoded.width,
-            height=decoded.height,
-            problems=[*problems, quality_problem("no_face")],
-        )
-
-    def _quality(
-        self, *, decoded: Decoded, face: Face, prepared: Prepared, angle: str
-    ) -> tuple[QualityReport, dict[str, float]]:
-        """The gate: exposure, colour cast, one face, face size and resolution, pose, sharpness."""
-        grey = cv2.cvtColor(prepared.crop, cv2.COLOR_BGR2GRAY)
-        area = prepared.face & prepared.valid
-        pixels = grey[area] if area.any() else grey[prepared.valid]
-        brightness = float(np.median(pixels))
-        # Blown-out = every channel clipped (a bright red channel alone is normal on light skin).
-        clipped = float(np.count_nonzero(prepared.crop[area].min(axis=1) >= CLIPPED_LEVEL)) / max(
-            1, area.sum()
-        )
-        # Laplacian variance on the fixed-scale crop: independent of the photo's size.
-        sharpness = float(cv2.Laplacian(grey, cv2.CV_32F)[area].var()) if area.any() else 0.0
-        img_h, img_w = decoded.image.shape[:2]
-        _, _, w, h = face.box
-        fraction = (w * h) / (img_w * img_h)
-        eye_px = IOD_PX / face.alignment.scale * decoded.scale
-        b, g, r = (float(v) for v in prepared.reference)
-        cast = max(g / r, b / r)
-        yaw = _yaw_ratio(mesh_in_crop(face.mesh, face.alignment))
-        problems = self._exposure_problems(brightness, clipped)
-        if not problems and cast > self.max_cast_ratio:
-            problems.append(quality_problem("colour_cast"))
-        if face.similar_faces > 1:
-            problems.append(quality_problem("multiple_faces"))
-        if fraction < self.min_face_fraction:
-            problems.append(quality_problem("face_too_small"))
-        if eye_px < self.min_eye_distance_px:
-            problems.append(quality_problem("low_resolution"))
-        if angle == ScanAngle.FRONT and abs(yaw - 0.5) > self.max_yaw_offset:
-            problems.append(quality_problem("face_turned"))
-        # Bad exposure also flattens the Laplacian: report the cause, not the symptom.
-        if not any(p.code in EXPOSURE_CODES for p in problems) and sharpness < self.blur_threshold:
-            problems.append(quality_problem("blurry"))
-        report = QualityReport(
-            passed=not problems,
-            face_found=True,
-            face_fraction=round(fraction, 4),
-            sharpness=round(sharpness, 1),
-            brightness=round(brightness, 1),
-            width=decoded.width,
-            height=decoded.height,
-            problems=problems,
-        )
-        facts = {
-            "clipped_fraction": round(clipped, 4),
-            "cast_ratio": round(cast, 4),
-            "yaw_ratio": round(yaw, 4),
-            "skin_lin_b": round(b, 5),
-            "skin_lin_g": round(g, 5),
-            "skin_lin_r": round(r, 5),
-        }
-        return report, facts
-
     # ---- measurement and combination --------------------------------------------------------
 
     def _measure(self, prepared: Prepared, *, angle: str) -> FaceResult:
@@ -412,16 +241,15 @@ class LocalVisionProvider:
             scores=scores, regions=regions, measurements=result.measurements, blobs=result.blobs
         )
 
-    def _combine(self, angles: list[AngleAnalysis]) -> dict[str, float]:
-        """Per metric, the front-weighted mean over the photos that passed and measured it."""
-        weighted = [
-            (self.front_weight if a.angle == ScanAngle.FRONT else 1.0, a) for a in angles if a.quality.passed
-        ]
-        combined: dict[str, float] = {}
-        for metric in METRICS:
-            pairs = [(weight, a.scores[metric]) for weight, a in weighted if metric in a.scores]
-            if pairs:
-                combined[metric] = sum(w * v for w, v in pairs) / sum(w for w, _ in pairs)
-        if combined:
-            combined[OVERALL] = overall_score(combined)
-        return {m: round(v, 1) for m, v in combined.items()}
+
+def combine_angles(angles: list[AngleAnalysis], *, front_weight: float) -> dict[str, float]:
+    """Per metric, the front-weighted mean over the photos that passed and measured it."""
+    weighted = [(front_weight if a.angle == ScanAngle.FRONT else 1.0, a) for a in angles if a.quality.passed]
+    combined: dict[str, float] = {}
+    for metric in METRICS:
+        pairs = [(weight, a.scores[metric]) for weight, a in weighted if metric in a.scores]
+        if pairs:
+            combined[metric] = sum(w * v for w, v in pairs) / sum(w for w, _ in pairs)
+    if combined:
+        combined[OVERALL] = overall_score(combined)
+    return {m: round(v, 1) for m, v in combined.items()}

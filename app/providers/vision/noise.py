@@ -9,21 +9,21 @@ app must not call it an improvement or a worsening. The 95th rather than the 90t
 only when fewer than 1 in 20 benign re-takes would produce it.
 """
 
-# Measured 2026-12-01 on 60 portraits (docs/BENCHMARKS.md); re-measure with
+# Measured 2026-12-01 on 60 portraits for local-mesh-3 (docs/BENCHMARKS.md); re-measure with
 # python bench/vision_trust.py PHOTO_DIR --json out.json (the tables print p90; the p95 of the same
 # per-change deltas is what is shipped here).
 BANDS: dict[str, float] = {
     "acne": 6.9,
     "redness": 5.0,
     "oiliness": 5.9,
-    "hydration": 4.5,
-    "pores": 5.3,
+    "hydration": 4.3,
+    "pores": 4.7,
     "wrinkles": 3.0,
     "pigmentation": 6.4,
     "dark_circles": 4.7,
-    "texture": 4.7,
+    "texture": 4.1,
     "evenness": 5.0,
-    "overall": 2.3,
+    "overall": 2.1,
 }
 # A metric without a measured band (e.g. from another provider) uses this, conservatively.
 DEFAULT_BAND = 5.0

@@ -83,9 +83,10 @@ def test_a_benign_capture_change_moves_no_score_more_than_5_points(change: str) 
         ("red_papules", "acne", -1, REAL_MIN),
         ("dark_spots", "pigmentation", -1, REAL_MIN),
         ("cheek_flush", "redness", -1, REAL_MIN),
-        # Known gap (docs/VISION.md): smoothing moves texture and pores the right way, but by
-        # less than photo noise; only the direction is held here.
-        ("skin_smoothing", "texture", 1, 0.0),
+        ("skin_smoothing", "texture", 1, REAL_MIN),
+        # On the set smoothing moves pores >= 5 points in 92% of photos, but its signal ÷ noise
+        # is 2.5 (target 3, docs/BENCHMARKS.md) and on this portrait it is 4.8: only the
+        # direction is held here.
         ("skin_smoothing", "pores", 1, 0.0),
     ],
 )
@@ -95,6 +96,11 @@ def test_a_real_change_moves_its_own_metric_the_right_way(
     moved = sign * deltas(change)[metric]
     assert moved > 0
     assert moved >= at_least
+
+
+def test_skin_smoothing_moves_hydration_less_than_a_third_of_texture() -> None:
+    moved = deltas("skin_smoothing")
+    assert abs(moved["hydration"]) < moved["texture"] / 3
 
 
 def test_no_benign_change_flips_the_quality_verdict() -> None:

@@ -1,0 +1,91 @@
+"""A photo on its way through the local analyser: decoded pixels, the face found in it, and
+the upright fixed-scale crop the quality gate and the metrics read."""
+
+import io
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from app.providers.vision import landmarks as lm
+from app.providers.vision.base import AnalysisFailedError
+from app.providers.vision.regions import Alignment
+
+REDUCED_FLAGS: dict[int, int] = {
+    1: cv2.IMREAD_COLOR,
+    2: cv2.IMREAD_REDUCED_COLOR_2,
+    4: cv2.IMREAD_REDUCED_COLOR_4,
+    8: cv2.IMREAD_REDUCED_COLOR_8,
+}
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded photo: BGR pixels, possibly reduced, and the original size."""
+
+    image: np.ndarray
+    width: int
+    height: int
+    reduction: int
+
+    @property
+    def scale(self) -> float:
+        """Original pixels per decoded pixel."""
+        return self.width / self.image.shape[1]
+
+
+def _header(data: bytes) -> tuple[str, int, int]:
+    """Format and size from the header only (no pixel decoding)."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return str(img.format), img.width, img.height
+    except Image.DecompressionBombError as exc:
+        raise AnalysisFailedError("The photo has too many pixels.", code="image_too_large") from exc
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise AnalysisFailedError("The photo could not be decoded.", code="undecodable_image") from exc
+
+
+def decode(*, data: bytes, min_side: int | None) -> Decoded:
+    """Decode JPEG/PNG bytes; JPEGs are DCT-downscaled by 2/4/8 while the short side stays ≥ min_side."""
+    if not data:
+        raise AnalysisFailedError("The photo is empty.", code="undecodable_image")
+    fmt, width, height = _header(data)
+    reduction = 1
+    if fmt == "JPEG" and min_side is not None:
+        # libjpeg scales in the DCT domain: decoding 1/4 of a 12 MP JPEG costs a fraction of it.
+        reduction = next((f for f in (8, 4, 2) if min(width, height) // f >= min_side), 1)
+    # Orientation was applied upstream; ignoring EXIF keeps decoded and header sizes consistent.
+    flags = REDUCED_FLAGS[reduction] | cv2.IMREAD_IGNORE_ORIENTATION
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if image is None:
+        raise AnalysisFailedError("The photo could not be decoded.", code="undecodable_image")
+    return Decoded(image=image, width=width, height=height, reduction=reduction)
+
+
+@dataclass(frozen=True)
+class Face:
+    """A located face: its mesh in decoded pixels, alignment, and how many faces are alike."""
+
+    mesh: np.ndarray
+    alignment: Alignment
+    box: tuple[float, float, float, float]
+    similar_faces: int
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A face's crop with everything the quality gate and the metrics need."""
+
+    crop: np.ndarray
+    valid: np.ndarray
+    polygons: dict[str, np.ndarray]
+    masks: dict[str, np.ndarray]
+    face: np.ndarray
+    reference: np.ndarray
+
+
+def yaw_ratio(points: np.ndarray) -> float:
+    """Where the nose tip sits between the face's contour points: 0.5 facing the camera."""
+    left, right = points[lm.CONTOUR_L][0], points[lm.CONTOUR_R][0]
+    return float((points[lm.NOSE_TIP][0] - left) / max(1e-6, right - left))

@@ -1,0 +1,300 @@
+"""Per-pixel planes of the upright, fixed-scale face crop, relative to the person's own skin.
+
+The crop is linearised (sRGB) and each channel divided by the median of the face's own skin,
+which removes white balance and exposure; then everything is in log units (100·ln, ≈ %
+contrast): L, relative luminance, and E, the erythema index ln(R/G), both 0 at the face's
+median skin. Spots (round red blobs and flat dark ones) are found here once, and regions
+(landmark polygons) read the planes. Pure functions, no I/O; the metrics are in metrics.py.
+"""
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from app.providers.vision.regions import REGION_NAMES
+
+# Pixel scales at IOD_PX = 64 (1 px ≈ 1 mm).
+SIGMA_FINE = 0.8
+SIGMA_PORE = 1.6
+# Fine relief (texture, pores): the 1.0-1.6 px band of L, divided by the face's own 1.6-6 px
+# relief. A tone curve or a darker skin scales every log contrast (and its noise) alike, so the
+# ratio cancels them; a smoothing filter removes the fine band and keeps the coarse one.
+SIGMA_RELIEF_FINE = 1.0
+SIGMA_RELIEF_COARSE = 6.0
+# Pores: pits 1-2 mm across, max(0, G1.3 - G0.8) of L (narrower than texture's band: a pore is
+# smaller than the relief around it).
+SIGMA_PIT = 1.3
+RELIEF_FLOOR = 0.5  # log-units: a face flatter than this (in the 1.6-6 px band) is not divided further
+# Skin: within these log-units of the face's median (hair, brows, nostrils, shadows and
+# highlights are not skin); redder is allowed further (acne and redness are what we measure).
+SKIN_MAX_DARKER = 60.0
+SKIN_MAX_DARKER_PIXEL = 110.0  # a single pixel (a dark spot's centre) may be darker
+SKIN_SIGMA = 4.0
+SKIN_MAX_BRIGHTER = 45.0
+SKIN_MAX_LESS_RED = 35.0
+SKIN_MAX_MORE_RED = 60.0
+# Red blobs (acne): E above its spot-scale surroundings by ACNE_DELTA_E log-units (full weight at 2x).
+ACNE_DELTA_E = 4.0
+# Flat dark spots (pigmentation): L below its surroundings by SPOT_DELTA_L, and not red.
+SPOT_DELTA_L = 6.0
+SIGMA_SPOT = 4.0
+SIGMA_CHROMA = 1.4
+ROUND_SIGMA = 2.0
+ROUND_FULL = 0.4  # eigenvalue ratio at which a blob counts fully (a disc is 1, a line 0)
+RED_RATIO = 0.6  # E residual ≥ this x darkening: red (haemoglobin), else dark (melanin)
+BLOB_MIN_AREA = 3
+BLOB_MAX_AREA = 70
+BLOB_MAX_ASPECT = 3.0
+# Wrinkles: curvature of the sigma-1.6 L plane across y dominating that along x.
+WRINKLE_CURVATURE_MIN = 1.2  # log-units per px²
+WRINKLE_ORIENTATION_RATIO = 2.0
+# Oiliness: highlights ≥ e^0.45 (57%) brighter than the skin median, nearly colourless.
+SHINE_L_MIN = 30.0
+SHINE_CHROMA_MAX = 0.20  # full weight up to this chroma, none from twice it
+MIN_REGION_PIXELS = 25
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A detected spot in crop pixel coordinates."""
+
+    kind: str  # "dark_spot" or "red_blob"
+    x: float
+    y: float
+    area: int
+
+    @property
+    def radius(self) -> float:
+        """Radius of a disc of the same area."""
+        return math.sqrt(self.area / math.pi)
+
+
+@dataclass(frozen=True)
+class Planes:
+    """Per-pixel quantities of one crop, computed once and shared by every metric."""
+
+    lum: np.ndarray  # L, log-units relative to the skin median
+    red_l: np.ndarray  # 100 ln R relative: lightness that blood barely changes (evenness)
+    ery: np.ndarray  # E, log-units relative to the skin median
+    skin: np.ndarray  # bool
+    pits: np.ndarray
+    band: np.ndarray  # 1.0-1.6 px band of L: fine relief
+    relief: np.ndarray  # 1.6-6 px band of L: the face's own relief, the fine band's yardstick
+    lines: np.ndarray  # 0-1: how clearly a pixel lies on a horizontal valley
+    shine: np.ndarray  # 0-1: how clearly a pixel is a specular highlight
+    spots: np.ndarray  # bool: pixels of any blob (dilated), left out of texture and pores
+    red_soft: np.ndarray  # 0-1: how clearly a pixel is a raised red blob
+    dark_soft: np.ndarray  # 0-1: how clearly a pixel is a flat dark spot
+    blobs: tuple[Blob, ...]
+
+
+def _mad(values: np.ndarray) -> float:
+    """1.4826 x median absolute deviation (a robust std); 0 for no values."""
+    if not values.size:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(values - np.median(values))))
+
+
+def _near(candidates: np.ndarray, blobs: tuple["Blob", ...]) -> np.ndarray:
+    """Pixels within 2 px of the accepted blobs' components (a bool mask)."""
+    out = np.zeros(candidates.shape, np.uint8)
+    for blob in blobs:
+        cv2.circle(out, (round(blob.x), round(blob.y)), round(blob.radius + 2.0), 1, -1)
+    return out.astype(bool)
+
+
+def _roundness(plane: np.ndarray) -> np.ndarray:
+    """0-1: how round a local minimum of the plane is (Hessian eigenvalue ratio; lines score 0)."""
+    smooth = _blur(plane, ROUND_SIGMA)
+    pxx = cv2.Sobel(smooth, cv2.CV_32F, 2, 0, ksize=3)
+    pyy = cv2.Sobel(smooth, cv2.CV_32F, 0, 2, ksize=3)
+    pxy = cv2.Sobel(smooth, cv2.CV_32F, 1, 1, ksize=3)
+    half_trace = (pxx + pyy) / 2
+    root = np.sqrt(((pxx - pyy) / 2) ** 2 + pxy**2)
+    small, large = half_trace - root, half_trace + root
+    ratio = np.where(large > 1e-6, small / np.maximum(large, 1e-6), 0.0)
+    return np.clip(ratio / ROUND_FULL, 0.0, 1.0)
+
+
+def _blur(plane: np.ndarray, sigma: float) -> np.ndarray:
+    return cv2.GaussianBlur(plane, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+
+
+def _masked_blur(plane: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian mean of the plane over mask pixels only (so hair and eyes do not bleed in)."""
+    m = mask.astype(np.float32)
+    return _blur(plane * m, sigma) / np.maximum(_blur(m, sigma), 1e-3)
+
+
+def srgb_to_linear(bgr: np.ndarray) -> np.ndarray:
+    """Linear-light float32 BGR from 8-bit sRGB, through a 256-entry table."""
+    table = _LINEAR_TABLE
+    return table[bgr]
+
+
+def _make_table() -> np.ndarray:
+    v = np.arange(256, dtype=np.float64) / 255.0
+    lin = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+    return np.maximum(lin, 0.5 / 255 / 12.92).astype(np.float32)
+
+
+_LINEAR_TABLE = _make_table()
+
+
+def skin_reference(linear: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-channel median of the linear BGR over mask pixels: the face's own white point."""
+    pixels = linear[mask]
+    if not len(pixels):
+        return np.ones(3, np.float32)
+    return np.median(pixels, axis=0).astype(np.float32)
+
+
+def _blobs(candidates: np.ndarray, *, kind: str) -> tuple[Blob, ...]:
+    """Connected components of spot size and roundish shape."""
+    _, _, stats, centroids = cv2.connectedComponentsWithStats(candidates.astype(np.uint8), connectivity=8)
+    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    area = stats[:, cv2.CC_STAT_AREA]
+    keep = (
+        (area >= BLOB_MIN_AREA)
+        & (area <= BLOB_MAX_AREA)
+        & (np.maximum(w, h) <= BLOB_MAX_ASPECT * np.minimum(w, h))
+    )
+    keep[0] = False
+    return tuple(
+        Blob(kind=kind, x=float(centroids[i, 0]), y=float(centroids[i, 1]), area=int(area[i]))
+        for i in np.flatnonzero(keep)
+    )
+
+
+def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray, face: np.ndarray) -> Planes:
+    """Relative colour planes, frequency bands, flags and blobs of a crop.
+
+    reference: the skin's linear BGR median; face: the union of the region polygons.
+    """
+    linear = srgb_to_linear(bgr) / reference
+    b, g, r = linear[..., 0], linear[..., 1], linear[..., 2]
+    y = 0.0722 * b + 0.7152 * g + 0.2126 * r
+    lum = 100.0 * np.log(y)
+    ery = 100.0 * np.log(r / g)
+    # Skin is judged on a smoothed copy (about 4 mm): hair, brows, nostrils and shadows are large
+    # and far from the face's tone; a spot or papule is small and stays skin.
+    area = valid & face
+    smooth_l = _masked_blur(lum, area, SKIN_SIGMA)
+    smooth_e = _masked_blur(ery, area, SKIN_SIGMA)
+    skin = (
+        area
+        & (smooth_l >= -SKIN_MAX_DARKER)
+        & (smooth_l <= SKIN_MAX_BRIGHTER)
+        & (smooth_e >= -SKIN_MAX_LESS_RED)
+        & (smooth_e <= SKIN_MAX_MORE_RED)
+        & (lum >= -SKIN_MAX_DARKER_PIXEL)
+        & (lum <= SKIN_MAX_BRIGHTER)
+    )
+    g1 = _blur(lum, SIGMA_FINE)
+    g2 = _blur(lum, SIGMA_PORE)
+    g_relief = _blur(lum, SIGMA_RELIEF_FINE)
+
+    lxx = cv2.Sobel(g2, cv2.CV_32F, 2, 0, ksize=3) / 4.0
+    lyy = cv2.Sobel(g2, cv2.CV_32F, 0, 2, ksize=3) / 4.0
+    # Soft ramps (full weight at twice the threshold): no pixel flips in or out with re-encoding.
+    lines = np.clip(lyy / WRINKLE_CURVATURE_MIN - 1.0, 0, 1) * (
+        lyy >= WRINKLE_ORIENTATION_RATIO * np.abs(lxx)
+    )
+
+    mx = np.maximum(np.maximum(b, g), r)
+    mn = np.minimum(np.minimum(b, g), r)
+    # Chroma of the un-normalised light: a highlight reflects the light's colour, not the skin's.
+    raw = srgb_to_linear(bgr)
+    chroma = (raw.max(axis=2) - raw.min(axis=2)) / np.maximum(raw.max(axis=2), 1e-4)
+    del mx, mn
+    shine = (
+        np.clip(lum / SHINE_L_MIN - 1.0, 0, 1)
+        * np.clip(2.0 - chroma / SHINE_CHROMA_MAX, 0, 1)
+        * (valid & face)
+    )
+
+    # Spot-scale band-pass (≈ 2-8 mm) of L and E: a papule or a spot stands out of it, a flush,
+    # shading or a colour cast (all larger) do not. Continuous excess over a fixed threshold
+    # rather than counted blobs, so noise and re-encoding move the score a little, not a lot.
+    dog_l = g1 - _blur(lum, SIGMA_SPOT)
+    # E is smoothed more: JPEG stores colour at half resolution, finer colour detail is noise.
+    dog_e = _blur(ery, SIGMA_CHROMA) - _blur(ery, SIGMA_SPOT)
+    darker = np.maximum(-dog_l, 0.0)
+    # Haemoglobin raises R/G a lot for a small loss of light; melanin darkens a lot for a small
+    # rise of R/G. The ratio of the two residuals tells a red papule from a brown spot.
+    is_red = dog_e >= RED_RATIO * darker
+    # Round, not elongated: folds, wrinkles and feature edges are lines, spots are blobs.
+    red_soft = np.clip((dog_e - ACNE_DELTA_E) / ACNE_DELTA_E, 0, 1) * _roundness(-dog_e) * (skin & is_red)
+    dark_soft = np.clip((darker - SPOT_DELTA_L) / SPOT_DELTA_L, 0, 1) * _roundness(dog_l) * (skin & ~is_red)
+    blobs = (*_blobs(dark_soft >= 0.5, kind="dark_spot"), *_blobs(red_soft >= 0.5, kind="red_blob"))
+    spot_pixels = cv2.dilate(((red_soft > 0) | (dark_soft > 0)).astype(np.uint8), np.ones((5, 5), np.uint8))
+    return Planes(
+        lum=lum,
+        red_l=100.0 * np.log(r),
+        ery=ery,
+        skin=skin,
+        pits=np.maximum(_blur(lum, SIGMA_PIT) - g1, 0.0),
+        band=g_relief - g2,
+        relief=g2 - _blur(lum, SIGMA_RELIEF_COARSE),
+        lines=lines.astype(np.float32),
+        shine=shine.astype(np.float32),
+        spots=spot_pixels.astype(bool),
+        # Soft ramps rather than a hard threshold: a pixel near the threshold cannot flip a
+        # whole blob in or out, so re-encoding or noise moves the score a little, not a lot.
+        red_soft=red_soft.astype(np.float32),
+        dark_soft=dark_soft.astype(np.float32),
+        blobs=blobs,
+    )
+
+
+@dataclass(frozen=True)
+class Region:
+    """A region's pixels: its polygon, and the skin pixels in it."""
+
+    name: str
+    area: np.ndarray  # polygon ∧ valid
+    skin: np.ndarray  # area ∧ skin
+    count: int
+    skin_share: float
+
+    def median(self, plane: np.ndarray) -> float:
+        return float(np.median(plane[self.skin]))
+
+    def robust_std(self, plane: np.ndarray, mask: np.ndarray | None = None) -> float:
+        """1.4826 x the median absolute deviation: a std that a few spots do not inflate."""
+        values = plane[self.skin if mask is None else mask]
+        if values.size < MIN_REGION_PIXELS:
+            values = plane[self.skin]
+        return float(1.4826 * np.median(np.abs(values - np.median(values))))
+
+    def clean(self, planes: Planes) -> np.ndarray:
+        """Skin pixels away from detected spots."""
+        return self.skin & ~planes.spots
+
+    def blob_percent(self, blobs: tuple[Blob, ...], kind: str) -> float:
+        """Area of the blobs of this kind centred in the region, as % of its skin pixels."""
+        h, w = self.area.shape
+        area = 0
+        for b in blobs:
+            x, y = min(w - 1, max(0, round(b.x))), min(h - 1, max(0, round(b.y)))
+            if b.kind == kind and self.area[y, x]:
+                area += b.area
+        return 100.0 * area / self.count
+
+
+def make_regions(*, planes: Planes, masks: dict[str, np.ndarray], valid: np.ndarray) -> dict[str, Region]:
+    """Regions with enough skin to measure."""
+    regions = {}
+    for name in REGION_NAMES:
+        if name not in masks:
+            continue
+        area = masks[name] & valid
+        n_area = int(area.sum())
+        skin = area & planes.skin
+        n_skin = int(skin.sum())
+        if n_area == 0 or n_skin < MIN_REGION_PIXELS:
+            continue
+        regions[name] = Region(name=name, area=area, skin=skin, count=n_skin, skin_share=n_skin / n_area)
+    return regions

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from app.account.service import AccountService
-from app.auth.repository import UserRecord
+from app.auth.models import UserRecord
 from app.auth.service import AuthService
 from app.bootstrap import Container
 from app.chat.service import ChatService

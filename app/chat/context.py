@@ -3,7 +3,7 @@
 from statistics import fmean
 from zoneinfo import ZoneInfo
 
-from app.auth.repository import UserRecord
+from app.auth.models import UserRecord
 from app.core.security import utc_now
 from app.plans.service import PlanService
 from app.plans.timeline import adherence, plan_timeline

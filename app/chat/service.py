@@ -11,7 +11,7 @@ from typing import Any
 
 from anyio import to_thread
 
-from app.auth.repository import UserRecord
+from app.auth.models import UserRecord
 from app.chat.repository import ChatMessageRecord, ChatRepository, ChatSessionRecord
 from app.chat.streaming import TurnStreamer
 from app.chat.turns import Answer, PreparedTurn, SessionNotFoundError, Turn, TurnRecorder

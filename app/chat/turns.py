@@ -7,7 +7,7 @@ context) → answer (all at once, or piece by piece) → `TurnRecorder.record`.
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from app.auth.repository import UserRecord
+from app.auth.models import UserRecord
 from app.chat.repository import ChatMessageRecord, ChatRepository, ChatSessionRecord, SessionConflict
 from app.core.errors import AccountGoneError, NotFoundError
 from app.core.security import iso, new_id, utc_now

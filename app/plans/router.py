@@ -4,8 +4,8 @@ from fastapi import APIRouter, status
 
 from app.api.deps import CurrentUser, PlanServiceDep
 from app.api.params import Cursor, Limit, PlanId
-from app.auth.repository import UserRecord
-from app.plans.repository import PlanRecord
+from app.auth.models import UserRecord
+from app.plans.models import PlanRecord
 from app.plans.schemas import (
     AdherenceRead,
     CheckInCreate,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from app.auth.repository import UserRecord
+from app.auth.models import UserRecord
 from app.core.errors import AccountGoneError, ConflictError, NotFoundError, UnprocessableError
 from app.core.logging import audit
 from app.core.security import iso, new_id, parse_iso, utc_now

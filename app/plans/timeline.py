@@ -6,9 +6,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.auth.repository import UserRecord
+from app.auth.models import UserRecord
 from app.core.security import parse_iso, utc_now
-from app.plans.repository import PlanRecord
+from app.plans.models import PlanRecord
 from app.routine_engine.builder import today as today_routine
 
 PLAN_WEEKS = 4

@@ -1,7 +1,9 @@
 """Helpers shared by test modules (no test module imports another)."""
 
 import secrets
+import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,3 +50,20 @@ def fresh_ip(prefix: str = "198.51.100") -> str:
     Local, so tests that count per address need their own (65k choices per prefix)."""
     first, second = prefix.split(".")[:2]
     return f"{first}.{second}.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
+
+
+def in_threads(count: int, work: Callable[[], Any]) -> list[Any]:
+    """Run `work` in `count` threads released at one moment; their results in any order."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = []
+
+    def run() -> None:
+        barrier.wait()
+        results.append(work())
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

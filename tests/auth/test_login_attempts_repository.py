@@ -1,13 +1,13 @@
 """Sign-in counters against DynamoDB Local: admission before the password check, locks, budgets."""
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from app.auth.login_attempts import Admission, LoginAttemptsRepository
 from app.core.security import new_id
+from tests.helpers import in_threads
 
 NOW = 1_800_000_000.0
 LATER = int(NOW) + 3600
@@ -31,22 +31,6 @@ def admit(
     return attempts.admit(
         owner=owner, now=now, threshold=threshold, stale_before=now - 60, expires_at_epoch=LATER
     )
-
-
-def in_threads(count: int, work: Callable[[], Any]) -> list[Any]:
-    barrier = threading.Barrier(count)
-    results: list[Any] = []
-
-    def run() -> None:
-        barrier.wait()
-        results.append(work())
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_attempts_are_admitted_up_to_the_threshold(attempts: LoginAttemptsRepository, owner: str) -> None:

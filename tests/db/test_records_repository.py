@@ -1,13 +1,13 @@
 """Records repository against DynamoDB Local: expiring counters, single-use items, whole partitions."""
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from app.core.security import new_id
 from app.db.records import RecordsRepository
+from tests.helpers import in_threads
 
 
 @pytest.fixture
@@ -20,23 +20,6 @@ def owner(records: RecordsRepository) -> Iterator[str]:
     name = new_id()
     yield name
     records.delete_partition(owner=name)
-
-
-def in_threads(count: int, work: Callable[[], Any]) -> list[Any]:
-    """Run `work` in `count` threads released at one moment; their results in any order."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = []
-
-    def run() -> None:
-        barrier.wait()
-        results.append(work())
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_a_counter_starts_at_zero_and_returns_each_new_value(records: RecordsRepository, owner: str) -> None:

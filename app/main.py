@@ -16,7 +16,7 @@ from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import BodySizeLimitMiddleware, ContentTypeMiddleware, RequestContextMiddleware
 from app.core.schemas import ERROR_RESPONSES
-from app.db.dynamodb import ensure_tables, wait_for_dynamodb
+from app.db.dynamodb import check_tables, ensure_tables, wait_for_dynamodb
 
 logger = logging.getLogger("dermalens")
 
@@ -32,9 +32,13 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = container or build_container(settings)
         await run_in_threadpool(wait_for_dynamodb, built.dynamodb, timeout_seconds=30)
-        created = await run_in_threadpool(ensure_tables, built.dynamodb, settings)
-        if created:
-            logger.info("created tables", extra={"tables": created})
+        if settings.create_tables:
+            created = await run_in_threadpool(ensure_tables, built.dynamodb, settings)
+            if created:
+                logger.info("created tables", extra={"tables": created})
+        else:
+            # The tables belong to the CloudFormation stack: check them, never create or alter.
+            await run_in_threadpool(check_tables, built.dynamodb, settings)
         app.state.container = built
         await built.start()
         logger.info("DermaLens API ready", extra={"environment": settings.environment})

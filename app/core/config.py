@@ -159,6 +159,18 @@ class Settings(BaseSettings):
     # Chat streaming: a comment is sent after this many idle seconds (proxies cut idle streams at ~60 s)
     chat_sse_keepalive_seconds: float = Field(default=15.0, gt=0, le=55)
 
+    # Deployment on AWS (issue 16: EC2, CloudFormation, secrets from SSM / Secrets Manager).
+    # single: one instance; multi: several instances share the tables (local photos refused).
+    deployment: Literal["single", "multi"] = "single"
+    # false when deploy/cloudformation.yaml owns the tables: start-up then only checks them.
+    create_tables: bool = True
+    # Names of a SecureString parameter / a secret holding SECRET_KEY or GEMINI_API_KEY; read
+    # through the instance role at start-up, so no secret sits in the env file.
+    secret_key_ssm_parameter: str = ""
+    secret_key_secret_id: str = ""
+    gemini_api_key_ssm_parameter: str = ""
+    gemini_api_key_secret_id: str = ""
+
     @model_validator(mode="after")
     def _refuse_unsafe_settings(self) -> "Settings":
         problems = self.unsafe_settings()
@@ -168,9 +180,10 @@ class Settings(BaseSettings):
 
     def unsafe_settings(self) -> list[str]:
         """What this configuration must not run with, one sentence each (empty when fine)."""
-        problems: list[str] = []
+        problems: list[str] = self._secret_source_problems()
         # `test` is held to the secret-key rule too; only the suite uses it, with a real key.
-        if self.environment != "development" and _weak_secret(self.secret_key):
+        # A key still to be read from SSM / Secrets Manager is checked once it is read.
+        if self.environment != "development" and not self.secret_key_source and _weak_secret(self.secret_key):
             problems.append(
                 f"SECRET_KEY must be a random value of at least {MIN_SECRET_KEY_LENGTH} "
                 "characters outside development (generate one with: python -c "
@@ -191,14 +204,53 @@ class Settings(BaseSettings):
                 )
             if "*" in self.cors_origins:
                 problems.append("CORS_ORIGINS='*' is refused in production; list the origins")
+        if self.deployment == "multi" and self.storage_backend == "local":
+            problems.append(
+                "DEPLOYMENT=multi needs STORAGE_BACKEND=s3: with local storage a photo "
+                "uploaded to one instance is missing on every other one"
+            )
+        if self.deployment == "multi" and self.single_instance:
+            problems.append("DEPLOYMENT=multi contradicts SINGLE_INSTANCE=true; keep one of them")
         if self.storage_backend == "s3" and not self.s3_bucket_name:
             problems.append("STORAGE_BACKEND=s3 needs S3_BUCKET_NAME")
         needs_gemini = self.vision_provider == "gemini" or self.chat_provider == "gemini"
-        if needs_gemini and not self.gemini_api_key:
+        if needs_gemini and not self.gemini_api_key and not self.gemini_api_key_source:
             problems.append(
                 "VISION_PROVIDER/CHAT_PROVIDER=gemini needs GEMINI_API_KEY; "
                 "set it or use the offline 'local' provider"
             )
+        return problems
+
+    @property
+    def secret_key_source(self) -> str:
+        """Where SECRET_KEY is read from at start-up: `ssm:<name>`, `secret:<id>`, or ''."""
+        return _source(self.secret_key_ssm_parameter, self.secret_key_secret_id)
+
+    @property
+    def gemini_api_key_source(self) -> str:
+        """Where GEMINI_API_KEY is read from at start-up: `ssm:<name>`, `secret:<id>`, or ''."""
+        return _source(self.gemini_api_key_ssm_parameter, self.gemini_api_key_secret_id)
+
+    def _secret_source_problems(self) -> list[str]:
+        """Each secret comes from one place: the env file, one parameter, or one secret."""
+        problems = []
+        for name, value, parameter, secret_id in (
+            ("SECRET_KEY", self.secret_key, self.secret_key_ssm_parameter, self.secret_key_secret_id),
+            (
+                "GEMINI_API_KEY",
+                self.gemini_api_key,
+                self.gemini_api_key_ssm_parameter,
+                self.gemini_api_key_secret_id,
+            ),
+        ):
+            if parameter and secret_id:
+                problems.append(
+                    f"{name}_SSM_PARAMETER and {name}_SECRET_ID are both set; name one place for {name}"
+                )
+            if (parameter or secret_id) and value and value != DEFAULT_SECRET_KEY:
+                problems.append(
+                    f"{name} is set and also named in SSM / Secrets Manager; remove it from the env file"
+                )
         return problems
 
     @property
@@ -215,6 +267,14 @@ class Settings(BaseSettings):
             "chat": self.dynamodb_chat_table,
             "records": self.dynamodb_records_table,
         }
+
+
+def _source(parameter: str, secret_id: str) -> str:
+    if parameter:
+        return f"ssm:{parameter}"
+    if secret_id:
+        return f"secret:{secret_id}"
+    return ""
 
 
 def _weak_secret(key: str) -> bool:
@@ -248,8 +308,14 @@ def development_secret_key(data_dir: Path) -> str:
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once; development gets its own persistent secret key."""
+    """The process-wide settings, read once: named secrets are read from AWS, and development
+    gets its own persistent secret key."""
     settings = Settings()
+    if settings.secret_key_source or settings.gemini_api_key_source:
+        # Imported here: the reader builds AWS clients, which this module must not depend on.
+        from app.providers.secrets import resolve_secrets
+
+        settings = resolve_secrets(settings)
     # The old placeholder counts as unset: it is public, and old `.env` copies still carry it.
     if settings.environment == "development" and settings.secret_key in ("", DEFAULT_SECRET_KEY):
         if settings.secret_key:

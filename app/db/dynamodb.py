@@ -241,6 +241,58 @@ def ensure_tables(client: "DynamoDBClient", settings: Settings) -> list[str]:
     return created
 
 
+class TablesNotReadyError(RuntimeError):
+    """CREATE_TABLES=false and the tables are not what the code expects."""
+
+
+def _spec_problems(spec: TableSpec, table_name: str, table: Any) -> list[str]:
+    """What differs between one described table and its spec (keys and indexes)."""
+    problems = []
+    keys = {k["KeyType"]: k["AttributeName"] for k in table.get("KeySchema", [])}
+    wanted = {"HASH": spec.partition_key, **({"RANGE": spec.sort_key} if spec.sort_key else {})}
+    if keys != wanted:
+        problems.append(f"table {table_name} has keys {keys}, expected {wanted}")
+    have_gsi = {i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])}
+    have_lsi = {i["IndexName"] for i in table.get("LocalSecondaryIndexes", [])}
+    for name, _ in spec.global_indexes:
+        if name not in have_gsi:
+            problems.append(f"table {table_name} lacks the global index {name}")
+    for name, _ in spec.local_indexes:
+        if name not in have_lsi:
+            problems.append(f"table {table_name} lacks the local index {name}")
+    return problems
+
+
+def table_problems(client: "DynamoDBClient", settings: Settings) -> list[str]:
+    """Every way the existing tables differ from TABLE_SPECS, one sentence each."""
+    problems = []
+    for spec in TABLE_SPECS:
+        table_name = settings.table_names[spec.logical_name]
+        try:
+            table: Any = client.describe_table(TableName=table_name)["Table"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                problems.append(f"table {table_name} does not exist")
+                continue
+            raise
+        if table.get("TableStatus") not in {"ACTIVE", "UPDATING"}:
+            problems.append(f"table {table_name} is {table.get('TableStatus')}, not ACTIVE")
+        problems.extend(_spec_problems(spec, table_name, table))
+    return problems
+
+
+def check_tables(client: "DynamoDBClient", settings: Settings) -> None:
+    """CREATE_TABLES=false: the tables must already be as specified, or start-up stops here."""
+    problems = table_problems(client, settings)
+    if problems:
+        raise TablesNotReadyError(
+            "CREATE_TABLES=false but the tables are not ready: "
+            + "; ".join(problems)
+            + " (deploy deploy/cloudformation.yaml, check the DYNAMODB_*_TABLE names and "
+            "AWS_REGION, or set CREATE_TABLES=true to let the app create them)"
+        )
+
+
 def tables_ready(client: "DynamoDBClient", settings: Settings) -> dict[str, bool]:
     """Each table's name → whether it exists and is ACTIVE."""
     status = {}

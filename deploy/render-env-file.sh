@@ -15,7 +15,13 @@ if grep -nE '^[[:space:]]*[A-Za-z_][A-Za-z0-9_]*=.*#' "$template" >&2; then
   exit 1
 fi
 
-secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
+# SECRET_KEY_SSM_PARAMETER / SECRET_KEY_SECRET_ID: the key is read through the instance role at
+# start-up, so the file holds no key at all; otherwise a fresh one for this instance.
+if [[ -n ${SECRET_KEY_SSM_PARAMETER:-} || -n ${SECRET_KEY_SECRET_ID:-} ]]; then
+  secret=
+else
+  secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
+fi
 sed -e "s|^ENVIRONMENT=.*|ENVIRONMENT=production|" \
     -e "s|^SECRET_KEY=.*|SECRET_KEY=$secret|" \
     -e "s|^STORAGE_BACKEND=.*|STORAGE_BACKEND=s3|" \
@@ -26,4 +32,10 @@ sed -e "s|^ENVIRONMENT=.*|ENVIRONMENT=production|" \
     -e "s|^DERMALENS_DATA_DIR=.*|DERMALENS_DATA_DIR=/var/lib/dermalens|" \
     -e "s|^DOCS_ENABLED=.*|DOCS_ENABLED=false|" \
     -e "s|^TRUSTED_PROXIES=.*|TRUSTED_PROXIES=${TRUSTED_PROXIES:-}|" \
+    -e "s|^DEPLOYMENT=.*|DEPLOYMENT=${DEPLOYMENT:-single}|" \
+    -e "s|^CREATE_TABLES=.*|CREATE_TABLES=${CREATE_TABLES:-true}|" \
+    -e "s|^SECRET_KEY_SSM_PARAMETER=.*|SECRET_KEY_SSM_PARAMETER=${SECRET_KEY_SSM_PARAMETER:-}|" \
+    -e "s|^SECRET_KEY_SECRET_ID=.*|SECRET_KEY_SECRET_ID=${SECRET_KEY_SECRET_ID:-}|" \
+    -e "s|^GEMINI_API_KEY_SSM_PARAMETER=.*|GEMINI_API_KEY_SSM_PARAMETER=${GEMINI_API_KEY_SSM_PARAMETER:-}|" \
+    -e "s|^GEMINI_API_KEY_SECRET_ID=.*|GEMINI_API_KEY_SECRET_ID=${GEMINI_API_KEY_SECRET_ID:-}|" \
     "$template"

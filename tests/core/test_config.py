@@ -249,3 +249,47 @@ def test_the_env_file_renderer_refuses_a_template_with_inline_comments(tmp_path:
     assert result.stdout == ""
     assert "VISION_PROVIDER=local" in result.stderr
     assert "own line" in result.stderr
+
+
+# ---- DEPLOYMENT=multi: several instances, so photos must be in S3 (issue 16) ----
+
+
+@pytest.mark.parametrize("environment", ["development", "test", "production"])
+def test_several_instances_refuse_local_photo_storage_in_every_environment(environment: str) -> None:
+    with pytest.raises(ValidationError, match="DEPLOYMENT=multi needs STORAGE_BACKEND=s3"):
+        Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            environment=environment,
+            secret_key=STRONG_KEY,
+            deployment="multi",
+            single_instance=True,
+        )
+
+
+def test_several_instances_with_s3_start() -> None:
+    settings = production(deployment="multi")
+    assert settings.deployment == "multi"
+    assert settings.storage_backend == "s3"
+
+
+def test_multi_and_single_instance_contradict_each_other() -> None:
+    with pytest.raises(ValidationError, match="DEPLOYMENT=multi contradicts SINGLE_INSTANCE=true"):
+        production(deployment="multi", single_instance=True)
+
+
+def test_one_instance_keeps_local_storage_in_development() -> None:
+    assert Settings(_env_file=None).deployment == "single"  # type: ignore[call-arg]
+
+
+def test_the_env_file_renderer_writes_no_key_when_the_key_is_in_ssm() -> None:
+    values = parse_systemd_env(
+        setup_ec2_env_file(
+            S3_BUCKET_NAME="b", SECRET_KEY_SSM_PARAMETER="/dermalens/secret-key", CREATE_TABLES="false"
+        )
+    )
+    assert values["SECRET_KEY"] == ""
+    assert values["SECRET_KEY_SSM_PARAMETER"] == "/dermalens/secret-key"
+    assert values["CREATE_TABLES"] == "false"
+    settings = Settings(_env_file=None, **{k.lower(): v for k, v in values.items()})  # type: ignore[call-arg]
+    assert settings.secret_key_source == "ssm:/dermalens/secret-key"
+    assert settings.create_tables is False

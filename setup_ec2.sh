@@ -195,7 +195,7 @@ create_user_and_dirs() {
 
 sync_code() {
   step "copy the application to $APP_DIR"
-  local rsync=(rsync -a --delete --checksum --itemize-changes --chown=root:root
+  local rsync=(rsync -a --omit-dir-times --delete --checksum --itemize-changes --chown=root:root
     --exclude .venv --exclude .env --exclude .data --exclude node_modules --exclude .git --exclude .stamps
     --exclude __pycache__ --exclude .pytest_cache --exclude .mypy_cache --exclude .ruff_cache
     "$SOURCE_DIR/" "$APP_DIR/")

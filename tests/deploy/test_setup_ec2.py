@@ -267,3 +267,137 @@ def test_every_shell_script_is_shellcheck_clean() -> None:
         ["shellcheck", "--severity=style", *map(str, scripts)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout
+
+
+# ---- a real run, twice, in a sandbox: the second run changes nothing ----
+
+SANDBOX_STUBS = {
+    # name: shell body; $STATE is a directory where the stubs keep what "happened".
+    "dpkg-query": 'echo "install ok installed"',
+    "apt-get": "exit 0",
+    "useradd": 'for last; do :; done; touch "$STATE/user-$last"',
+    "id": '[ -f "$STATE/user-$2" ]',
+    "systemctl": """
+case "$1" in
+  is-enabled) [ -f "$STATE/enabled-$3" ] ;;
+  is-active) [ -f "$STATE/active-$3" ] ;;
+  enable) touch "$STATE/enabled-$2" ;;
+  start|restart) touch "$STATE/active-$2" ;;
+esac""",
+    "nginx": "exit 0",
+    "curl": 'echo \'{"status":"ready"}\'',
+    # The real `install`, minus owners (the sandbox has no `dermalens` user).
+    "install": """
+args=""
+skip=0
+for a; do
+  if [ $skip = 1 ]; then skip=0; continue; fi
+  case "$a" in -o|-g) skip=1; continue ;; esac
+  args="$args '$a'"
+done
+eval exec /usr/bin/install $args""",
+    # The Python that setup installs with: a venv whose pip only records what it would install.
+    "python3": """
+case "$*" in
+  *"-m venv"*) for dir; do :; done; mkdir -p "$dir/bin"
+    printf '#!/bin/sh\\necho "pip $*" >> "%s"\\n' "$LOG" > "$dir/bin/pip"
+    cp "$dir/bin/pip" "$dir/bin/python"; chmod +x "$dir/bin/pip" "$dir/bin/python" ;;
+  *secrets*) echo "sandbox-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz" ;;
+esac""",
+}
+
+
+def sandbox_run(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """setup_ec2.sh for real, with every system path under tmp_path and system tools stubbed."""
+    bin_dir, state, log = tmp_path / "bin", tmp_path / "state", tmp_path / "calls.log"
+    bin_dir.mkdir(exist_ok=True)
+    state.mkdir(exist_ok=True)
+    for name, body in SANDBOX_STUBS.items():
+        stub = bin_dir / name
+        stub.write_text(f'#!/bin/sh\necho "{name} $*" >> "$LOG"\n{body}\n')
+        stub.chmod(0o755)
+    release = tmp_path / "os-release"
+    release.write_text(UBUNTU)
+    root = tmp_path / "root"
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "STATE": str(state),
+        "LOG": str(log),
+        "OS_RELEASE": str(release),
+        "APP_DIR": str(root / "opt/dermalens"),
+        "ENV_DIR": str(root / "etc/dermalens"),
+        "DATA_DIR": str(root / "var/lib/dermalens"),
+        "UNIT_FILE": str(root / "etc/systemd/system/dermalens.service"),
+        "NGINX_DIR": str(root / "etc/nginx"),
+        "CERTBOT_WEBROOT": str(root / "var/www/certbot"),
+        "SKIP_AWS_CHECKS": "1",
+        "S3_BUCKET_NAME": "photos",
+    }
+    # setup insists on root; without it, a user namespace makes this process root of nothing.
+    command = ["bash", str(SETUP)]
+    if os.geteuid() != 0:
+        if shutil.which("unshare") is None:
+            pytest.fail("this test needs root or unshare (util-linux) for a user namespace")
+        command = ["unshare", "--map-root-user", *command]
+    log.unlink(missing_ok=True)
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
+    calls = log.read_text().splitlines() if log.exists() else []
+    return result, calls
+
+
+def installed_files(tmp_path: Path) -> dict[str, tuple[float, bytes]]:
+    root = tmp_path / "root"
+    paths = [
+        "etc/systemd/system/dermalens.service",
+        "etc/nginx/conf.d/dermalens.conf",
+        "etc/nginx/dermalens/proxy.conf",
+        "etc/nginx/dermalens/upstream.conf",
+        "etc/dermalens/dermalens.env",
+        "opt/dermalens/app/main.py",
+        "opt/dermalens/.venv/.requirements.lock.sha256",
+    ]
+    return {p: ((root / p).stat().st_mtime, (root / p).read_bytes()) for p in paths}
+
+
+def test_a_real_run_installs_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
+    first, calls = sandbox_run(tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    root = tmp_path / "root"
+    assert (root / "etc/systemd/system/dermalens.service").read_text() == (
+        ROOT / "deploy/dermalens.service"
+    ).read_text()
+    assert "server_name _;" in (root / "etc/nginx/conf.d/dermalens.conf").read_text()
+    env_file = root / "etc/dermalens/dermalens.env"
+    assert "ENVIRONMENT=production" in env_file.read_text()
+    assert "S3_BUCKET_NAME=photos" in env_file.read_text()
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    assert (root / "opt/dermalens/app/main.py").read_bytes() == (ROOT / "app/main.py").read_bytes()
+    assert not (root / "opt/dermalens/.git").exists()
+    for call in ("useradd --system", "pip install --quiet --require-hashes", "systemctl enable dermalens",
+                 "systemctl restart dermalens", "nginx -t -q"):  # fmt: skip
+        assert any(c.startswith(call) for c in calls), call
+    before = installed_files(tmp_path)
+
+    second, calls = sandbox_run(tmp_path)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert installed_files(tmp_path) == before  # not rewritten, not even touched
+    changing = ("useradd", "apt-get", "pip", "systemctl restart", "systemctl enable", "systemctl reload",
+                "systemctl start", "systemctl daemon-reload")  # fmt: skip
+    assert [c for c in calls if c.startswith(changing)] == []
+    assert "running, nothing changed" in second.stdout
+    assert "code unchanged" in second.stdout
+    assert "requirements unchanged" in second.stdout
+
+
+def test_a_changed_unit_is_installed_and_only_then_reloaded(tmp_path: Path) -> None:
+    first, _ = sandbox_run(tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    installed = tmp_path / "root/etc/systemd/system/dermalens.service"
+    installed.write_text(installed.read_text().replace("TimeoutStopSec=150", "TimeoutStopSec=5"))
+    second, calls = sandbox_run(tmp_path)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert installed.read_text() == (ROOT / "deploy/dermalens.service").read_text()
+    assert "systemctl daemon-reload" in calls
+    assert "systemctl restart dermalens" in calls
+    assert not any(c.startswith(("useradd", "pip")) for c in calls)

@@ -87,10 +87,12 @@ def test_a_severe_reaction_makes_a_referral_notification_even_with_the_feed_off(
     assert items[0]["data"]["plan_id"] == plan["plan_id"]
 
 
-def test_switched_off_kinds_are_not_made(client: TestClient, user: dict) -> None:
+def test_switched_off_kinds_are_not_made(client: TestClient, container: Any, user: dict) -> None:
     client.patch(PREFS, headers=user["headers"], json={"notifications": {"scan_updates": False}})
     wait_for(client, user["headers"], upload_scan(client, user["headers"], face_jpeg())["scan_id"])
-    time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while container.analysis_worker._in_flight and time.monotonic() < deadline:
+        time.sleep(0.05)  # the worker has finished its job, notification hook included
     assert feed_page(client, user)["items"] == []
 
 

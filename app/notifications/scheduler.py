@@ -91,6 +91,10 @@ class ReminderScheduler:
                 self.schedule_rescan(user=user, scan=latest, prefs=prefs)
         except UserGoneError:
             return
+        except DomainError as exc:
+            # The preferences are saved; the index is derived from them and heals when an
+            # entry fires or on the next save, so the request does not fail for it.
+            logger.warning("reminders not re-placed: %s", exc.message)
 
     def _place_daily(self, *, user: UserRecord, prefs: StoredPreferences, now: datetime) -> None:
         zone = prefs.zone(user.timezone)
@@ -144,6 +148,9 @@ class ReminderScheduler:
         current = floor_minute(now or utc_now())
         last = self._index.cursor()
         start = parse_minute_slot(last) + MINUTE if last else current
+        if start > current + MINUTE:
+            # Another instance's clock ran ahead: do not wait for it (the guards keep it once-only).
+            start = current
         start = max(start, current - timedelta(minutes=self._catch_up))
         made = 0
         minute = start
@@ -167,6 +174,8 @@ class ReminderScheduler:
         # One user's failure (a throttled call) must not stop everyone else's reminders.
         try:
             return 1 if fire(entry, minute) else 0
+        except UserGoneError:
+            return 0  # the account is being deleted: its erasure removes the entry
         except DomainError as exc:
             logger.warning("reminder skipped: %s", exc.message, extra={"entry": entry.name})
             return 0

@@ -2,12 +2,14 @@
 schedulers, the user's timezone and DST, routine reminders skipped once checked in, rescan
 due and plan unlocked, and the catch-up of a scheduler that was down."""
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.auth.models import UserRecord
+from app.core.errors import DependencyUnavailableError
 from app.db.keys import notify_daily_partition, notify_due_partition
 from app.notifications.schedule import local_instant, minute_slot
 from app.notifications.scheduler import ReminderScheduler
@@ -192,3 +194,46 @@ def test_a_scheduler_that_was_down_catches_up_from_the_shared_cursor(
     assert sum(both(lambda: one.tick(later), lambda: two.tick(later))) == 2
     assert container.schedule_index.cursor() == minute_slot(start + timedelta(minutes=10))
     assert [[n.kind for n in feed(u.user_id)] for u in users] == [["plan_unlocked"], ["plan_unlocked"]]
+
+
+def test_the_loop_ticks_until_stopped_and_survives_a_failing_tick(
+    make_scheduler: Callable[..., ReminderScheduler], monkeypatch: Any
+) -> None:
+    scheduler = make_scheduler()
+    scheduler._interval = 0.01
+    ticks: list[int] = []
+
+    def tick() -> int:
+        ticks.append(1)
+        if len(ticks) == 2:
+            raise DependencyUnavailableError("throttled")
+        if len(ticks) == 3:
+            raise RuntimeError("a bug in one tick")
+        return 0
+
+    monkeypatch.setattr(scheduler, "tick", tick)
+
+    async def run() -> None:
+        await scheduler.start()
+        for _ in range(200):
+            if len(ticks) >= 5:
+                break
+            await asyncio.sleep(0.01)
+        await scheduler.stop()
+
+    asyncio.run(run())
+    assert len(ticks) >= 5  # kept ticking after both failures
+
+
+def test_a_cursor_ahead_of_the_clock_does_not_stop_the_reminders(
+    container: Any, make_scheduler: Callable[..., ReminderScheduler], feed: Feed
+) -> None:
+    # One instance with a clock far ahead moved the shared cursor; the others keep going.
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    container.schedule_index.advance_cursor(minute=minute_slot(now + timedelta(days=500)))
+    user = a_user(container)
+    plan = plan_record(user_id=user.user_id, created=now - timedelta(days=28), lock_days=28)
+    container.plans_repo.create(plan=plan, slot=PlanSlot(), previous=None, previous_status=None)
+    container.scheduler.schedule_unlock(user_id=user.user_id, plan=plan)
+    make_scheduler().tick(now + timedelta(minutes=1))
+    assert [n.kind for n in feed(user.user_id)] == ["plan_unlocked"]

@@ -25,7 +25,8 @@ from app.db.dynamodb import build_dynamodb_client
 from app.db.records import RecordsRepository
 from app.notifications.events import NotificationEvents
 from app.notifications.owners import NotificationsData
-from app.notifications.repository import NotificationsRepository, ScheduleIndex
+from app.notifications.repository import NotificationsRepository
+from app.notifications.schedule_index import ScheduleIndex
 from app.notifications.scheduler import ReminderScheduler
 from app.notifications.service import NotificationService
 from app.plans.repository import PlansRepository

@@ -3,7 +3,8 @@
 from typing import Any
 
 from app.account.owners import ImageUrl
-from app.notifications.repository import NotificationsRepository, ScheduleIndex
+from app.notifications.repository import NotificationsRepository
+from app.notifications.schedule_index import ScheduleIndex
 from app.providers.push import PushSender
 
 

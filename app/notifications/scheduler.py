@@ -30,7 +30,6 @@ from app.core.security import parse_iso, utc_now
 from app.db.guards import UserGoneError
 from app.db.keys import notify_daily_partition, notify_due_partition
 from app.notifications.models import ScheduleEntry
-from app.notifications.repository import ScheduleIndex
 from app.notifications.schedule import (
     MINUTE,
     daily_slot,
@@ -41,6 +40,7 @@ from app.notifications.schedule import (
     parse_minute_slot,
     rescan_due_on,
 )
+from app.notifications.schedule_index import ScheduleIndex
 from app.notifications.service import NotificationService
 from app.plans.models import PlanRecord
 from app.plans.repository import PlansRepository

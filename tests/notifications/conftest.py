@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 
 from app.auth.repository import UsersRepository
-from app.notifications.repository import NotificationsRepository, ScheduleIndex
+from app.notifications.repository import NotificationsRepository
+from app.notifications.schedule_index import ScheduleIndex
 from app.notifications.scheduler import ReminderScheduler
 from app.notifications.service import NotificationService
 from app.plans.repository import PlansRepository

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from app.db.dynamodb import from_item
 from app.db.keys import notification_key
 from tests.helpers import today, upload_scan, wait_for
-from tests.images import face_jpeg
+from tests.images import face_jpeg, no_face_jpeg
 
 NOTIFICATIONS = "/api/v1/notifications"
 PREFS = "/api/v1/users/me/preferences"
@@ -62,6 +62,15 @@ def test_a_finished_scan_makes_a_notification_with_ttl(
     )["Item"]
     ttl = from_item(stored)["expires_at_epoch"]
     assert abs(ttl - (time.time() + container.settings.notification_ttl_days * 86400)) < 120
+
+
+def test_a_failed_scan_says_why(client: TestClient, user: dict) -> None:
+    scan = wait_for(client, user["headers"], upload_scan(client, user["headers"], no_face_jpeg())["scan_id"])
+    assert scan["status"] == "failed"
+    [item] = wait_for_feed(client, user, 1)
+    assert item["kind"] == "scan_failed"
+    assert item["data"]["scan_id"] == scan["scan_id"]
+    assert item["body"] == scan["failure"]["message"]
 
 
 def test_a_severe_reaction_makes_a_referral_notification_even_with_the_feed_off(

@@ -23,10 +23,21 @@ from app.core.rate_limit import RateLimiter
 from app.core.security import TokenCodec, configure_password_hashing
 from app.db.dynamodb import build_dynamodb_client
 from app.db.records import RecordsRepository
+from app.notifications.events import NotificationEvents
+from app.notifications.owners import NotificationsData
+from app.notifications.repository import NotificationsRepository
+from app.notifications.schedule_index import ScheduleIndex
+from app.notifications.scheduler import ReminderScheduler
+from app.notifications.service import NotificationService
 from app.plans.repository import PlansRepository
 from app.plans.service import PlanService
+from app.preferences.owners import PreferencesData
+from app.preferences.providers import ProviderSelector
+from app.preferences.repository import PreferencesRepository
+from app.preferences.service import PreferencesService
 from app.providers.assistant import ChatProvider, build_chat_provider, build_fallback_provider
 from app.providers.mail import LogMailer, Mailer, SesMailer
+from app.providers.push import LogPush, PushSender, SnsPush
 from app.providers.storage import ImageStorage, build_storage
 from app.providers.vision import VisionProvider, build_vision_provider
 from app.scans.intake import DecodeGate, ImageLimits
@@ -34,6 +45,9 @@ from app.scans.repository import ScansRepository
 from app.scans.service import ScanService
 from app.scans.sweeps import MaintenanceSweeper
 from app.scans.worker import AnalysisProcessor, AnalysisWorker
+from app.statistics.repository import StatisticsRepository
+from app.statistics.sections import default_sections
+from app.statistics.service import StatisticsService
 
 logger = logging.getLogger("dermalens.container")
 
@@ -63,6 +77,13 @@ class Container:
     analysis: AnalysisProcessor
     analysis_worker: AnalysisWorker
     sweeper: MaintenanceSweeper
+    preferences: PreferencesService
+    statistics: StatisticsService
+    notifications: NotificationService
+    notifications_repo: NotificationsRepository
+    schedule_index: ScheduleIndex
+    scheduler: ReminderScheduler
+    push: PushSender
     table_check: TableCheckCache = field(default_factory=TableCheckCache)
 
     async def start(self) -> None:
@@ -73,8 +94,10 @@ class Container:
             logger.warning("could not resume pending account deletions: %s", exc.message)
         await self.analysis_worker.start()
         await self.sweeper.start()
+        await self.scheduler.start()
 
     async def stop(self) -> None:
+        await self.scheduler.stop()
         await self.sweeper.stop()
         await self.analysis_worker.stop()
         # Remote providers hold HTTP connection pools; the local ones have nothing to close.
@@ -91,6 +114,31 @@ def build_mailer(settings: Settings) -> Mailer:
             sender=settings.mail_from,
         )
     return LogMailer()
+
+
+def build_push(settings: Settings) -> PushSender:
+    if settings.push_backend == "sns":
+        applications = {
+            "ios": settings.sns_platform_application_arn_ios,
+            "android": settings.sns_platform_application_arn_android,
+        }
+        return SnsPush(
+            client=boto3.session.Session().client("sns", region_name=settings.aws_region),
+            applications={platform: arn for platform, arn in applications.items() if arn},
+        )
+    return LogPush()
+
+
+def _local_vision() -> VisionProvider:
+    from app.providers.vision.local import LocalVisionProvider
+
+    return LocalVisionProvider()
+
+
+def _local_chat() -> ChatProvider:
+    from app.providers.assistant.local import LocalChatProvider
+
+    return LocalChatProvider()
 
 
 def build_container(
@@ -140,9 +188,51 @@ def build_container(
         register_per_ip_per_hour=settings.register_per_ip_per_hour,
         refresh_grace_seconds=settings.refresh_reuse_grace_seconds,
     )
-    plans = PlanService(plans=plans_repo, scans=scans_repo, lock_days=settings.plan_lock_days)
+    # Preferences and notifications come first: scans, plans and chat take hooks into them.
+    preferences_repo = PreferencesRepository(client, names["records"], names["users"])
+    preferences = PreferencesService(preferences=preferences_repo)
+    push = build_push(settings)
+    notifications_repo = NotificationsRepository(client, names["records"], names["users"])
+    schedule_index = ScheduleIndex(client, names["records"], names["users"])
+    notifications = NotificationService(
+        notifications=notifications_repo,
+        preferences=preferences,
+        push=push,
+        ttl_days=settings.notification_ttl_days,
+    )
+    scheduler = ReminderScheduler(
+        index=schedule_index,
+        notifications=notifications,
+        preferences=preferences,
+        users=users,
+        plans=plans_repo,
+        scans=scans_repo,
+        interval_seconds=settings.notification_scheduler_seconds,
+        catch_up_minutes=settings.notification_catch_up_minutes,
+    )
+    preferences.add_listener(scheduler.sync_user)
+    events = NotificationEvents(notifications=notifications, scheduler=scheduler, users=users)
+    vision_for: ProviderSelector[VisionProvider] = ProviderSelector(
+        preferences=preferences_repo,
+        configured=vision,
+        configured_is_local=settings.vision_provider == "local",
+        local=_local_vision,
+    )
+    chat_for: ProviderSelector[ChatProvider] = ProviderSelector(
+        preferences=preferences_repo,
+        configured=chat_provider,
+        configured_is_local=settings.chat_provider == "local",
+        local=_local_chat,
+    )
+
+    plans = PlanService(plans=plans_repo, scans=scans_repo, lock_days=settings.plan_lock_days, events=events)
     processor = AnalysisProcessor(
-        scans=scans_repo, storage=storage, vision=vision, baseline_lookup=plans.baseline_scan
+        scans=scans_repo,
+        storage=storage,
+        vision=vision,
+        baseline_lookup=plans.baseline_scan,
+        vision_for=vision_for.for_user,
+        on_finished=events.scan_finished,
     )
     worker = AnalysisWorker(processor=processor, scans=scans_repo, workers=settings.analysis_workers)
     limits = ImageLimits(
@@ -169,6 +259,7 @@ def build_container(
         context_builder=ChatContextBuilder(scans=scans_repo, plans=plans),
         limiter=limiter,
         messages_per_minute=settings.chat_messages_per_minute,
+        provider_for=chat_for.for_user,
     )
     account = AccountService(
         users=users,
@@ -177,6 +268,9 @@ def build_container(
             ScansData(scans=scans_repo, storage=storage),
             PlansData(plans=plans_repo),
             ChatData(chat=chat_repo),
+            # Before RecordsData: it finds devices and schedule entries through the partition.
+            NotificationsData(notifications=notifications_repo, index=schedule_index, push=push),
+            PreferencesData(preferences=preferences_repo),
             RecordsData(records=records),
         ],
         records=records,
@@ -208,4 +302,16 @@ def build_container(
         analysis=processor,
         analysis_worker=worker,
         sweeper=MaintenanceSweeper(scans=scans, interval_seconds=settings.storage_sweep_seconds),
+        preferences=preferences,
+        statistics=StatisticsService(
+            repository=StatisticsRepository(
+                client, scans_table=names["scans"], plans_table=names["plans"], records_table=names["records"]
+            ),
+            sections=default_sections(),
+        ),
+        notifications=notifications,
+        notifications_repo=notifications_repo,
+        schedule_index=schedule_index,
+        scheduler=scheduler,
+        push=push,
     )

@@ -50,6 +50,8 @@ def make_settings(endpoint: str, data_dir: Path, **overrides: Any) -> Settings:
         "login_ip_lockout_threshold": 100_000,
         # ... and so does the per-address registration limit.
         "register_per_ip_per_hour": 100_000,
+        # No reminder loop in the shared app: scheduler tests drive ticks at chosen minutes.
+        "notification_scheduler_seconds": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

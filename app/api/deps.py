@@ -15,8 +15,11 @@ from app.chat.service import ChatService
 from app.core.client_ip import Network, parse_networks, resolve_client_ip
 from app.core.config import Settings
 from app.core.errors import AuthenticationError
+from app.notifications.service import NotificationService
 from app.plans.service import PlanService
+from app.preferences.service import PreferencesService
 from app.scans.service import ScanService
+from app.statistics.service import StatisticsService
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -54,12 +57,27 @@ def get_chat_service(container: ContainerDep) -> ChatService:
     return container.chat
 
 
+def get_preferences_service(container: ContainerDep) -> PreferencesService:
+    return container.preferences
+
+
+def get_statistics_service(container: ContainerDep) -> StatisticsService:
+    return container.statistics
+
+
+def get_notification_service(container: ContainerDep) -> NotificationService:
+    return container.notifications
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 ScanServiceDep = Annotated[ScanService, Depends(get_scan_service)]
 PlanServiceDep = Annotated[PlanService, Depends(get_plan_service)]
 ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
+PreferencesServiceDep = Annotated[PreferencesService, Depends(get_preferences_service)]
+StatisticsServiceDep = Annotated[StatisticsService, Depends(get_statistics_service)]
+NotificationServiceDep = Annotated[NotificationService, Depends(get_notification_service)]
 BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
 
 

@@ -6,8 +6,11 @@ from app.api import storage
 from app.auth import router as auth
 from app.chat import router as chat
 from app.ingredients import router as ingredients
+from app.notifications import router as notifications
 from app.plans import router as plans
+from app.preferences import router as preferences
 from app.scans import router as scans
+from app.statistics import router as statistics
 
 api_router = APIRouter()
 api_router.include_router(auth.router)
@@ -16,3 +19,6 @@ api_router.include_router(storage.router)
 api_router.include_router(plans.router)
 api_router.include_router(ingredients.router)
 api_router.include_router(chat.router)
+api_router.include_router(preferences.router)
+api_router.include_router(statistics.router)
+api_router.include_router(notifications.router)

@@ -35,6 +35,7 @@ def session_title(first_message: str) -> str:
 
 
 ContextBuilder = Callable[[UserRecord], ChatContext]
+ProviderSelector = Callable[[str], ChatProvider]  # user id → provider (the cloud-AI opt-out)
 
 
 class ChatService:
@@ -47,6 +48,7 @@ class ChatService:
         context_builder: ContextBuilder,
         limiter: RateLimiter,
         messages_per_minute: int,
+        provider_for: ProviderSelector | None = None,
     ) -> None:
         self._chat = chat
         self._provider = provider
@@ -56,6 +58,7 @@ class ChatService:
         self._per_minute = messages_per_minute
         self._recorder = TurnRecorder(chat=chat)
         self._streamer = TurnStreamer(provider=provider, recorder=self._recorder)
+        self._provider_for = provider_for
 
     # ---- sending ----
 
@@ -63,7 +66,10 @@ class ChatService:
         """Answer one message and store both sides of the turn together."""
         prepared = await self.prepare(user=user, content=content, session_id=session_id)
         screened, reply = await respond(
-            provider=self._provider, message=content, context=prepared.context, fallback=self._fallback
+            provider=prepared.provider or self._provider,
+            message=content,
+            context=prepared.context,
+            fallback=self._fallback,
         )
         answer = Answer(text=reply.content, reply=reply, flags=screened.flags)
         return await to_thread.run_sync(lambda: self._recorder.record(prepared=prepared, answer=answer))
@@ -86,7 +92,10 @@ class ChatService:
 
     def stream_events(self, *, prepared: PreparedTurn) -> AsyncGenerator[dict[str, Any], None]:
         """The events of an opened turn (see `TurnStreamer.events`)."""
-        return self._streamer.events(prepared=prepared)
+        streamer = self._streamer
+        if prepared.provider is not None and prepared.provider is not self._provider:
+            streamer = TurnStreamer(provider=prepared.provider, recorder=self._recorder)
+        return streamer.events(prepared=prepared)
 
     def _prepare_sync(self, *, user: UserRecord, content: str, session_id: str | None) -> PreparedTurn:
         self._limiter.hit(
@@ -116,7 +125,12 @@ class ChatService:
         context = self._build_context(user)
         context.history = history
         return PreparedTurn(
-            user=user, content=content, session=session, is_new=not session_id, context=context
+            user=user,
+            content=content,
+            session=session,
+            is_new=not session_id,
+            context=context,
+            provider=self._provider_for(user.user_id) if self._provider_for else None,
         )
 
     def _recent_turns(self, *, user_id: str, session_id: str) -> list[ChatTurn]:

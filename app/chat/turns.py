@@ -12,7 +12,7 @@ from app.chat.repository import ChatMessageRecord, ChatRepository, ChatSessionRe
 from app.core.errors import AccountGoneError, NotFoundError
 from app.core.security import iso, new_id, utc_now
 from app.db.guards import UserGoneError
-from app.providers.assistant.base import ChatContext, ChatReply
+from app.providers.assistant.base import ChatContext, ChatProvider, ChatReply
 from app.providers.assistant.safety import RedFlag
 
 PREVIEW_CHARS = 120
@@ -32,6 +32,7 @@ class PreparedTurn:
     session: ChatSessionRecord
     is_new: bool
     context: ChatContext
+    provider: ChatProvider | None = None  # None: the configured one (else the user's, e.g. opted out)
 
 
 @dataclass

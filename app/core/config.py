@@ -170,6 +170,16 @@ class Settings(BaseSettings):
     secret_key_secret_id: str = ""
     gemini_api_key_ssm_parameter: str = ""
     gemini_api_key_secret_id: str = ""
+    # Notifications (feed, reminders, push): the reminder loop's period (0: no loop in this
+    # process, e.g. when EventBridge Scheduler drives it), how far back a restarted loop catches
+    # up, how long notifications live (TTL), and the push backend (`sns`: one platform
+    # application ARN per platform).
+    notification_scheduler_seconds: float = Field(default=30.0, ge=0, le=600)
+    notification_catch_up_minutes: int = Field(default=180, ge=1, le=1440)
+    notification_ttl_days: int = Field(default=90, ge=1, le=3650)
+    push_backend: Literal["log", "sns"] = "log"
+    sns_platform_application_arn_ios: str = ""
+    sns_platform_application_arn_android: str = ""
 
     @model_validator(mode="after")
     def _refuse_unsafe_settings(self) -> "Settings":
@@ -213,6 +223,13 @@ class Settings(BaseSettings):
             problems.append("DEPLOYMENT=multi contradicts SINGLE_INSTANCE=true; keep one of them")
         if self.storage_backend == "s3" and not self.s3_bucket_name:
             problems.append("STORAGE_BACKEND=s3 needs S3_BUCKET_NAME")
+        if self.push_backend == "sns" and not (
+            self.sns_platform_application_arn_ios or self.sns_platform_application_arn_android
+        ):
+            problems.append(
+                "PUSH_BACKEND=sns needs SNS_PLATFORM_APPLICATION_ARN_IOS and/or "
+                "SNS_PLATFORM_APPLICATION_ARN_ANDROID"
+            )
         needs_gemini = self.vision_provider == "gemini" or self.chat_provider == "gemini"
         if needs_gemini and not self.gemini_api_key and not self.gemini_api_key_source:
             problems.append(

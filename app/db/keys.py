@@ -302,3 +302,85 @@ def chat_messages_prefix(session_id: str) -> str:
 def chat_message_session_key(session_id: str, message_id: str) -> str:
     """Session-index sort key of a message: a session's messages in order."""
     return chat_messages_prefix(session_id) + message_id
+
+
+# --- preferences ---
+# Records table, the user's partition: one preferences document.
+PREFERENCES_SK = "preferences"
+
+
+def preferences_key(user_id: str) -> dict[str, Any]:
+    """Records table: the user's preferences."""
+    return record_key(user_id, PREFERENCES_SK)
+
+
+# --- notifications ---
+# Records table, the user's partition: the feed (`notif#<notification_id>`, ULIDs so key
+# order is newest-first), the feed's read watermark, devices, the once-only guards (one per
+# user, kind and day or object) and the list of schedule entries the user has in the index.
+# The schedule index sits in system partitions, one per UTC minute: daily reminders under
+# `system#notify-daily#<HH:MM>`, one-off due times under `system#notify-due#<YYYY-MM-DDTHH:MM>`.
+NOTIFICATION_PREFIX = "notif#"
+NOTIFICATION_FEED_SK = "notif-feed"
+NOTIFICATION_DEVICE_PREFIX = "notif-device#"
+NOTIFICATION_GUARD_PREFIX = "notif-once#"
+NOTIFICATION_SCHEDULE_SK = "notif-schedule"
+NOTIFY_DAILY_PREFIX = "system#notify-daily#"
+NOTIFY_DUE_PREFIX = "system#notify-due#"
+NOTIFY_SCHEDULER_PARTITION = "system#notify-scheduler"
+NOTIFY_CURSOR_SK = "cursor"
+
+
+def notification_sk(notification_id: str) -> str:
+    """SK of one feed item."""
+    return NOTIFICATION_PREFIX + notification_id
+
+
+def notification_key(user_id: str, notification_id: str) -> dict[str, Any]:
+    """Records table: one feed item."""
+    return record_key(user_id, notification_sk(notification_id))
+
+
+def notification_feed_key(user_id: str) -> dict[str, Any]:
+    """Records table: the feed's state (the read-all watermark)."""
+    return record_key(user_id, NOTIFICATION_FEED_SK)
+
+
+def notification_device_sk(device_id: str) -> str:
+    """SK of one registered push device."""
+    return NOTIFICATION_DEVICE_PREFIX + device_id
+
+
+def notification_device_id(token: str) -> str:
+    """A device's id: derived from its token, so registering a token again finds the same device."""
+    return _digest(token, 26)
+
+
+def notification_guard_sk(dedupe_key: str) -> str:
+    """SK of the guard that makes one notification (kind + day, or kind + object) exactly once."""
+    return NOTIFICATION_GUARD_PREFIX + dedupe_key
+
+
+def notification_schedule_key(user_id: str) -> dict[str, Any]:
+    """Records table: which schedule-index entries belong to the user (erasure, re-indexing)."""
+    return record_key(user_id, NOTIFICATION_SCHEDULE_SK)
+
+
+def notify_daily_partition(utc_minute: str) -> str:
+    """The schedule-index partition of one UTC minute of the day (`HH:MM`)."""
+    return NOTIFY_DAILY_PREFIX + utc_minute
+
+
+def notify_due_partition(utc_minute: str) -> str:
+    """The schedule-index partition of one UTC minute (`YYYY-MM-DDTHH:MM`)."""
+    return NOTIFY_DUE_PREFIX + utc_minute
+
+
+def notify_entry_sk(user_id: str, name: str) -> str:
+    """SK of a user's entry in a schedule-index partition (`name`: am, pm, rescan_due, ...)."""
+    return f"{user_id}#{name}"
+
+
+def notify_cursor_key() -> dict[str, Any]:
+    """Records table: the last UTC minute the schedulers finished."""
+    return record_key(NOTIFY_SCHEDULER_PARTITION, NOTIFY_CURSOR_SK)

@@ -9,7 +9,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from app.auth.models import UserRecord
 from app.core.errors import AccountGoneError, ConflictError, NotFoundError, UnprocessableError
@@ -51,6 +51,14 @@ def severe_reaction_advice(checkin: CheckIn) -> str | None:
     return SEVERE_REACTION_WARNING.format(date=checkin.date) if severe else None
 
 
+class PlanEvents(Protocol):
+    """Who hears that a plan started or a severe reaction was reported (notifications)."""
+
+    def plan_created(self, user: UserRecord, plan: PlanRecord) -> None: ...
+
+    def severe_reaction(self, user: UserRecord, plan: PlanRecord, checkin: CheckIn) -> None: ...
+
+
 class PlanNotFoundError(NotFoundError):
     code = "plan_not_found"
     message = "No such plan."
@@ -78,10 +86,18 @@ def engine_profile(user: UserRecord, now: datetime) -> EngineProfile:
 
 
 class PlanService:
-    def __init__(self, *, plans: PlansRepository, scans: ScansRepository, lock_days: int) -> None:
+    def __init__(
+        self,
+        *,
+        plans: PlansRepository,
+        scans: ScansRepository,
+        lock_days: int,
+        events: PlanEvents | None = None,
+    ) -> None:
         self._plans = plans
         self._scans = scans
         self._lock_days = lock_days
+        self._events = events
 
     # ---- creation ----
 
@@ -120,6 +136,8 @@ class PlanService:
             # The account was deleted (or is being deleted) after this request was authenticated.
             raise AccountGoneError() from exc
         audit("plan.created", user_id=user.user_id, plan_id=plan.plan_id, override=override_reason)
+        if self._events:
+            self._events.plan_created(user, plan)
         return plan
 
     def _baseline_scan(self, *, user_id: str, scan_id: str | None) -> ScanRecord:
@@ -271,4 +289,6 @@ class PlanService:
         updated = self._plans.put_checkin(plan=plan, checkin=record, extra_warning=warning)
         if advice:
             audit("plan.severe_reaction", user_id=user.user_id, plan_id=plan_id)
+            if self._events:
+                self._events.severe_reaction(user, updated, record)
         return CheckInOutcome(plan=updated, checkin=record, advice=advice)

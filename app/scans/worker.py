@@ -38,6 +38,9 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
 
 BaselineLookup = Callable[[str], ScanRecord | None]
+# The provider for a user (the cloud-AI opt-out), and who hears about a recorded result.
+VisionSelector = Callable[[str], VisionProvider]
+FinishedHook = Callable[[ScanRecord, dict[str, Any]], None]
 
 
 def score_changes(current: dict[str, float], reference: dict[str, float]) -> dict[str, float]:
@@ -73,11 +76,15 @@ class AnalysisProcessor:
         storage: ImageStorage,
         vision: VisionProvider,
         baseline_lookup: BaselineLookup | None = None,
+        vision_for: VisionSelector | None = None,
+        on_finished: FinishedHook | None = None,
     ) -> None:
         self._scans = scans
         self._storage = storage
         self._vision = vision
         self.baseline_lookup = baseline_lookup
+        self.vision_for = vision_for
+        self.on_finished = on_finished
 
     def process(self, user_id: str, scan_id: str) -> str | None:
         """Claim and analyse; returns the final status, or None if another worker holds it."""
@@ -88,10 +95,9 @@ class AnalysisProcessor:
         log = {"scan_id": scan_id, "attempt": scan.attempts}
         if scan.attempts > MAX_ATTEMPTS:
             # The process died mid-analysis this many times: stop, say so, let the user retry.
-            self._scans.finish(
-                scan=scan,
-                updates=self._failure("too_many_attempts", "The analysis kept failing; retry the scan."),
-            )
+            updates = self._failure("too_many_attempts", "The analysis kept failing; retry the scan.")
+            if self._scans.finish(scan=scan, updates=updates) and self.on_finished:
+                self.on_finished(scan, updates)
             return "failed"
         logger.info("analysis started", extra=log)
         try:
@@ -108,6 +114,8 @@ class AnalysisProcessor:
             self._discard_result(scan, updates)
             return None
         logger.info("analysis finished", extra={**log, "status": updates["status"]})
+        if self.on_finished:
+            self.on_finished(scan, updates)
         return str(updates["status"])
 
     def _discard_result(self, scan: ScanRecord, updates: dict[str, Any]) -> None:
@@ -133,7 +141,8 @@ class AnalysisProcessor:
                     "A photo of this scan is missing from storage.", code="image_missing"
                 )
             images[angle] = data
-        analysis = self._vision.analyze(images)
+        vision = self.vision_for(scan.user_id) if self.vision_for else self._vision
+        analysis = vision.analyze(images)
         now = iso(utc_now())
         base: dict[str, Any] = {
             "passed_quality": analysis.passed_quality,
@@ -150,7 +159,7 @@ class AnalysisProcessor:
             first = problems[0].message if problems else "The photo did not pass the quality check."
             failure = ScanFailureRecord(code="quality_check_failed", message=first, problems=problems)
             return {**base, "status": "failed", "failure": failure.model_dump()}
-        self._store_overlay(scan, images, analysis)
+        self._store_overlay(scan, images, analysis, vision)
         previous = self._scans.latest_completed(user_id=scan.user_id, before_scan_id=scan.scan_id)
         baseline = self.baseline_lookup(scan.user_id) if self.baseline_lookup else None
         deltas = ScanDeltas(
@@ -167,11 +176,13 @@ class AnalysisProcessor:
             "overlay_key": overlay_key(scan.user_id, scan.scan_id),
         }
 
-    def _store_overlay(self, scan: ScanRecord, images: dict[str, bytes], analysis: ScanAnalysis) -> None:
+    def _store_overlay(
+        self, scan: ScanRecord, images: dict[str, bytes], analysis: ScanAnalysis, vision: VisionProvider
+    ) -> None:
         front = next((a for a in analysis.angles if a.angle == "front"), None)
         if front is None or "front" not in images:
             return
-        overlay = self._vision.render_overlay(images["front"], front)
+        overlay = vision.render_overlay(images["front"], front)
         self._storage.put(
             key=overlay_key(scan.user_id, scan.scan_id), data=overlay, content_type="image/jpeg"
         )

@@ -35,6 +35,8 @@ KEY_MODULES: tuple[ModuleType, ...] = (keys, scan_keys, plan_keys, chat_keys)
 NOT_USER_DATA = {
     keys.REGISTER_IP_PREFIX: "registrations per address",
     keys.LOGIN_IP_PREFIX: "sign-in attempts per address",
+    keys.NOTIFY_SCHEDULER_PARTITION: "the reminder schedulers' shared progress (one item)",
+    keys.NOTIFY_CURSOR_SK: "the reminder schedulers' shared progress (one item)",
 }
 
 CHECKED_BY_ERASURE_TEST = {
@@ -45,6 +47,15 @@ CHECKED_BY_ERASURE_TEST = {
     keys.ONETIME_REF_PREFIX,
     "idempotency#scan-create#",
     "plan#slot",
+    keys.PREFERENCES_SK,
+    keys.NOTIFICATION_PREFIX,
+    keys.NOTIFICATION_FEED_SK,
+    keys.NOTIFICATION_DEVICE_PREFIX,
+    keys.NOTIFICATION_GUARD_PREFIX,
+    keys.NOTIFICATION_SCHEDULE_SK,
+    # records table, the reminder schedule index (system partitions, one per minute)
+    keys.NOTIFY_DAILY_PREFIX,
+    keys.NOTIFY_DUE_PREFIX,
     # records table, owners about the user's email or tokens
     keys.PASSWORD_RESET_PREFIX,
     keys.LOGIN_PREFIX,
@@ -140,6 +151,13 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
     )
     assert checkin.status_code in (200, 201), checkin.text
     send(client, user, "Is my redness getting better?")
+    # Preferences, a push device, the feed's read state (the scan made a notification, the plan
+    # placed reminders and its unlock in the schedule index).
+    prefs = client.patch("/api/v1/users/me/preferences", headers=headers, json={"units": "imperial"})
+    assert prefs.status_code == 200, prefs.text
+    device = {"platform": "ios", "token": "e" * 64}
+    assert client.post("/api/v1/notifications/devices", headers=headers, json=device).status_code == 201
+    assert client.post("/api/v1/notifications/read-all", headers=headers).status_code == 200
     # A scan awaiting its photos (upload-expiry marker) created under an idempotency key.
     waiting = client.post(SCANS, headers={**headers, "Idempotency-Key": "erase-me"}, json={})
     assert waiting.status_code == 201, waiting.text
@@ -187,6 +205,14 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
     assert jobs
     assert expiring
     assert files_of(container.storage.root, user_id)
+    for part in (keys.NOTIFICATION_PREFIX, keys.NOTIFICATION_DEVICE_PREFIX, keys.NOTIFICATION_GUARD_PREFIX):
+        assert starts(mine, part), part
+    assert {keys.PREFERENCES_SK, keys.NOTIFICATION_FEED_SK, keys.NOTIFICATION_SCHEDULE_SK} <= mine
+    schedule = container.schedule_index.refs(user_id=user_id).entries
+    assert set(schedule) == {"am", "pm", "rescan_due", "plan_unlocked"}
+    assert all(
+        starts(sort_keys(query(db, records, partition)), f"{user_id}#") for partition in schedule.values()
+    )
 
     deleted = client.request("DELETE", f"{AUTH}/me", headers=headers, json={"password": PASSWORD})
     assert deleted.status_code == 204, deleted.text
@@ -204,6 +230,12 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
         keys.RATE_LIMIT_PREFIX,
         "idempotency#scan-create#",
         "plan#slot",
+        keys.PREFERENCES_SK,
+        keys.NOTIFICATION_PREFIX,
+        keys.NOTIFICATION_FEED_SK,
+        keys.NOTIFICATION_DEVICE_PREFIX,
+        keys.NOTIFICATION_GUARD_PREFIX,
+        keys.NOTIFICATION_SCHEDULE_SK,
         keys.ONETIME_REF_PREFIX,
         "session#",
         "S#",
@@ -229,6 +261,11 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
     checked.add("system#analysis-jobs")
     assert [i for i in query(db, records, "system#upload-expiry") if i.get("owner_id") == user_id] == []
     checked.add("system#upload-expiry")
+    for partition in schedule.values():
+        assert not starts(sort_keys(query(db, records, partition)), f"{user_id}#"), (
+            "a reminder outlived its account"
+        )
+    checked |= {keys.NOTIFY_DAILY_PREFIX, keys.NOTIFY_DUE_PREFIX}
     assert files_of(container.storage.root, user_id) == [], "photos outlived their account"
     checked |= {"users/", "uploads/"}
 

@@ -4,6 +4,7 @@ The route list comes from the app itself, so an endpoint added later is covered 
 """
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -53,13 +54,28 @@ def owner(client: TestClient) -> dict[str, Any]:
     scan = wait_for(client, user["headers"], upload_scan(client, user["headers"], face_jpeg())["scan_id"])
     plan = client.post("/api/v1/plans", headers=user["headers"], json={}).json()
     chat = send(client, user, "hello")
+    device = client.post(
+        "/api/v1/notifications/devices", headers=user["headers"], json={"platform": "ios", "token": "t" * 64}
+    ).json()
     user["ids"] = {
         "scan_id": scan["scan_id"],
         "plan_id": plan["plan_id"],
         "session_id": chat["session_id"],
         "slug": "niacinamide",
+        "notification_id": first_notification(client, user["headers"]),
+        "device_id": device["device_id"],
     }
     return user
+
+
+def first_notification(client: TestClient, headers: dict) -> str:
+    """The owner's scan notification (made by the worker right after the result is recorded)."""
+    for _ in range(200):
+        items = client.get("/api/v1/notifications", headers=headers).json()["items"]
+        if items:
+            return str(items[0]["notification_id"])
+        time.sleep(0.05)
+    raise AssertionError("the scan made no notification")
 
 
 def fill(path: str, ids: dict[str, str]) -> str:
@@ -77,8 +93,10 @@ def sample_body(method: str, path: str) -> dict[str, Any] | None:
         "/api/v1/ingredients/check": {"ingredients": ["retinol"]},
         "/api/v1/scans": {},
         "/api/v1/plans": {},
+        "/api/v1/users/me/preferences": {"units": "metric"},
+        "/api/v1/notifications/devices": {"platform": "ios", "token": "t" * 64},
     }
-    return bodies.get(path) if method in {"POST", "PATCH", "DELETE"} else None
+    return bodies.get(path) if method in {"POST", "PATCH", "PUT", "DELETE"} else None
 
 
 def bad_tokens(settings, owner: dict) -> dict[str, str]:
@@ -115,7 +133,9 @@ def test_every_protected_endpoint_rejects_bad_tokens(client: TestClient, setting
 def test_other_users_objects_answer_404_and_stay_unchanged(client: TestClient, register, owner: dict) -> None:
     intruder = register()
     with_ids = [
-        (m, p) for m, p in protected_routes(client) if re.search(r"\{(scan_id|plan_id|session_id)\}", p)
+        (m, p)
+        for m, p in protected_routes(client)
+        if re.search(r"\{(scan_id|plan_id|session_id|notification_id|device_id)\}", p)
     ]
     assert len(with_ids) >= 10, with_ids
     for method, path in with_ids:
@@ -136,6 +156,12 @@ def test_other_users_objects_answer_404_and_stay_unchanged(client: TestClient, r
         f"/api/v1/chat/sessions/{ids['session_id']}/messages", headers=owner["headers"]
     ).json()
     assert len(messages["items"]) == 2
+    feed = client.get("/api/v1/notifications", headers=owner["headers"]).json()["items"]
+    assert [
+        (n["notification_id"], n["read"]) for n in feed if n["notification_id"] == ids["notification_id"]
+    ] == [(ids["notification_id"], False)]
+    devices = client.get("/api/v1/notifications/devices", headers=owner["headers"]).json()["items"]
+    assert [d["device_id"] for d in devices] == [ids["device_id"]]
 
 
 def test_deleted_users_token_is_401_everywhere(client: TestClient, register) -> None:
@@ -151,6 +177,8 @@ def test_deleted_users_token_is_401_everywhere(client: TestClient, register) -> 
         "plan_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "session_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "slug": "niacinamide",
+        "notification_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "device_id": "0" * 26,
     }
     for method, path in protected_routes(client):
         response = client.request(

@@ -1,0 +1,56 @@
+"""Response shape of /users/me/statistics: one object per section."""
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class MetricChange(BaseModel):
+    metric: str
+    change: float = Field(description="Latest minus first score (positive = healthier).")
+
+
+class MetricScore(BaseModel):
+    metric: str
+    score: float
+
+
+class ScanStatistics(BaseModel):
+    scans_done: int = Field(description="Completed scans that passed the photo checks.")
+    first_scan_at: str | None
+    latest_scan_at: str | None
+    first_overall: float | None
+    latest_overall: float | None
+    overall_change: float | None
+    best_improving_metric: MetricChange | None = Field(
+        description="The metric that gained most since the first scan."
+    )
+    worst_metric: MetricScore | None = Field(description="The lowest-scoring metric of the latest scan.")
+
+
+class PlanStatistics(BaseModel):
+    has_active_plan: bool
+    plan_id: str | None = None
+    am_percent: float | None = Field(None, description="Share of the plan's days with the AM routine done.")
+    pm_percent: float | None = None
+    adherence_percent: float | None = Field(None, description="Mean of the AM and PM completion.")
+    current_streak_days: int = 0
+    days_until_unlock: int | None = Field(None, description="0 once the lock has ended.")
+
+
+class RescanStatistics(BaseModel):
+    rescan_interval_days: int
+    next_rescan_due_date: date | None = Field(None, description="Local date; null before the first scan.")
+    days_until_rescan: int | None = Field(None, description="0 when due today or overdue.")
+    overdue: bool = False
+
+
+class StatisticsRead(BaseModel):
+    """Every section's numbers; sections added later appear as more keys."""
+
+    model_config = ConfigDict(extra="allow")
+
+    generated_at: datetime
+    scans: ScanStatistics
+    plan: PlanStatistics
+    rescan: RescanStatistics

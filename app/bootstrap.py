@@ -21,6 +21,7 @@ from app.core.config import Settings
 from app.core.errors import DomainError
 from app.core.rate_limit import RateLimiter
 from app.core.security import TokenCodec, configure_password_hashing
+from app.cycles.position import CyclePositionLookup, NoCycleTracking
 from app.db.dynamodb import build_dynamodb_client
 from app.db.records import RecordsRepository
 from app.plans.repository import PlansRepository
@@ -34,6 +35,10 @@ from app.scans.repository import ScansRepository
 from app.scans.service import ScanService
 from app.scans.sweeps import MaintenanceSweeper
 from app.scans.worker import AnalysisProcessor, AnalysisWorker
+from app.skin_logs.observations import SkinLogObservations
+from app.skin_logs.owner import SkinLogsData
+from app.skin_logs.repository import SkinLogsRepository
+from app.skin_logs.service import SkinLogService
 
 logger = logging.getLogger("dermalens.container")
 
@@ -63,6 +68,10 @@ class Container:
     analysis: AnalysisProcessor
     analysis_worker: AnalysisWorker
     sweeper: MaintenanceSweeper
+    skin_logs_repo: SkinLogsRepository
+    skin_logs: SkinLogService
+    # The cycle insight's self-rated series (wired into the insight by the cycles domain).
+    skin_log_observations: SkinLogObservations
     table_check: TableCheckCache = field(default_factory=TableCheckCache)
 
     async def start(self) -> None:
@@ -141,6 +150,10 @@ def build_container(
         refresh_grace_seconds=settings.refresh_reuse_grace_seconds,
     )
     plans = PlanService(plans=plans_repo, scans=scans_repo, lock_days=settings.plan_lock_days)
+    skin_logs_repo = SkinLogsRepository(client, names["records"], names["users"])
+    # The cycles domain's lookup replaces NoCycleTracking once it is merged.
+    cycle_lookup: CyclePositionLookup = NoCycleTracking()
+    skin_logs = SkinLogService(logs=skin_logs_repo, scans=scans_repo, plans=plans, cycles=cycle_lookup)
     processor = AnalysisProcessor(
         scans=scans_repo, storage=storage, vision=vision, baseline_lookup=plans.baseline_scan
     )
@@ -166,7 +179,7 @@ def build_container(
         chat=chat_repo,
         provider=chat_provider,
         fallback=build_fallback_provider(settings),
-        context_builder=ChatContextBuilder(scans=scans_repo, plans=plans),
+        context_builder=ChatContextBuilder(scans=scans_repo, plans=plans, skin_logs=skin_logs),
         limiter=limiter,
         messages_per_minute=settings.chat_messages_per_minute,
     )
@@ -177,6 +190,7 @@ def build_container(
             ScansData(scans=scans_repo, storage=storage),
             PlansData(plans=plans_repo),
             ChatData(chat=chat_repo),
+            SkinLogsData(logs=skin_logs_repo),
             RecordsData(records=records),
         ],
         records=records,
@@ -208,4 +222,7 @@ def build_container(
         analysis=processor,
         analysis_worker=worker,
         sweeper=MaintenanceSweeper(scans=scans, interval_seconds=settings.storage_sweep_seconds),
+        skin_logs_repo=skin_logs_repo,
+        skin_logs=skin_logs,
+        skin_log_observations=SkinLogObservations(logs=skin_logs_repo),
     )

@@ -17,6 +17,7 @@ from app.core.config import Settings
 from app.core.errors import AuthenticationError
 from app.plans.service import PlanService
 from app.scans.service import ScanService
+from app.skin_logs.service import SkinLogService
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -54,12 +55,17 @@ def get_chat_service(container: ContainerDep) -> ChatService:
     return container.chat
 
 
+def get_skin_log_service(container: ContainerDep) -> SkinLogService:
+    return container.skin_logs
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 ScanServiceDep = Annotated[ScanService, Depends(get_scan_service)]
 PlanServiceDep = Annotated[PlanService, Depends(get_plan_service)]
 ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
+SkinLogServiceDep = Annotated[SkinLogService, Depends(get_skin_log_service)]
 BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
 
 

@@ -8,6 +8,7 @@ from app.chat import router as chat
 from app.ingredients import router as ingredients
 from app.plans import router as plans
 from app.scans import router as scans
+from app.skin_logs import router as skin_logs
 
 api_router = APIRouter()
 api_router.include_router(auth.router)
@@ -16,3 +17,4 @@ api_router.include_router(storage.router)
 api_router.include_router(plans.router)
 api_router.include_router(ingredients.router)
 api_router.include_router(chat.router)
+api_router.include_router(skin_logs.router)

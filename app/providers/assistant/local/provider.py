@@ -25,6 +25,7 @@ HANDLERS: dict[str, Handler] = {
     "ingredient_question": ingredient_answers.ingredient_facts,
     "pregnancy_safety": ingredient_answers.pregnancy_safety,
     "cycle": other_answers.cycle,
+    "skin_log": other_answers.skin_logs,
     "off_topic": other_answers.off_topic,
     "greeting": other_answers.greeting,
     "red_flag": other_answers.red_flag,

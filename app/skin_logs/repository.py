@@ -23,7 +23,7 @@ from app.db.keys import (
 from app.db.repository import ConditionFailed, Repository, update_expression
 from app.skin_logs.models import SkinLogRecord
 
-_KEY_FIELDS = {"user_id", "sk", "expires_at_epoch"}
+_KEY_FIELDS = {"sk", "expires_at_epoch"}
 
 
 class SkinLogChanged(Exception):  # noqa: N818 - reads as an outcome

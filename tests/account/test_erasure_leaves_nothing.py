@@ -45,6 +45,8 @@ CHECKED_BY_ERASURE_TEST = {
     keys.ONETIME_REF_PREFIX,
     "idempotency#scan-create#",
     "plan#slot",
+    keys.SKIN_LOG_PREFIX,
+    keys.SKIN_LOG_ID_PREFIX,
     # records table, owners about the user's email or tokens
     keys.PASSWORD_RESET_PREFIX,
     keys.LOGIN_PREFIX,
@@ -140,6 +142,8 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
     )
     assert checkin.status_code in (200, 201), checkin.text
     send(client, user, "Is my redness getting better?")
+    skin_log = client.post("/api/v1/skin-logs", headers=headers, json={"date": today(), "breakouts": "few"})
+    assert skin_log.status_code == 201, skin_log.text
     # A scan awaiting its photos (upload-expiry marker) created under an idempotency key.
     waiting = client.post(SCANS, headers={**headers, "Idempotency-Key": "erase-me"}, json={})
     assert waiting.status_code == 201, waiting.text
@@ -178,6 +182,8 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
     assert starts(mine, keys.RATE_LIMIT_PREFIX)
     assert starts(mine, "idempotency#scan-create#")
     assert "plan#slot" in mine
+    assert starts(mine, keys.SKIN_LOG_PREFIX)
+    assert starts(mine, keys.SKIN_LOG_ID_PREFIX)
     assert len(refs) == 2
     assert all(query(db, records, owner) for owner in token_owners)
     counters = sort_keys(query(db, records, account_counters))
@@ -204,6 +210,8 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
         keys.RATE_LIMIT_PREFIX,
         "idempotency#scan-create#",
         "plan#slot",
+        keys.SKIN_LOG_PREFIX,
+        keys.SKIN_LOG_ID_PREFIX,
         keys.ONETIME_REF_PREFIX,
         "session#",
         "S#",

@@ -53,7 +53,11 @@ def owner(client: TestClient) -> dict[str, Any]:
     scan = wait_for(client, user["headers"], upload_scan(client, user["headers"], face_jpeg())["scan_id"])
     plan = client.post("/api/v1/plans", headers=user["headers"], json={}).json()
     chat = send(client, user, "hello")
+    skin_log = client.post(
+        "/api/v1/skin-logs", headers=user["headers"], json={"date": today(), "dryness": 42}
+    ).json()
     user["ids"] = {
+        "log_id": skin_log["log_id"],
         "scan_id": scan["scan_id"],
         "plan_id": plan["plan_id"],
         "session_id": chat["session_id"],
@@ -77,6 +81,8 @@ def sample_body(method: str, path: str) -> dict[str, Any] | None:
         "/api/v1/ingredients/check": {"ingredients": ["retinol"]},
         "/api/v1/scans": {},
         "/api/v1/plans": {},
+        "/api/v1/skin-logs": {"date": today(), "dryness": 10},
+        "/api/v1/skin-logs/{log_id}": {"dryness": 99},
     }
     return bodies.get(path) if method in {"POST", "PATCH", "DELETE"} else None
 
@@ -115,7 +121,9 @@ def test_every_protected_endpoint_rejects_bad_tokens(client: TestClient, setting
 def test_other_users_objects_answer_404_and_stay_unchanged(client: TestClient, register, owner: dict) -> None:
     intruder = register()
     with_ids = [
-        (m, p) for m, p in protected_routes(client) if re.search(r"\{(scan_id|plan_id|session_id)\}", p)
+        (m, p)
+        for m, p in protected_routes(client)
+        if re.search(r"\{(scan_id|plan_id|session_id|log_id)\}", p)
     ]
     assert len(with_ids) >= 10, with_ids
     for method, path in with_ids:
@@ -136,6 +144,8 @@ def test_other_users_objects_answer_404_and_stay_unchanged(client: TestClient, r
         f"/api/v1/chat/sessions/{ids['session_id']}/messages", headers=owner["headers"]
     ).json()
     assert len(messages["items"]) == 2
+    skin_log = client.get(f"/api/v1/skin-logs/{ids['log_id']}", headers=owner["headers"]).json()
+    assert skin_log["dryness"] == 42
 
 
 def test_deleted_users_token_is_401_everywhere(client: TestClient, register) -> None:
@@ -150,6 +160,7 @@ def test_deleted_users_token_is_401_everywhere(client: TestClient, register) -> 
         "scan_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "plan_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "session_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "log_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "slug": "niacinamide",
     }
     for method, path in protected_routes(client):

@@ -55,7 +55,7 @@ class ChatService:
         self._limiter = limiter
         self._per_minute = messages_per_minute
         self._recorder = TurnRecorder(chat=chat)
-        self._streamer = TurnStreamer(provider=provider, recorder=self._recorder)
+        self._streamer = TurnStreamer(provider=provider, recorder=self._recorder, fallback=fallback)
 
     # ---- sending ----
 

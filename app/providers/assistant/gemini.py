@@ -22,6 +22,7 @@ from app.providers.gemini import (
     UNDECODABLE_ERRORS,
     describe_error,
     gemini_client_from_settings,
+    gemini_doctor_check,
 )
 
 logger = logging.getLogger("dermalens.chat.gemini")
@@ -47,6 +48,10 @@ class GeminiChatProvider:
     def from_settings(cls, settings: Settings) -> "GeminiChatProvider":
         """The provider described by GEMINI_* settings."""
         return cls(client=gemini_client_from_settings(settings), model=settings.gemini_model)
+
+    def doctor_check(self) -> tuple[bool, str]:
+        """Is the model reachable with this key? (a models.get call: no tokens spent)."""
+        return gemini_doctor_check(self._client, self._model)
 
     async def aclose(self) -> None:
         """Release the async HTTP connections."""

@@ -44,6 +44,10 @@ class LocalChatProvider:
 
     name = "local"
 
+    def doctor_check(self) -> tuple[bool, str]:
+        """Offline and deterministic: always ready."""
+        return True, "local assistant: offline, nothing to reach"
+
     async def reply(self, *, message: str, context: ChatContext) -> ChatReply:
         """The answer for the message's intent, built from the user's own data."""
         request = request_of(message, context)

@@ -41,6 +41,10 @@ CALL_ERRORS: tuple[type[Exception], ...] = (
     ParserError,
     OSError,
 )
+# A 200 whose body does not fit the API's shapes makes botocore's parser itself fail with
+# these (e.g. a string where a content block belongs). Caught only around a client call:
+# the model answered, but with nothing decodable.
+UNDECODABLE_ERRORS: tuple[type[Exception], ...] = (AttributeError, TypeError, ValueError, KeyError)
 INVOKE_ACTION = "bedrock:InvokeModel"
 STREAM_ACTION = "bedrock:InvokeModelWithResponseStream"
 
@@ -96,7 +100,7 @@ def doctor_converse(*, client: Any, model_id: str, what: str) -> tuple[bool, str
             messages=[{"role": "user", "content": [{"text": "ping"}]}],
             inferenceConfig={"maxTokens": 1},
         )
-    except CALL_ERRORS as exc:
+    except CALL_ERRORS + UNDECODABLE_ERRORS as exc:
         hint = ""
         if error_code(exc) == "AccessDeniedException":
             hint = f"; the instance role needs {INVOKE_ACTION} on this model (and model access enabled)"

@@ -18,6 +18,7 @@ from app.providers.assistant.prompt import MAX_TURN_CHARS, build_system_instruct
 from app.providers.assistant.safety import MAX_ANSWER_CHARS, clean_piece
 from app.providers.bedrock import (
     CALL_ERRORS,
+    UNDECODABLE_ERRORS,
     bedrock_runtime_client,
     describe_error,
     doctor_converse,
@@ -66,6 +67,8 @@ class BedrockChatProvider:
             response = await to_thread.run_sync(lambda: self._client.converse(**request))
         except CALL_ERRORS as exc:
             raise _failed(exc) from exc
+        except UNDECODABLE_ERRORS as exc:
+            raise _invalid(f"undecodable answer ({type(exc).__name__})") from exc
         stop = response.get("stopReason") if isinstance(response, dict) else None
         if stop not in _FINISHED_OK:
             raise _invalid(f"answer stopped ({stop})")
@@ -85,6 +88,8 @@ class BedrockChatProvider:
             response = await to_thread.run_sync(lambda: self._client.converse_stream(**request))
         except CALL_ERRORS as exc:
             raise _failed(exc) from exc
+        except UNDECODABLE_ERRORS as exc:
+            raise _invalid(f"undecodable answer ({type(exc).__name__})") from exc
         stream = response.get("stream") if isinstance(response, dict) else None
         if stream is None:
             raise _invalid("no event stream")
@@ -97,6 +102,8 @@ class BedrockChatProvider:
                     event = await to_thread.run_sync(next, events, _DONE)
                 except CALL_ERRORS as exc:
                     raise _failed(exc, streamed=sent) from exc
+                except UNDECODABLE_ERRORS as exc:
+                    raise _invalid(f"undecodable stream event ({type(exc).__name__})") from exc
                 if event is _DONE:
                     break
                 if not isinstance(event, dict):

@@ -13,7 +13,13 @@ import logging
 from typing import Any
 
 from app.core.config import Settings
-from app.providers.bedrock import CALL_ERRORS, bedrock_runtime_client, describe_error, doctor_converse
+from app.providers.bedrock import (
+    CALL_ERRORS,
+    UNDECODABLE_ERRORS,
+    bedrock_runtime_client,
+    describe_error,
+    doctor_converse,
+)
 from app.providers.vision.base import AnalysisFailedError, AngleAnalysis, ScanAnalysis
 from app.providers.vision.remote import (
     SYSTEM_INSTRUCTION,
@@ -115,6 +121,8 @@ class BedrockVisionProvider:
                 "The skin analysis service is unavailable right now; retry the scan shortly.",
                 code=UNAVAILABLE,
             ) from exc
+        except UNDECODABLE_ERRORS as exc:
+            raise _invalid(f"undecodable answer ({type(exc).__name__})") from exc
         return response
 
 

@@ -60,6 +60,10 @@ class BedrockChatProvider:
         """Is the chat model reachable with this role? (1-token converse: bedrock:InvokeModel)."""
         return doctor_converse(client=self._client, model_id=self._model_id, what="chat")
 
+    async def aclose(self) -> None:
+        """Release the HTTP connections (called by the Container on shutdown)."""
+        await to_thread.run_sync(self._client.close)
+
     async def reply(self, *, message: str, context: ChatContext) -> ChatReply:
         """One whole answer, or `ChatProviderError`."""
         request = self._request(message=message, context=context)

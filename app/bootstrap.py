@@ -21,6 +21,7 @@ from app.core.config import Settings
 from app.core.errors import DomainError
 from app.core.rate_limit import RateLimiter
 from app.core.security import TokenCodec, configure_password_hashing
+from app.cycles.position import CyclePositionLookup, NoCycleTracking
 from app.db.dynamodb import build_dynamodb_client
 from app.db.records import RecordsRepository
 from app.notifications.events import NotificationEvents
@@ -45,6 +46,10 @@ from app.scans.repository import ScansRepository
 from app.scans.service import ScanService
 from app.scans.sweeps import MaintenanceSweeper
 from app.scans.worker import AnalysisProcessor, AnalysisWorker
+from app.skin_logs.observations import SkinLogObservations
+from app.skin_logs.owner import SkinLogsData
+from app.skin_logs.repository import SkinLogsRepository
+from app.skin_logs.service import SkinLogService
 from app.statistics.repository import StatisticsRepository
 from app.statistics.sections import default_sections
 from app.statistics.service import StatisticsService
@@ -84,6 +89,10 @@ class Container:
     schedule_index: ScheduleIndex
     scheduler: ReminderScheduler
     push: PushSender
+    skin_logs_repo: SkinLogsRepository
+    skin_logs: SkinLogService
+    # The cycle insight's self-rated series (wired into the insight by the cycles domain).
+    skin_log_observations: SkinLogObservations
     table_check: TableCheckCache = field(default_factory=TableCheckCache)
 
     async def start(self) -> None:
@@ -226,6 +235,10 @@ def build_container(
     )
 
     plans = PlanService(plans=plans_repo, scans=scans_repo, lock_days=settings.plan_lock_days, events=events)
+    skin_logs_repo = SkinLogsRepository(client, names["records"], names["users"])
+    # The cycles domain's lookup replaces NoCycleTracking once it is merged.
+    cycle_lookup: CyclePositionLookup = NoCycleTracking()
+    skin_logs = SkinLogService(logs=skin_logs_repo, scans=scans_repo, plans=plans, cycles=cycle_lookup)
     processor = AnalysisProcessor(
         scans=scans_repo,
         storage=storage,
@@ -256,7 +269,7 @@ def build_container(
         chat=chat_repo,
         provider=chat_provider,
         fallback=build_fallback_provider(settings),
-        context_builder=ChatContextBuilder(scans=scans_repo, plans=plans),
+        context_builder=ChatContextBuilder(scans=scans_repo, plans=plans, skin_logs=skin_logs),
         limiter=limiter,
         messages_per_minute=settings.chat_messages_per_minute,
         provider_for=chat_for.for_user,
@@ -271,6 +284,7 @@ def build_container(
             # Before RecordsData: it finds devices and schedule entries through the partition.
             NotificationsData(notifications=notifications_repo, index=schedule_index, push=push),
             PreferencesData(preferences=preferences_repo),
+            SkinLogsData(logs=skin_logs_repo),
             RecordsData(records=records),
         ],
         records=records,
@@ -314,4 +328,7 @@ def build_container(
         schedule_index=schedule_index,
         scheduler=scheduler,
         push=push,
+        skin_logs_repo=skin_logs_repo,
+        skin_logs=skin_logs,
+        skin_log_observations=SkinLogObservations(logs=skin_logs_repo),
     )

@@ -19,6 +19,7 @@ from app.notifications.service import NotificationService
 from app.plans.service import PlanService
 from app.preferences.service import PreferencesService
 from app.scans.service import ScanService
+from app.skin_logs.service import SkinLogService
 from app.statistics.service import StatisticsService
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -69,6 +70,10 @@ def get_notification_service(container: ContainerDep) -> NotificationService:
     return container.notifications
 
 
+def get_skin_log_service(container: ContainerDep) -> SkinLogService:
+    return container.skin_logs
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
@@ -78,6 +83,7 @@ ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
 PreferencesServiceDep = Annotated[PreferencesService, Depends(get_preferences_service)]
 StatisticsServiceDep = Annotated[StatisticsService, Depends(get_statistics_service)]
 NotificationServiceDep = Annotated[NotificationService, Depends(get_notification_service)]
+SkinLogServiceDep = Annotated[SkinLogService, Depends(get_skin_log_service)]
 BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
 
 

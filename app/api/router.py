@@ -10,6 +10,7 @@ from app.notifications import router as notifications
 from app.plans import router as plans
 from app.preferences import router as preferences
 from app.scans import router as scans
+from app.skin_logs import router as skin_logs
 from app.statistics import router as statistics
 
 api_router = APIRouter()
@@ -22,3 +23,4 @@ api_router.include_router(chat.router)
 api_router.include_router(preferences.router)
 api_router.include_router(statistics.router)
 api_router.include_router(notifications.router)
+api_router.include_router(skin_logs.router)

@@ -1,6 +1,7 @@
 """What the assistant is told about a user: derived numbers and text only, never photos."""
 
 from statistics import fmean
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from app.auth.models import UserRecord
@@ -10,11 +11,21 @@ from app.plans.timeline import adherence, plan_timeline
 from app.providers.assistant.base import ChatContext
 from app.scans.repository import ScanRecord, ScansRepository
 
+if TYPE_CHECKING:
+    from app.skin_logs.service import SkinLogService
+
+# The assistant sees the last two weeks or so of self-ratings, never the whole history.
+RECENT_SKIN_LOGS = 14
+_SKIN_LOG_FIELDS = ("breakouts", "dryness", "oiliness", "sensitivity", "radiance", "reaction", "notes")
+
 
 class ChatContextBuilder:
-    def __init__(self, *, scans: ScansRepository, plans: PlanService) -> None:
+    def __init__(
+        self, *, scans: ScansRepository, plans: PlanService, skin_logs: "SkinLogService | None" = None
+    ) -> None:
         self._scans = scans
         self._plans = plans
+        self._skin_logs = skin_logs
 
     def __call__(self, user: UserRecord) -> ChatContext:
         now = utc_now()
@@ -62,8 +73,27 @@ class ChatContextBuilder:
             plan_adherence = adherence(plan_record, user, now)
         today = now.astimezone(ZoneInfo(user.timezone or "UTC")).date().isoformat()
         return ChatContext(
-            profile=profile, latest_scan=latest_scan, plan=plan, adherence=plan_adherence, today=today
+            profile=profile,
+            latest_scan=latest_scan,
+            plan=plan,
+            adherence=plan_adherence,
+            today=today,
+            skin_logs=self._recent_skin_logs(user.user_id),
         )
+
+    def _recent_skin_logs(self, user_id: str) -> list[dict[str, Any]] | None:
+        """The newest self-rated logs, only the fields the assistant can talk about."""
+        if self._skin_logs is None:
+            return None
+        logs = self._skin_logs.recent(user_id=user_id, limit=RECENT_SKIN_LOGS)
+        return [
+            {
+                "date": log.log_date,
+                **{name: getattr(log, name) for name in _SKIN_LOG_FIELDS if getattr(log, name) is not None},
+                **({"cycle_day": log.cycle_day, "cycle_phase": log.cycle_phase} if log.cycle_phase else {}),
+            }
+            for log in logs
+        ] or None
 
 
 def region_scores(scan: ScanRecord) -> dict[str, float]:

@@ -57,8 +57,8 @@ class ChatService:
         self._limiter = limiter
         self._per_minute = messages_per_minute
         self._recorder = TurnRecorder(chat=chat)
-        self._streamer = TurnStreamer(provider=provider, recorder=self._recorder)
         self._provider_for = provider_for
+        self._streamer = TurnStreamer(provider=provider, recorder=self._recorder, fallback=fallback)
 
     # ---- sending ----
 
@@ -94,7 +94,9 @@ class ChatService:
         """The events of an opened turn (see `TurnStreamer.events`)."""
         streamer = self._streamer
         if prepared.provider is not None and prepared.provider is not self._provider:
-            streamer = TurnStreamer(provider=prepared.provider, recorder=self._recorder)
+            streamer = TurnStreamer(
+                provider=prepared.provider, recorder=self._recorder, fallback=self._fallback
+            )
         return streamer.events(prepared=prepared)
 
     def _prepare_sync(self, *, user: UserRecord, content: str, session_id: str | None) -> PreparedTurn:

@@ -1,5 +1,6 @@
 """A prepared turn answered as events while it is generated; what is stored is what was streamed."""
 
+import logging
 import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import suppress
@@ -13,6 +14,8 @@ from app.providers.assistant.base import ChatContext, ChatProvider, ChatProvider
 from app.providers.assistant.pipeline import SAFETY_PROVIDER, Screened, screen
 from app.providers.assistant.safety import clean_piece, closing_note
 
+logger = logging.getLogger("dermalens.chat")
+
 
 def _words(text: str) -> list[str]:
     return re.findall(r"\S+\s*|\s+", text)
@@ -21,9 +24,12 @@ def _words(text: str) -> list[str]:
 class TurnStreamer:
     """`start`, `delta` pieces, then `done` with the stored messages (or `error`)."""
 
-    def __init__(self, *, provider: ChatProvider, recorder: TurnRecorder) -> None:
+    def __init__(
+        self, *, provider: ChatProvider, recorder: TurnRecorder, fallback: ChatProvider | None = None
+    ) -> None:
         self._provider = provider
         self._recorder = recorder
+        self._fallback = fallback
 
     async def events(self, *, prepared: PreparedTurn) -> AsyncGenerator[dict[str, Any], None]:
         """The events of a prepared turn; the safety layer runs first, as for a sent message.
@@ -43,7 +49,7 @@ class TurnStreamer:
         yield {"event": "start", "data": {"session_id": prepared.session.session_id}}
         try:
             async for piece in self._pieces(
-                screened=screened, content=prepared.content, context=prepared.context
+                screened=screened, content=prepared.content, context=prepared.context, answer=answer
             ):
                 text = clean_piece(piece)
                 if text:
@@ -74,13 +80,29 @@ class TurnStreamer:
     async def _record(self, *, prepared: PreparedTurn, answer: Answer) -> Turn:
         return await to_thread.run_sync(lambda: self._recorder.record(prepared=prepared, answer=answer))
 
-    async def _pieces(self, *, screened: Screened, content: str, context: ChatContext) -> AsyncIterator[str]:
-        """The safety layer's own answer word by word, or its cautions followed by the provider's pieces."""
+    async def _pieces(
+        self, *, screened: Screened, content: str, context: ChatContext, answer: Answer
+    ) -> AsyncIterator[str]:
+        """The safety layer's own answer word by word, or its cautions followed by the provider's pieces.
+
+        A provider that fails before its first piece (down, throttled) is replaced by the
+        fallback, as for a sent message; once it has streamed, a failure ends the turn there.
+        """
         if screened.answer is not None:
             for piece in _words(screened.answer):
                 yield piece
             return
         if screened.preamble:
             yield screened.preamble
-        async for piece in self._provider.stream(message=content, context=context):
-            yield piece
+        started = False
+        try:
+            async for piece in self._provider.stream(message=content, context=context):
+                started = True
+                yield piece
+        except ChatProviderError:
+            if started or self._fallback is None:
+                raise
+            logger.warning("assistant provider failed before streaming; answering with the fallback")
+            answer.reply.provider = self._fallback.name
+            async for piece in self._fallback.stream(message=content, context=context):
+                yield piece

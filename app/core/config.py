@@ -84,14 +84,27 @@ class Settings(BaseSettings):
     min_image_side: int = 256
 
     # Providers
-    vision_provider: Literal["local", "gemini"] = "local"
-    chat_provider: Literal["local", "gemini"] = "local"
+    vision_provider: Literal["local", "gemini", "bedrock"] = "local"
+    chat_provider: Literal["local", "gemini", "bedrock"] = "local"
     gemini_api_key: str = ""
     gemini_model: str = "gemini-2.5-flash"
     gemini_base_url: str = ""
     gemini_timeout_seconds: float = 30.0
     gemini_max_retries: int = 2
     chat_fallback_to_local: bool = False
+
+    # AWS Bedrock providers (CHAT_PROVIDER / VISION_PROVIDER=bedrock; issue 17). No keys: the
+    # default credential chain (the EC2 instance role). Region empty = AWS_REGION.
+    bedrock_region: str = ""
+    bedrock_chat_model_id: str = "amazon.nova-lite-v1:0"
+    bedrock_vision_model_id: str = "amazon.nova-lite-v1:0"
+    # Only for tests or a VPC endpoint; empty = the regional bedrock-runtime endpoint.
+    bedrock_endpoint_url: str = ""
+    bedrock_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    bedrock_read_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    # Every attempt, the first included (botocore standard retries: throttling, 5xx, timeouts).
+    bedrock_max_attempts: int = Field(default=3, ge=1, le=10)
+    bedrock_chat_max_tokens: int = Field(default=600, ge=16, le=4096)
 
     # Auth
     # Empty: development generates one under the data dir (see get_settings); else refused.
@@ -236,6 +249,12 @@ class Settings(BaseSettings):
                 "VISION_PROVIDER/CHAT_PROVIDER=gemini needs GEMINI_API_KEY; "
                 "set it or use the offline 'local' provider"
             )
+        for name, provider, model in (
+            ("CHAT_PROVIDER", self.chat_provider, self.bedrock_chat_model_id),
+            ("VISION_PROVIDER", self.vision_provider, self.bedrock_vision_model_id),
+        ):
+            if provider == "bedrock" and not model.strip():
+                problems.append(f"{name}=bedrock needs its BEDROCK_*_MODEL_ID")
         return problems
 
     @property
@@ -269,6 +288,11 @@ class Settings(BaseSettings):
                     f"{name} is set and also named in SSM / Secrets Manager; remove it from the env file"
                 )
         return problems
+
+    @property
+    def bedrock_region_name(self) -> str:
+        """The region Bedrock is called in: BEDROCK_REGION, else AWS_REGION."""
+        return self.bedrock_region or self.aws_region
 
     @property
     def uses_local_dynamodb(self) -> bool:

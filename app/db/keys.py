@@ -384,3 +384,34 @@ def notify_entry_sk(user_id: str, name: str) -> str:
 def notify_cursor_key() -> dict[str, Any]:
     """Records table: the last UTC minute the schedulers finished."""
     return record_key(NOTIFY_SCHEDULER_PARTITION, NOTIFY_CURSOR_SK)
+
+
+# --- skin_logs ---
+# Records table, in the user's partition. A log sits under `skinlog#<date>#<log_id>`, so a
+# date range is one `BETWEEN` query in date order; a pointer `skinlog-id#<log_id>` holding
+# the date lets a log be read by its id with two GetItems (no scan, no filter).
+SKIN_LOG_PREFIX = "skinlog#"
+SKIN_LOG_ID_PREFIX = "skinlog-id#"
+
+
+def skin_log_sk(log_date: str, log_id: str) -> str:
+    """Sort key of a skin log (`log_date` is YYYY-MM-DD)."""
+    return f"{SKIN_LOG_PREFIX}{log_date}#{log_id}"
+
+
+def skin_log_range(date_from: str | None, date_to: str | None) -> tuple[str, str]:
+    """Inclusive sort-key bounds of the logs dated `date_from`..`date_to` (either may be open)."""
+    # "#" < digits < "~": the bare prefix starts before any date, "<date>#~" ends after its ids.
+    low = f"{SKIN_LOG_PREFIX}{date_from}#" if date_from else SKIN_LOG_PREFIX
+    high = f"{SKIN_LOG_PREFIX}{date_to}#~" if date_to else f"{SKIN_LOG_PREFIX}~"
+    return low, high
+
+
+def skin_log_key(user_id: str, log_date: str, log_id: str) -> dict[str, Any]:
+    """Records table: one skin log."""
+    return record_key(user_id, skin_log_sk(log_date, log_id))
+
+
+def skin_log_pointer_key(user_id: str, log_id: str) -> dict[str, Any]:
+    """Records table: the pointer from a log's id to its date."""
+    return record_key(user_id, SKIN_LOG_ID_PREFIX + log_id)

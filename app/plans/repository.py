@@ -9,7 +9,7 @@ writes are conditional on the plan existing, which an account deletion removes a
 
 from typing import Any
 
-from app.core.security import iso
+from app.core.security import iso, utc_now
 from app.db.dynamodb import from_item, to_attr, to_item
 from app.db.guards import UserGoneError, refused_by_user_check, transact, user_alive_check
 from app.db.keys import CHECKIN_PATH, PLAN_SLOT_SK, checkin_path_names, plan_key, plan_slot_key
@@ -195,6 +195,27 @@ class PlansRepository(Repository):
             )
         except ConditionFailed:
             return plan
+        return PlanRecord.model_validate(from_item(result["Attributes"]))
+
+    def add_warning(self, *, plan: PlanRecord, warning: str) -> PlanRecord:
+        """Append a warning once (a concurrent identical append is refused by the condition)."""
+        try:
+            result = self._call(
+                "update_item",
+                Key=plan_key(plan.user_id, plan.plan_id),
+                UpdateExpression="SET warnings = list_append(if_not_exists(warnings, :empty), :warning), "
+                "updated_at = :now",
+                ConditionExpression="attribute_exists(plan_id) AND NOT contains(warnings, :text)",
+                ExpressionAttributeValues={
+                    ":warning": to_attr([warning]),
+                    ":empty": to_attr([]),
+                    ":text": to_attr(warning),
+                    ":now": to_attr(iso(utc_now())),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ConditionFailed:
+            return self.get(user_id=plan.user_id, plan_id=plan.plan_id) or plan
         return PlanRecord.model_validate(from_item(result["Attributes"]))
 
     def delete_all(self, *, user_id: str) -> int:

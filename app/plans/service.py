@@ -45,10 +45,17 @@ class CheckInOutcome:
     advice: str | None
 
 
-def severe_reaction_advice(checkin: CheckIn) -> str | None:
-    """What to tell a user who reported a severe reaction (None for any other check-in)."""
-    severe = bool(checkin.reaction and checkin.reaction.severity == "severe")
-    return SEVERE_REACTION_WARNING.format(date=checkin.date) if severe else None
+@dataclass
+class ReactionOutcome:
+    """A reaction reported outside a check-in (a skin log) and what it did to the active plan."""
+
+    plan: PlanRecord
+    advice: str | None
+
+
+def reaction_advice(*, severity: str | None, on: str) -> str | None:
+    """The check-in rule for a reaction: a severe one gets the stop-and-see-a-dermatologist advice."""
+    return SEVERE_REACTION_WARNING.format(date=on) if severity == "severe" else None
 
 
 class PlanEvents(Protocol):
@@ -283,12 +290,39 @@ class PlanService:
             reaction=checkin.get("reaction"),
             recorded_at=utc_now(),
         )
-        advice = severe_reaction_advice(record)
-        # The advice joins the plan's warnings once per date, however often the day is re-logged.
-        warning = advice if advice and advice not in plan.warnings else None
+        severity = record.reaction.severity if record.reaction else None
+        advice, warning = self._reaction_rule(plan=plan, severity=severity, on=day)
         updated = self._plans.put_checkin(plan=plan, checkin=record, extra_warning=warning)
         if advice:
             audit("plan.severe_reaction", user_id=user.user_id, plan_id=plan_id)
             if self._events:
                 self._events.severe_reaction(user, updated, record)
         return CheckInOutcome(plan=updated, checkin=record, advice=advice)
+
+    def report_reaction(self, *, user_id: str, on: date, severity: str) -> ReactionOutcome | None:
+        """A reaction logged outside a check-in (a skin log) gets the check-in's rule on the active plan.
+
+        None when there is no active or paused plan, or the day is before the plan started
+        (the reaction cannot be about it).
+        """
+        plan = self.find_active(user_id=user_id)
+        if (
+            plan is None
+            or plan.status not in {"active", "paused"}
+            or on < date.fromisoformat(plan.start_date)
+        ):
+            return None
+        advice, warning = self._reaction_rule(plan=plan, severity=severity, on=on)
+        if warning:
+            plan = self._plans.add_warning(plan=plan, warning=warning)
+        if advice:
+            audit("plan.severe_reaction", user_id=user_id, plan_id=plan.plan_id, source="skin_log")
+        return ReactionOutcome(plan=plan, advice=advice)
+
+    @staticmethod
+    def _reaction_rule(*, plan: PlanRecord, severity: str | None, on: date) -> tuple[str | None, str | None]:
+        """(advice to show, warning to add to the plan): the one rule for check-ins and skin logs."""
+        advice = reaction_advice(severity=severity, on=on.isoformat())
+        # The advice joins the plan's warnings once per date, however often the day is re-logged.
+        warning = advice if advice and advice not in plan.warnings else None
+        return advice, warning

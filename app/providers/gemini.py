@@ -84,3 +84,12 @@ def describe_error(exc: Exception) -> str:
     if isinstance(exc, genai_errors.APIError):
         return f"HTTP {exc.code} {exc.status or ''}".strip()
     return type(exc).__name__
+
+
+def gemini_doctor_check(client: genai.Client, model: str) -> tuple[bool, str]:
+    """Reachable, key accepted, model known: one `models.get` (no tokens are spent)."""
+    try:
+        client.models.get(model=model)
+    except UNAVAILABLE_ERRORS + UNDECODABLE_ERRORS as exc:
+        return False, f"gemini model {model} is not reachable: {describe_error(exc)}"
+    return True, f"gemini model {model} answered (models.get)"

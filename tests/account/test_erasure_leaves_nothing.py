@@ -56,6 +56,8 @@ CHECKED_BY_ERASURE_TEST = {
     # records table, the reminder schedule index (system partitions, one per minute)
     keys.NOTIFY_DAILY_PREFIX,
     keys.NOTIFY_DUE_PREFIX,
+    keys.SKIN_LOG_PREFIX,
+    keys.SKIN_LOG_ID_PREFIX,
     # records table, owners about the user's email or tokens
     keys.PASSWORD_RESET_PREFIX,
     keys.LOGIN_PREFIX,
@@ -158,6 +160,8 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
     device = {"platform": "ios", "token": "e" * 64}
     assert client.post("/api/v1/notifications/devices", headers=headers, json=device).status_code == 201
     assert client.post("/api/v1/notifications/read-all", headers=headers).status_code == 200
+    skin_log = client.post("/api/v1/skin-logs", headers=headers, json={"date": today(), "breakouts": "few"})
+    assert skin_log.status_code == 201, skin_log.text
     # A scan awaiting its photos (upload-expiry marker) created under an idempotency key.
     waiting = client.post(SCANS, headers={**headers, "Idempotency-Key": "erase-me"}, json={})
     assert waiting.status_code == 201, waiting.text
@@ -196,6 +200,8 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
     assert starts(mine, keys.RATE_LIMIT_PREFIX)
     assert starts(mine, "idempotency#scan-create#")
     assert "plan#slot" in mine
+    assert starts(mine, keys.SKIN_LOG_PREFIX)
+    assert starts(mine, keys.SKIN_LOG_ID_PREFIX)
     assert len(refs) == 2
     assert all(query(db, records, owner) for owner in token_owners)
     counters = sort_keys(query(db, records, account_counters))
@@ -236,6 +242,8 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
         keys.NOTIFICATION_DEVICE_PREFIX,
         keys.NOTIFICATION_GUARD_PREFIX,
         keys.NOTIFICATION_SCHEDULE_SK,
+        keys.SKIN_LOG_PREFIX,
+        keys.SKIN_LOG_ID_PREFIX,
         keys.ONETIME_REF_PREFIX,
         "session#",
         "S#",

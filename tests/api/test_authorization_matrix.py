@@ -57,7 +57,11 @@ def owner(client: TestClient) -> dict[str, Any]:
     device = client.post(
         "/api/v1/notifications/devices", headers=user["headers"], json={"platform": "ios", "token": "t" * 64}
     ).json()
+    skin_log = client.post(
+        "/api/v1/skin-logs", headers=user["headers"], json={"date": today(), "dryness": 42}
+    ).json()
     user["ids"] = {
+        "log_id": skin_log["log_id"],
         "scan_id": scan["scan_id"],
         "plan_id": plan["plan_id"],
         "session_id": chat["session_id"],
@@ -95,6 +99,8 @@ def sample_body(method: str, path: str) -> dict[str, Any] | None:
         "/api/v1/plans": {},
         "/api/v1/users/me/preferences": {"units": "metric"},
         "/api/v1/notifications/devices": {"platform": "ios", "token": "t" * 64},
+        "/api/v1/skin-logs": {"date": today(), "dryness": 10},
+        "/api/v1/skin-logs/{log_id}": {"dryness": 99},
     }
     return bodies.get(path) if method in {"POST", "PATCH", "PUT", "DELETE"} else None
 
@@ -136,6 +142,7 @@ def test_other_users_objects_answer_404_and_stay_unchanged(client: TestClient, r
         (m, p)
         for m, p in protected_routes(client)
         if re.search(r"\{(scan_id|plan_id|session_id|notification_id|device_id)\}", p)
+        if re.search(r"\{(scan_id|plan_id|session_id|log_id)\}", p)
     ]
     assert len(with_ids) >= 10, with_ids
     for method, path in with_ids:
@@ -162,6 +169,8 @@ def test_other_users_objects_answer_404_and_stay_unchanged(client: TestClient, r
     ] == [(ids["notification_id"], False)]
     devices = client.get("/api/v1/notifications/devices", headers=owner["headers"]).json()["items"]
     assert [d["device_id"] for d in devices] == [ids["device_id"]]
+    skin_log = client.get(f"/api/v1/skin-logs/{ids['log_id']}", headers=owner["headers"]).json()
+    assert skin_log["dryness"] == 42
 
 
 def test_deleted_users_token_is_401_everywhere(client: TestClient, register) -> None:
@@ -176,6 +185,7 @@ def test_deleted_users_token_is_401_everywhere(client: TestClient, register) -> 
         "scan_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "plan_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "session_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "log_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "slug": "niacinamide",
         "notification_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "device_id": "0" * 26,

@@ -44,6 +44,12 @@ class ChatContext(BaseModel):
     adherence: dict[str, Any] | None = Field(
         None, description="am_percent, pm_percent, streak_days, reactions"
     )
+    skin_logs: list[dict[str, Any]] | None = Field(
+        None,
+        description="the user's recent self-rated skin logs, newest first: date, breakouts "
+        "(none/few/many), dryness/oiliness/sensitivity/radiance (0-100, higher = more of it), "
+        "reaction, notes, cycle_day/cycle_phase (self-rated, never scan scores)",
+    )
     history: list[ChatTurn] = Field(default_factory=list, description="recent turns, oldest first")
     today: str | None = Field(None, description="the user's local date (YYYY-MM-DD)")
     request: dict[str, Any] | None = Field(

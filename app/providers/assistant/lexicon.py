@@ -174,6 +174,15 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     (
+        # The user's own daily self-ratings (skin logs), before "cycle" and "progress" so that
+        # "my skin logs in my luteal phase" is answered from the logs.
+        "skin_log",
+        (
+            r"\b(skin ?logs?|self[- ]?rat\w*|my (skin )?log entr\w*|my logs|(i|i've|i have) logged|"
+            r"what did i log|how did i rate)\b",
+        ),
+    ),
+    (
         "last_scan",
         (
             r"\b(last|latest|previous|most recent|recent) (scan|analysis|photo|selfie)\b.*\b(when|date|day)\b",

@@ -12,6 +12,10 @@ def build_vision_provider(settings: Settings) -> VisionProvider:
         from app.providers.vision.gemini import GeminiVisionProvider
 
         return GeminiVisionProvider.from_settings(settings)
+    if settings.vision_provider == "bedrock":
+        from app.providers.vision.bedrock import BedrockVisionProvider
+
+        return BedrockVisionProvider.from_settings(settings)
     from app.providers.vision.local import LocalVisionProvider
 
     return LocalVisionProvider()

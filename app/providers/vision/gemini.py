@@ -7,31 +7,28 @@ repaired, and an unreachable model fails it with `vision_unavailable`. Overall s
 are ours: the model's per-photo `overall` if it gave one, else the mean of the metrics.
 """
 
-import io
 import logging
-from statistics import fmean
-from typing import Any, Literal
 
 from google import genai
 from google.genai import types
-from PIL import Image, ImageDraw, ImageFont
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from app.core.config import Settings
-from app.core.vocabulary import METRICS, OVERALL
 from app.providers.gemini import (
     UNAVAILABLE_ERRORS,
     UNDECODABLE_ERRORS,
     describe_error,
     gemini_client_from_settings,
+    gemini_doctor_check,
 )
-from app.providers.vision.base import (
-    AnalysisFailedError,
-    AngleAnalysis,
-    QualityProblem,
-    QualityReport,
-    ScanAnalysis,
-    quality_problem,
+from app.providers.vision.base import AnalysisFailedError, AngleAnalysis, ScanAnalysis
+from app.providers.vision.remote import (
+    SYSTEM_INSTRUCTION,
+    InvalidAnswerError,
+    WireResult,
+    caption_overlay,
+    prepare_image,
+    to_scan_analysis,
+    validate_answer,
 )
 
 logger = logging.getLogger("dermalens.vision.gemini")
@@ -40,69 +37,6 @@ UNAVAILABLE = "vision_unavailable"
 INVALID_RESPONSE = "vision_invalid_response"
 # Inline data is capped per request; full-size phone photos of three angles would pass it.
 DEFAULT_MAX_IMAGE_SIDE = 1536
-
-ProblemCode = Literal[
-    "no_face", "face_too_small", "too_dark", "too_bright", "blurry", "low_resolution", "colour_cast"
-]
-
-
-METRIC_HINTS: dict[str, str] = {
-    "acne": "few or no active breakouts, comedones or post-acne marks",
-    "redness": "little or no redness or irritation",
-    "oiliness": "balanced sebum, little visible shine",
-    "hydration": "well hydrated, no flaking, tightness or dull dry patches",
-    "pores": "pores small and barely visible",
-    "wrinkles": "few fine lines and wrinkles",
-    "pigmentation": "few dark spots, sun spots or melasma patches",
-    "dark_circles": "little darkness under the eyes",
-    "texture": "smooth surface, few bumps or rough patches",
-    "evenness": "even skin tone across the face",
-}
-
-# strict: no "80" → 80 coercion; no NaN/Infinity sneaking past the 0-100 bounds.
-_WIRE_CONFIG = ConfigDict(strict=True, allow_inf_nan=False, extra="ignore")
-
-
-class _WireQuality(BaseModel):
-    """What the model reports about one photo's quality."""
-
-    model_config = _WIRE_CONFIG
-
-    face_found: bool
-    sharpness_ok: bool
-    exposure_ok: bool
-    problems: list[ProblemCode]
-
-
-# Built from the vocabulary so a new metric reaches the schema and the validation at once.
-_WireScores: type[BaseModel] = create_model(  # type: ignore[call-overload]
-    "SkinScores",
-    __config__=_WIRE_CONFIG,
-    **{metric: (float, Field(ge=0, le=100)) for metric in METRICS},
-    overall=(float | None, Field(None, ge=0, le=100)),
-)
-
-
-class _WireAngle(BaseModel):
-    """One photo's answer; `scores` is null when the photo fails a quality check."""
-
-    model_config = _WIRE_CONFIG
-
-    angle: str
-    quality: _WireQuality
-    scores: _WireScores | None
-
-
-class _WireResult(BaseModel):
-    """The whole answer: one entry per photo sent."""
-
-    model_config = _WIRE_CONFIG
-
-    angles: list[_WireAngle]
-
-
-class _InvalidOutputError(ValueError):
-    """The model's JSON parsed but contradicts our rules."""
 
 
 class GeminiVisionProvider:
@@ -127,6 +61,10 @@ class GeminiVisionProvider:
         """The configured model; a result carries the version the API reports, if any."""
         return self._model
 
+    def doctor_check(self) -> tuple[bool, str]:
+        """Is the model reachable with this key? (a models.get call: no tokens spent)."""
+        return gemini_doctor_check(self._client, self._model)
+
     def close(self) -> None:
         """Release the HTTP connections."""
         self._client.close()
@@ -138,7 +76,7 @@ class GeminiVisionProvider:
         sizes: dict[str, tuple[int, int]] = {}
         contents: list[types.PartUnionDict] = []
         for angle, data in images.items():
-            payload, sizes[angle] = _prepare_image(data, max_side=self._max_image_side)
+            payload, sizes[angle] = prepare_image(data, max_side=self._max_image_side)
             contents += [
                 types.Part.from_text(text=f"Photo angle: {angle}"),
                 types.Part.from_bytes(data=payload, mime_type="image/jpeg"),
@@ -146,30 +84,19 @@ class GeminiVisionProvider:
         contents.append(types.Part.from_text(text=f"Assess these {len(images)} photos."))
         response = self._generate(contents)
         wire = _parse(response, expected=set(images))
-        angles = [_angle_analysis(item, size=sizes[item.angle]) for item in wire.angles]
-        return _combine(angles, model_version=response.model_version or self._model)
+        return to_scan_analysis(
+            wire, sizes=sizes, provider=self.name, model_version=response.model_version or self._model
+        )
 
     def render_overlay(self, image: bytes, analysis: AngleAnalysis) -> bytes:
         """The photo with a caption bar; Gemini gives no boxes or regions to draw."""
-        with Image.open(io.BytesIO(image)) as opened:
-            picture = opened.convert("RGB")
-        caption = "DermaLens - Gemini analysis"
-        if OVERALL in analysis.scores:
-            caption += f" - overall {analysis.scores[OVERALL]:.0f}/100"
-        draw = ImageDraw.Draw(picture)
-        font = ImageFont.load_default()
-        bar = max(18, picture.height // 20)
-        draw.rectangle((0, picture.height - bar, picture.width, picture.height), fill=(0, 0, 0))
-        draw.text((8, picture.height - bar + (bar - 11) // 2), caption, fill=(255, 255, 255), font=font)
-        out = io.BytesIO()
-        picture.save(out, format="JPEG", quality=90)
-        return out.getvalue()
+        return caption_overlay(image, analysis, label="Gemini")
 
     def _generate(self, contents: list[types.PartUnionDict]) -> types.GenerateContentResponse:
         config = types.GenerateContentConfig(
             system_instruction=SYSTEM_INSTRUCTION,
             response_mime_type="application/json",
-            response_schema=_WireResult,
+            response_schema=WireResult,
             temperature=0.0,  # the same photo should get the same scores
             # One request per call: our retry policy (HttpOptions) is the only one.
             automatic_continuation=False,
@@ -186,48 +113,6 @@ class GeminiVisionProvider:
             raise _invalid(f"undecodable HTTP body ({type(exc).__name__})") from exc
 
 
-def _build_system_instruction() -> str:
-    metric_lines = "\n".join(f"- {metric}: {METRIC_HINTS.get(metric, metric)}" for metric in METRICS)
-    return f"""You grade the visible skin condition in face photos for the DermaLens skincare app.
-You do not diagnose diseases. Each photo is preceded by a line naming its angle.
-
-First check each photo's quality and list every problem found, using only these codes:
-- no_face: no human face is clearly visible (then face_found is false)
-- face_too_small: the face covers less than about a tenth of the photo
-- too_dark / too_bright: the face is under- or over-exposed (then exposure_ok is false)
-- blurry: the face is out of focus or shaken (then sharpness_ok is false)
-- low_resolution: the photo is too small to see skin texture
-- colour_cast: the light is strongly coloured (green, blue, deep orange)
-If a photo has any problem, set its scores to null: never score a photo that fails a check.
-
-Otherwise score every metric from 0 to 100, where HIGHER MEANS HEALTHIER skin, on the
-same anchors as DermaLens's own analyser (docs/VISION.md): 100 = none of it visible,
-90 = less than most people, about 80 = a typical face without a skin condition, 60 = clearly
-visible but mild, 30 = marked (more than almost any ordinary face). Judge colour relative to the person's own skin, never the light's colour or the skin
-tone itself: a darker or warmer-lit face is not redder or more pigmented.
-{metric_lines}
-- overall: your overall skin health score (optional).
-
-Answer with JSON only, matching the schema, with exactly one entry per photo and the angle
-names exactly as given."""
-
-
-SYSTEM_INSTRUCTION = _build_system_instruction()
-
-
-def _prepare_image(data: bytes, *, max_side: int) -> tuple[bytes, tuple[int, int]]:
-    """The bytes to send (downscaled only when larger than `max_side`) and the original size."""
-    with Image.open(io.BytesIO(data)) as opened:
-        size = opened.size
-        if max(size) <= max_side:
-            return data, size
-        picture = opened.convert("RGB")
-    picture.thumbnail((max_side, max_side))
-    out = io.BytesIO()
-    picture.save(out, format="JPEG", quality=90)
-    return out.getvalue(), size
-
-
 def _invalid(reason: str) -> AnalysisFailedError:
     logger.warning("gemini vision answered nonsense: %s", reason)
     return AnalysisFailedError(
@@ -235,83 +120,13 @@ def _invalid(reason: str) -> AnalysisFailedError:
     )
 
 
-def _parse(response: types.GenerateContentResponse, *, expected: set[str]) -> _WireResult:
+def _parse(response: types.GenerateContentResponse, *, expected: set[str]) -> WireResult:
     """The validated answer, or `vision_invalid_response`."""
     text = response.text  # non-thought text parts only; None when blocked or empty
     if not text:
         feedback = response.prompt_feedback.block_reason if response.prompt_feedback else None
         raise _invalid(f"no text (block_reason={feedback})")
     try:
-        result = _WireResult.model_validate_json(text)
-        _check_consistency(result, expected=expected)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise _invalid(f"{exc.error_count()} schema errors, first at {where}: {first['msg']}") from exc
-    except _InvalidOutputError as exc:
+        return validate_answer(text, expected=expected)
+    except InvalidAnswerError as exc:
         raise _invalid(str(exc)) from exc
-    return result
-
-
-def _check_consistency(result: _WireResult, *, expected: set[str]) -> None:
-    """Reject answers that are valid JSON but break the rules the schema cannot express."""
-    answered = [item.angle for item in result.angles]
-    if len(answered) != len(set(answered)) or set(answered) != expected:
-        raise _InvalidOutputError(f"answered for angles {sorted(answered)}, expected {sorted(expected)}")
-    for item in result.angles:
-        quality = item.quality
-        if not quality.exposure_ok and not {"too_dark", "too_bright"} & set(quality.problems):
-            raise _InvalidOutputError(f"{item.angle}: exposure_ok is false without too_dark/too_bright")
-        passed = not _problem_codes(quality)
-        if passed and item.scores is None:
-            raise _InvalidOutputError(f"{item.angle}: passed every check but has no scores")
-
-
-def _problem_codes(quality: _WireQuality) -> list[ProblemCode]:
-    """The model's codes plus the ones its flags imply, without duplicates, in a stable order."""
-    codes = list(dict.fromkeys(quality.problems))
-    if not quality.face_found and "no_face" not in codes:
-        codes.insert(0, "no_face")
-    if not quality.sharpness_ok and "blurry" not in codes:
-        codes.append("blurry")
-    return codes
-
-
-def _angle_analysis(item: _WireAngle, *, size: tuple[int, int]) -> AngleAnalysis:
-    codes = _problem_codes(item.quality)
-    report = QualityReport(
-        passed=not codes,
-        face_found=item.quality.face_found,
-        width=size[0],
-        height=size[1],
-        problems=[quality_problem(code) for code in codes],
-    )
-    scores: dict[str, float] = {}
-    if report.passed and item.scores is not None:
-        raw: dict[str, Any] = item.scores.model_dump()
-        scores = {metric: round(float(raw[metric]), 1) for metric in METRICS}
-        overall = raw.get(OVERALL)
-        scores[OVERALL] = round(float(overall) if overall is not None else fmean(scores.values()), 1)
-    return AngleAnalysis(angle=item.angle, quality=report, scores=scores)
-
-
-def _combine(angles: list[AngleAnalysis], *, model_version: str) -> ScanAnalysis:
-    """One scan result: scores averaged over the photos, only when every photo passed."""
-    passed = all(angle.quality.passed for angle in angles)
-    problems = [
-        QualityProblem(code=problem.code, message=f"{angle.angle.capitalize()} photo: {problem.message}")
-        for angle in angles
-        for problem in angle.quality.problems
-    ]
-    scores: dict[str, float] = {}
-    if passed:
-        for metric in (*METRICS, OVERALL):
-            scores[metric] = round(fmean(angle.scores[metric] for angle in angles), 1)
-    return ScanAnalysis(
-        provider=GeminiVisionProvider.name,
-        model_version=model_version,
-        passed_quality=passed,
-        scores=scores,
-        angles=angles,
-        problems=problems,
-    )

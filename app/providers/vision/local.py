@@ -91,6 +91,12 @@ class LocalVisionProvider:
 
     # ---- public API -------------------------------------------------------------------------
 
+    def doctor_check(self) -> tuple[bool, str]:
+        """Offline: ready whenever the face models and the LiteRT runtime load."""
+        if not lm.available():
+            return False, "local vision: the face models or the LiteRT runtime are missing"
+        return True, f"local vision ({self.model_version}): offline, nothing to reach"
+
     def analyze(self, images: dict[str, bytes]) -> ScanAnalysis:
         """Analyse a scan's photos (angle → bytes) and combine them; the front photo decides."""
         unknown = set(images) - set(ANGLE_ORDER)

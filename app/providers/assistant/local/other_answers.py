@@ -1,4 +1,8 @@
-"""The other answers: the menstrual cycle, off-topic, greetings, red flags (normally the safety layer's), unknown."""
+"""The other answers: the menstrual cycle, skin logs, off-topic, greetings, red flags (normally the safety layer's), unknown."""
+
+from collections import Counter
+from statistics import fmean
+from typing import Any
 
 from app.providers.assistant.base import ChatContext
 from app.providers.assistant.local import phrases
@@ -17,6 +21,53 @@ def cycle(request: Request, context: ChatContext) -> str:
     lines.append(phrases.CYCLE_NO_DATA)
     lines.append(phrases.CYCLE_SEE_A_DOCTOR)
     return "\n".join(lines)
+
+
+SKIN_LOG_SLIDERS = ("dryness", "oiliness", "sensitivity", "radiance")
+
+
+def skin_logs(request: Request, context: ChatContext) -> str:
+    """What the user's own recent self-ratings say (kept apart from scan scores)."""
+    logs = context.skin_logs or []
+    if not logs:
+        return phrases.SKIN_LOG_NONE
+    lines = [f"Your latest skin log ({logs[0]['date']}): {_describe_log(logs[0])}."]
+    if len(logs) > 1:
+        span = f"{logs[-1]['date']} to {logs[0]['date']}"
+        averages = [
+            f"{name} {fmean(values):.0f}/100"
+            for name in SKIN_LOG_SLIDERS
+            if (values := [float(log[name]) for log in logs if name in log])
+        ]
+        if averages:
+            lines.append(
+                f"Across your {len(logs)} logs from {span}, on average: " + ", ".join(averages) + "."
+            )
+        breakouts = Counter(log["breakouts"] for log in logs if "breakouts" in log)
+        if breakouts:
+            counts = ", ".join(
+                f"{level} on {breakouts[level]}" for level in ("none", "few", "many") if breakouts[level]
+            )
+            lines.append(f"Breakouts: {counts} of those days.")
+    reactions = [log for log in logs if log.get("reaction") in {"mild", "severe"}]
+    if reactions:
+        lines.append(
+            "You logged a reaction on "
+            + ", ".join(f"{log['date']} ({log['reaction']})" for log in reactions)
+            + "."
+        )
+        if any(log["reaction"] == "severe" for log in reactions):
+            lines.append(phrases.SKIN_LOG_SEVERE)
+    lines.append(phrases.SKIN_LOG_SELF_RATED)
+    return "\n".join(lines)
+
+
+def _describe_log(log: dict[str, Any]) -> str:
+    parts = [f"breakouts {log['breakouts']}"] if "breakouts" in log else []
+    parts += [f"{name} {log[name]}/100" for name in SKIN_LOG_SLIDERS if name in log]
+    if log.get("cycle_phase"):
+        parts.append(f"cycle day {log['cycle_day']} ({log['cycle_phase']} phase)")
+    return ", ".join(parts) or "no ratings"
 
 
 def off_topic(request: Request, context: ChatContext) -> str:

@@ -42,3 +42,6 @@ CYCLE_SEE_A_DOCTOR = "If breakouts are deep and painful, or come with irregular 
 OFF_TOPIC = "Sorry, I can't help with that: I'm DermaLens's skincare assistant, so I only know about skin. Ask me about your scan scores, your routine and plan, ingredients, or side effects."
 SEE_A_DOCTOR = "Please see a dermatologist or a doctor about this; I can't assess it from here."
 NOT_SURE = "I'm not sure about that one, and I'd rather say so than guess. I can help with your scan scores, your progress, today's routine, your plan and its lock, ingredients and whether they can be combined, side effects, sunscreen and when to scan again."
+SKIN_LOG_NONE = "You have no skin logs yet. Log how your skin feels each day (breakouts, dryness, oiliness, sensitivity, radiance) and I can tell you how it has been going, and whether it follows your cycle if you track it."
+SKIN_LOG_SELF_RATED = "These are your own ratings (higher means more of it), not scan scores."
+SKIN_LOG_SEVERE = "For a severe reaction, stop the active products (keep a gentle cleanser, moisturiser and sunscreen) and see a dermatologist."

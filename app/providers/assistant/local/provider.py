@@ -25,6 +25,7 @@ HANDLERS: dict[str, Handler] = {
     "ingredient_question": ingredient_answers.ingredient_facts,
     "pregnancy_safety": ingredient_answers.pregnancy_safety,
     "cycle": other_answers.cycle,
+    "skin_log": other_answers.skin_logs,
     "off_topic": other_answers.off_topic,
     "greeting": other_answers.greeting,
     "red_flag": other_answers.red_flag,
@@ -42,6 +43,10 @@ class LocalChatProvider:
     """Grounded, deterministic, offline."""
 
     name = "local"
+
+    def doctor_check(self) -> tuple[bool, str]:
+        """Offline and deterministic: always ready."""
+        return True, "local assistant: offline, nothing to reach"
 
     async def reply(self, *, message: str, context: ChatContext) -> ChatReply:
         """The answer for the message's intent, built from the user's own data."""

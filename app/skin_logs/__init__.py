@@ -1,0 +1,1 @@
+"""Skin logs: a daily self-rating of the skin that needs no photo."""

@@ -21,8 +21,17 @@ from app.core.config import Settings
 from app.core.errors import DomainError
 from app.core.rate_limit import RateLimiter
 from app.core.security import TokenCodec, configure_password_hashing
+from app.cycles.owner import CycleData
+from app.cycles.repository import CyclesRepository
+from app.cycles.service import CycleService
 from app.db.dynamodb import build_dynamodb_client
 from app.db.records import RecordsRepository
+from app.insights.context import CycleChatContext
+from app.insights.service import CycleInsightService
+from app.insights.sources import ScanObservations
+from app.journal.owner import JournalData
+from app.journal.repository import JournalRepository
+from app.journal.service import JournalService
 from app.plans.repository import PlansRepository
 from app.plans.service import PlanService
 from app.providers.assistant import ChatProvider, build_chat_provider, build_fallback_provider
@@ -60,6 +69,9 @@ class Container:
     scans: ScanService
     plans: PlanService
     chat: ChatService
+    journal: JournalService
+    cycles: CycleService
+    insights: CycleInsightService
     analysis: AnalysisProcessor
     analysis_worker: AnalysisWorker
     sweeper: MaintenanceSweeper
@@ -141,8 +153,24 @@ def build_container(
         refresh_grace_seconds=settings.refresh_reuse_grace_seconds,
     )
     plans = PlanService(plans=plans_repo, scans=scans_repo, lock_days=settings.plan_lock_days)
+    # Journal, cycle tracking and the cycle insight (issue 12), all in the records table.
+    cycles_repo = CyclesRepository(client, names["records"], names["users"])
+    journal_repo = JournalRepository(client, names["records"], names["users"])
+    cycles = CycleService(cycles=cycles_repo)
+    journal = JournalService(
+        journal=journal_repo, positions=lambda uid, dates: cycles.positions_on(user_id=uid, dates=dates)
+    )
+    insights = CycleInsightService(
+        cycles=cycles,
+        # Every series the insight averages by phase; a new one (e.g. self-rated skin logs) is one line.
+        sources=[ScanObservations(scans=scans_repo)],
+    )
     processor = AnalysisProcessor(
-        scans=scans_repo, storage=storage, vision=vision, baseline_lookup=plans.baseline_scan
+        scans=scans_repo,
+        storage=storage,
+        vision=vision,
+        baseline_lookup=plans.baseline_scan,
+        cycle_lookup=cycles,
     )
     worker = AnalysisWorker(processor=processor, scans=scans_repo, workers=settings.analysis_workers)
     limits = ImageLimits(
@@ -166,7 +194,9 @@ def build_container(
         chat=chat_repo,
         provider=chat_provider,
         fallback=build_fallback_provider(settings),
-        context_builder=ChatContextBuilder(scans=scans_repo, plans=plans),
+        context_builder=ChatContextBuilder(
+            scans=scans_repo, plans=plans, cycle=CycleChatContext(cycles=cycles, insights=insights)
+        ),
         limiter=limiter,
         messages_per_minute=settings.chat_messages_per_minute,
     )
@@ -177,6 +207,8 @@ def build_container(
             ScansData(scans=scans_repo, storage=storage),
             PlansData(plans=plans_repo),
             ChatData(chat=chat_repo),
+            JournalData(journal=journal_repo),
+            CycleData(cycles=cycles_repo),
             RecordsData(records=records),
         ],
         records=records,
@@ -205,6 +237,9 @@ def build_container(
         scans=scans,
         plans=plans,
         chat=chat,
+        journal=journal,
+        cycles=cycles,
+        insights=insights,
         analysis=processor,
         analysis_worker=worker,
         sweeper=MaintenanceSweeper(scans=scans, interval_seconds=settings.storage_sweep_seconds),

@@ -5,7 +5,10 @@ from fastapi import APIRouter
 from app.api import storage
 from app.auth import router as auth
 from app.chat import router as chat
+from app.cycles import router as cycles
 from app.ingredients import router as ingredients
+from app.insights import router as insights
+from app.journal import router as journal
 from app.plans import router as plans
 from app.scans import router as scans
 
@@ -16,3 +19,6 @@ api_router.include_router(storage.router)
 api_router.include_router(plans.router)
 api_router.include_router(ingredients.router)
 api_router.include_router(chat.router)
+api_router.include_router(journal.router)
+api_router.include_router(cycles.router)
+api_router.include_router(insights.router)

@@ -1,6 +1,8 @@
 """What the assistant is told about a user: derived numbers and text only, never photos."""
 
+from collections.abc import Callable
 from statistics import fmean
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.auth.models import UserRecord
@@ -12,9 +14,17 @@ from app.scans.repository import ScanRecord, ScansRepository
 
 
 class ChatContextBuilder:
-    def __init__(self, *, scans: ScansRepository, plans: PlanService) -> None:
+    def __init__(
+        self,
+        *,
+        scans: ScansRepository,
+        plans: PlanService,
+        cycle: Callable[[UserRecord], dict[str, Any] | None] | None = None,
+    ) -> None:
         self._scans = scans
         self._plans = plans
+        # The user's cycle section (app/insights/context.py); None without cycle tracking.
+        self._cycle = cycle
 
     def __call__(self, user: UserRecord) -> ChatContext:
         now = utc_now()
@@ -35,6 +45,7 @@ class ChatContextBuilder:
                 "scores": scan.scores,
                 "deltas": scan.deltas.model_dump() if scan.deltas else None,
                 "regions": region_scores(scan),
+                **scan_cycle(scan),
             }
             if scan
             else None
@@ -62,7 +73,12 @@ class ChatContextBuilder:
             plan_adherence = adherence(plan_record, user, now)
         today = now.astimezone(ZoneInfo(user.timezone or "UTC")).date().isoformat()
         return ChatContext(
-            profile=profile, latest_scan=latest_scan, plan=plan, adherence=plan_adherence, today=today
+            profile=profile,
+            latest_scan=latest_scan,
+            plan=plan,
+            adherence=plan_adherence,
+            today=today,
+            cycle=self._cycle(user) if self._cycle else None,
         )
 
 
@@ -75,3 +91,10 @@ def region_scores(scan: ScanRecord) -> dict[str, float]:
             if values:
                 collected.setdefault(region, []).append(fmean(values))
     return {region: round(fmean(values), 1) for region, values in collected.items()}
+
+
+def scan_cycle(scan: ScanRecord) -> dict[str, Any]:
+    """The scan's cycle day and phase at scan time, when the user tracks their cycle."""
+    if scan.cycle_day is None:
+        return {}
+    return {"cycle_day": scan.cycle_day, "cycle_phase": scan.cycle_phase}

@@ -44,6 +44,12 @@ class ChatContext(BaseModel):
     adherence: dict[str, Any] | None = Field(
         None, description="am_percent, pm_percent, streak_days, reactions"
     )
+    cycle: dict[str, Any] | None = Field(
+        None,
+        description="only for users who log periods: today {cycle_day, phase}, next_period "
+        "{start_date, window_start, window_end}, insight {findings: [sentences], meaningful: "
+        "[{metric, phase, difference, count}], scans_positioned}",
+    )
     history: list[ChatTurn] = Field(default_factory=list, description="recent turns, oldest first")
     today: str | None = Field(None, description="the user's local date (YYYY-MM-DD)")
     request: dict[str, Any] | None = Field(

@@ -53,7 +53,13 @@ def owner(client: TestClient) -> dict[str, Any]:
     scan = wait_for(client, user["headers"], upload_scan(client, user["headers"], face_jpeg())["scan_id"])
     plan = client.post("/api/v1/plans", headers=user["headers"], json={}).json()
     chat = send(client, user, "hello")
+    entry = client.post("/api/v1/journal", headers=user["headers"], json={"date": today()}).json()
+    period = client.post(
+        "/api/v1/cycle/periods", headers=user["headers"], json={"start_date": today()}
+    ).json()
     user["ids"] = {
+        "entry_id": entry["entry_id"],
+        "period_id": period["period_id"],
         "scan_id": scan["scan_id"],
         "plan_id": plan["plan_id"],
         "session_id": chat["session_id"],
@@ -77,6 +83,10 @@ def sample_body(method: str, path: str) -> dict[str, Any] | None:
         "/api/v1/ingredients/check": {"ingredients": ["retinol"]},
         "/api/v1/scans": {},
         "/api/v1/plans": {},
+        "/api/v1/journal": {"date": today()},
+        "/api/v1/journal/{entry_id}": {"mood": "sad"},
+        "/api/v1/cycle/periods": {"start_date": today()},
+        "/api/v1/cycle/periods/{period_id}": {"flow": "heavy"},
     }
     return bodies.get(path) if method in {"POST", "PATCH", "DELETE"} else None
 
@@ -115,7 +125,9 @@ def test_every_protected_endpoint_rejects_bad_tokens(client: TestClient, setting
 def test_other_users_objects_answer_404_and_stay_unchanged(client: TestClient, register, owner: dict) -> None:
     intruder = register()
     with_ids = [
-        (m, p) for m, p in protected_routes(client) if re.search(r"\{(scan_id|plan_id|session_id)\}", p)
+        (m, p)
+        for m, p in protected_routes(client)
+        if re.search(r"\{(scan_id|plan_id|session_id|entry_id|period_id)\}", p)
     ]
     assert len(with_ids) >= 10, with_ids
     for method, path in with_ids:
@@ -136,6 +148,10 @@ def test_other_users_objects_answer_404_and_stay_unchanged(client: TestClient, r
         f"/api/v1/chat/sessions/{ids['session_id']}/messages", headers=owner["headers"]
     ).json()
     assert len(messages["items"]) == 2
+    entry = client.get(f"/api/v1/journal/{ids['entry_id']}", headers=owner["headers"]).json()
+    assert entry["mood"] is None
+    period = client.get(f"/api/v1/cycle/periods/{ids['period_id']}", headers=owner["headers"]).json()
+    assert period["flow"] == "medium"
 
 
 def test_deleted_users_token_is_401_everywhere(client: TestClient, register) -> None:
@@ -150,6 +166,8 @@ def test_deleted_users_token_is_401_everywhere(client: TestClient, register) -> 
         "scan_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "plan_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "session_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "entry_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "period_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "slug": "niacinamide",
     }
     for method, path in protected_routes(client):

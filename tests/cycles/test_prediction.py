@@ -78,6 +78,7 @@ def test_a_missed_period_is_left_out_of_the_length_and_spread() -> None:
     lengths = [29, 28, 29, 57, 28, 29]  # the 57 is two cycles with one period unlogged
     ordinary, outliers = split_outliers(lengths)
     assert outliers == [57]
+    assert ordinary == [29, 28, 29, 28, 29]
     stats = cycle_stats(starts_from(lengths))
     assert 28 <= stats.cycle_days <= 29
     assert stats.spread_days < 1.5

@@ -164,6 +164,7 @@ def build_container(
         cycles=cycles,
         # Every series the insight averages by phase; a new one (e.g. self-rated skin logs) is one line.
         sources=[ScanObservations(scans=scans_repo)],
+        plans=plans,
     )
     processor = AnalysisProcessor(
         scans=scans_repo,

@@ -18,7 +18,7 @@ class CycleChatContext:
         history = self._cycles.history(user_id=user.user_id)
         if history is None:
             return None
-        insight = self._insights.cycle(user_id=user.user_id, history=history)
+        insight = self._insights.for_user(user=user, history=history)
         on = local_today(user.timezone)
         position = history.position(on)
         upcoming = next(iter(history.predict(today=on)), None)
@@ -56,4 +56,5 @@ class CycleChatContext:
                 ],
                 "scans_positioned": max(scans, default=0),
             },
+            "routine_step": insight.routine_step.model_dump() if insight.routine_step else None,
         }

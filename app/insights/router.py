@@ -27,11 +27,12 @@ def summary_of(insight: CycleInsight) -> str:
 @router.get("/cycle", response_model=CycleInsightRead)
 def get_cycle_insight(user: CurrentUser, insights: InsightServiceDep) -> CycleInsightRead:
     """Each metric's average by cycle phase, the difference from your average, and whether it is real."""
-    insight = insights.cycle(user_id=user.user_id)
+    insight = insights.for_user(user=user)
     return CycleInsightRead(
         tracking=insight.tracking,
         reason=insight.reason,
         summary=summary_of(insight),
         findings=insight.findings,
         sources=[SourceInsightRead.model_validate(asdict(s)) for s in insight.sources],
+        routine_step=insight.routine_step.model_dump() if insight.routine_step else None,
     )

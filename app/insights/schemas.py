@@ -1,5 +1,7 @@
 """GET /insights/cycle response models."""
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from app.cycles.position import CyclePhase
@@ -39,3 +41,9 @@ class CycleInsightRead(BaseModel):
     summary: str
     findings: list[str] = Field(description="Every meaningful difference, in plain words.")
     sources: list[SourceInsightRead]
+    routine_step: dict[str, Any] | None = Field(
+        None,
+        description="A targeted PM step for the days before your period (ingredient, name, "
+        "days_before_period, extra_nights, instructions, reason); only when your own scans show a "
+        "meaningful luteal acne worsening and your active plan can take it.",
+    )

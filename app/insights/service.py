@@ -1,13 +1,18 @@
 """The cycle insight: each source's readings averaged by cycle phase, kinds kept apart."""
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
+from app.auth.models import UserRecord
+from app.core.security import utc_now
 from app.cycles.position import CyclePhase, CyclePosition, Observation, ObservationSource
 from app.cycles.prediction import CycleHistory
 from app.cycles.service import CycleService
 from app.insights.analysis import PHASES, MetricFigures, figures, finding
+from app.plans.service import PlanService, engine_profile
+from app.plans.timeline import plan_timeline
+from app.routine_engine.cycle_step import CycleStep, cycle_targeted_step
 
 PositionOf = Callable[[date], CyclePosition | None]
 UNITS = {"scan": "scans", "self_rated": "skin logs"}
@@ -27,6 +32,8 @@ class CycleInsight:
     tracking: bool
     reason: str | None
     sources: list[SourceInsight] = field(default_factory=list)
+    # A routine-engine step for the late luteal phase: only on a meaningful acne worsening.
+    routine_step: CycleStep | None = None
 
     @property
     def findings(self) -> list[str]:
@@ -50,9 +57,28 @@ class CycleInsight:
 class CycleInsightService:
     """Averages every registered `ObservationSource` by the phase each reading's date fell in."""
 
-    def __init__(self, *, cycles: CycleService, sources: Sequence[ObservationSource]) -> None:
+    def __init__(
+        self, *, cycles: CycleService, sources: Sequence[ObservationSource], plans: PlanService | None = None
+    ) -> None:
         self._cycles = cycles
         self.sources = list(sources)
+        self._plans = plans
+
+    def for_user(self, *, user: UserRecord, history: CycleHistory | None = None) -> CycleInsight:
+        """The insight plus, when it is meaningful and the active plan allows, a targeted step."""
+        insight = self.cycle(user_id=user.user_id, history=history)
+        difference = insight.meaningful(metric="acne", phase=CyclePhase.LUTEAL)
+        plan = self._plans.find_active(user_id=user.user_id) if self._plans and difference else None
+        if plan is None or plan.status != "active":
+            return insight
+        now = utc_now()
+        step = cycle_targeted_step(
+            plan=plan.routine,
+            week=int(plan_timeline(plan, user, now)["current_week"]),
+            profile=engine_profile(user, now),
+            acne_luteal_difference=difference,
+        )
+        return replace(insight, routine_step=step)
 
     def cycle(self, *, user_id: str, history: CycleHistory | None = None) -> CycleInsight:
         """The insight; users who log no periods get `tracking: false` and a reason, never an error.

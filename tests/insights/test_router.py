@@ -11,7 +11,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from app.db.dynamodb import to_item
-from tests.factories import scan_record
+from app.plans.models import PlanSlot
+from tests.factories import plan_record, scan_record
 from tests.helpers import send
 
 INSIGHT = "/api/v1/insights/cycle"
@@ -57,6 +58,12 @@ def seed_scans(container: Any, user_id: str, *, luteal_effect: float, seed: int)
     return count
 
 
+def start_plan_weeks_ago(container: Any, user_id: str, weeks: int) -> None:
+    """An active plan (acne-prone routine) that started `weeks` weeks ago."""
+    plan = plan_record(user_id=user_id, created=datetime.now(UTC) - timedelta(weeks=weeks, hours=1))
+    container.plans_repo.create(plan=plan, slot=PlanSlot(), previous=None, previous_status=None)
+
+
 def acne_luteal(body: dict[str, Any]) -> dict[str, Any]:
     scan = next(s for s in body["sources"] if s["kind"] == "scan")
     acne = next(m for m in scan["metrics"] if m["metric"] == "acne")
@@ -69,6 +76,8 @@ def test_a_known_luteal_effect_is_found_and_answered_in_chat(
     user = register()
     log_history(client, user)
     assert seed_scans(container, user["user"]["user_id"], luteal_effect=-12.0, seed=5) == 24
+    assert client.get(INSIGHT, headers=user["headers"]).json()["routine_step"] is None  # no plan
+    start_plan_weeks_ago(container, user["user"]["user_id"], weeks=2)  # week 3: actives ramped in
     body = client.get(INSIGHT, headers=user["headers"]).json()
     assert body["tracking"] is True
     luteal = acne_luteal(body)
@@ -77,18 +86,24 @@ def test_a_known_luteal_effect_is_found_and_answered_in_chat(
     assert -11 < luteal["difference"] < -7
     assert any(f.startswith("acne score") and "luteal phase (6 scans)" in f for f in body["findings"])
     assert not any("redness" in f for f in body["findings"])
+    step = body["routine_step"]
+    assert step["ingredient"] == "salicylic_acid"
+    assert step["days_before_period"] == 7
 
     answer = send(client, user, "do I break out before my period?")["assistant_message"]["content"]
     assert "luteal phase (6 scans)" in answer
     assert "acne score is" in answer
+    assert "targeted step" in answer
 
 
 def test_no_effect_makes_no_claim_anywhere(client: TestClient, container: Any, register: Any) -> None:
     user = register()
     log_history(client, user)
     seed_scans(container, user["user"]["user_id"], luteal_effect=0.0, seed=8)
+    start_plan_weeks_ago(container, user["user"]["user_id"], weeks=2)
     body = client.get(INSIGHT, headers=user["headers"]).json()
     assert body["findings"] == []
+    assert body["routine_step"] is None
     assert acne_luteal(body)["meaningful"] is False
     assert "No cycle phase differs" in body["summary"]
     answer = send(client, user, "do I break out before my period?")["assistant_message"]["content"]

@@ -43,6 +43,9 @@ def _own_cycle(cycle: dict[str, Any]) -> list[str]:
             f"(more breakouts) in your {m['phase']} phase ({m['count']} scans), more than photo noise "
             "and chance explain."
         )
+        step = cycle.get("routine_step")
+        if step:
+            lines.append(f"A targeted step for your plan: {step['instructions']}")
     elif insight.get("findings"):
         lines.append(
             "Your scans show no meaningful acne difference across your cycle, but they do show: "

@@ -17,9 +17,14 @@ drip (bloodyhealth/drip, lib/cycle.js `getPredictedMenses` and lib/cycle-length.
 `getCycleLengthStats`, read 2026-12): the mean of every logged gap of at most 99 days,
 rounded; a window of ±1 day when the sample standard deviation is under 1.5, else ±2;
 three predictions at the last start + k·mean. Re-implemented here from that description.
+
+`--insight` adds a second table: how often the cycle insight (app/insights/analysis.py)
+claims a phase effect for simulated users with none (false claims) and with a real luteal
+acne effect of a given size (detection), for a given number of scans per phase.
 """
 
 import argparse
+import math
 import random
 import sys
 from dataclasses import dataclass, field
@@ -30,7 +35,10 @@ from statistics import fmean, stdev
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.cycles.position import CyclePhase, Observation
 from app.cycles.prediction import predict
+from app.insights.analysis import PHASES, figures
+from app.insights.sources import scan_noise
 
 START = date(2024, 1, 1)
 CYCLES = 14
@@ -134,13 +142,59 @@ def render(table: dict[str, dict[str, Result]], markdown: bool) -> str:
     return "\n".join(lines)
 
 
+INSIGHT_METRICS = ("acne", "redness", "oiliness", "hydration", "pores", "texture", "overall")
+
+
+def insight_rates(*, users: int, per_phase: int, effect: float, rng: random.Random) -> tuple[float, float]:
+    """(% of users with any claim at all, % of users whose luteal acne drop was found)."""
+    any_claim = found = 0
+    for _ in range(users):
+        readings = []
+        for phase in PHASES:
+            for i in range(per_phase):
+                on = START + timedelta(days=28 * i)
+                for metric in INSIGHT_METRICS:
+                    # Photo noise (the metric's band) plus 2 points of day-to-day skin variation.
+                    sd = math.hypot(scan_noise(metric), 2.0)
+                    shift = effect if (metric == "acne" and phase == CyclePhase.LUTEAL) else 0.0
+                    value = 60 + rng.gauss(0, sd) + shift
+                    readings.append((Observation(on=on, metric=metric, value=value), phase))
+        table = figures(readings, noise=scan_noise, comparisons=len(INSIGHT_METRICS) * len(PHASES))
+        claims = [(m.metric, f.phase) for m in table for f in m.phases if f.meaningful]
+        any_claim += bool(claims)
+        found += ("acne", CyclePhase.LUTEAL) in claims
+    return 100 * any_claim / users, 100 * found / users
+
+
+def render_insight(users: int, seed: int) -> str:
+    rng = random.Random(seed)
+    lines = [
+        "| scans per phase | no effect: users with any claim | luteal acne -5: found "
+        "| -8: found | -12: found |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for per_phase in (2, 3, 5, 8):
+        false_rate, _ = insight_rates(users=users, per_phase=per_phase, effect=0.0, rng=rng)
+        found = [
+            insight_rates(users=users, per_phase=per_phase, effect=e, rng=rng)[1] for e in (-5.0, -8.0, -12.0)
+        ]
+        lines.append(
+            f"| {per_phase} | {false_rate:.1f} % | {found[0]:.0f} % | {found[1]:.0f} % | {found[2]:.0f} % |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=400)
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--insight", action="store_true", help="also measure the cycle insight")
     args = parser.parse_args()
     print(render(run(args.users, args.seed), args.markdown))
+    if args.insight:
+        print()
+        print(render_insight(args.users, args.seed))
 
 
 if __name__ == "__main__":

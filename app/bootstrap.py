@@ -27,6 +27,7 @@ from app.cycles.service import CycleService
 from app.db.dynamodb import build_dynamodb_client
 from app.db.records import RecordsRepository
 from app.insights.context import CycleChatContext
+from app.insights.repository import ScanScoresRepository
 from app.insights.service import CycleInsightService
 from app.insights.sources import ScanObservations
 from app.journal.owner import JournalData
@@ -163,7 +164,7 @@ def build_container(
     insights = CycleInsightService(
         cycles=cycles,
         # Every series the insight averages by phase; a new one (e.g. self-rated skin logs) is one line.
-        sources=[ScanObservations(scans=scans_repo)],
+        sources=[ScanObservations(scans=ScanScoresRepository(client, names["scans"]))],
         plans=plans,
     )
     processor = AnalysisProcessor(

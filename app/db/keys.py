@@ -331,8 +331,3 @@ def journal_ref_sk(entry_id: str) -> str:
 def period_sk(start_date: str, period_id: str) -> str:
     """SK of a period log: `period#<YYYY-MM-DD>#<period_id>`."""
     return f"{PERIOD_PREFIX}{start_date}#{period_id}"
-
-
-def period_id_of(sk: str) -> str:
-    """The period id a period sort key ends with."""
-    return sk.rsplit("#", 1)[-1]

@@ -38,8 +38,10 @@ def _own_cycle(cycle: dict[str, Any]) -> list[str]:
     worse = [m for m in acne if m["difference"] < 0]
     if worse:
         m = min(worse, key=lambda x: x["difference"])
+        # "Before my period" is the luteal phase; a worsening elsewhere is said as what it is.
+        opening = "Yes, in your own scans" if m["phase"] == "luteal" else "In your own scans"
         lines.append(
-            f"Yes, in your own scans: your acne score is {abs(m['difference']):.0f} points lower "
+            f"{opening}: your acne score is {abs(m['difference']):.0f} points lower "
             f"(more breakouts) in your {m['phase']} phase ({m['count']} scans), more than photo noise "
             "and chance explain."
         )

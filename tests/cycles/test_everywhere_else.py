@@ -1,6 +1,6 @@
 """The cycle reaches other domains: scans carry it, the chat context holds it; non-trackers see none of it."""
 
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -12,7 +12,7 @@ from tests.images import face_jpeg
 
 
 def ago(days: int) -> str:
-    return (date.today() - timedelta(days=days)).isoformat()
+    return (datetime.now(UTC).date() - timedelta(days=days)).isoformat()
 
 
 def test_a_completed_scan_carries_cycle_day_and_phase_only_for_users_who_track(

@@ -1,6 +1,6 @@
 """/cycle over HTTP against DynamoDB Local: logs, validation, ownership, predictions, today."""
 
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -11,7 +11,7 @@ CYCLE = "/api/v1/cycle"
 
 
 def ago(days: int) -> str:
-    return (date.today() - timedelta(days=days)).isoformat()
+    return (datetime.now(UTC).date() - timedelta(days=days)).isoformat()
 
 
 def log(client: TestClient, user: dict[str, Any], **body: Any) -> Any:

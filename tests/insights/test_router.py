@@ -21,7 +21,7 @@ LENGTH = 28
 
 
 def first_start() -> date:
-    return date.today() - timedelta(days=LENGTH * CYCLES + 5)
+    return datetime.now(UTC).date() - timedelta(days=LENGTH * CYCLES + 5)
 
 
 def log_history(client: TestClient, user: dict[str, Any]) -> list[date]:

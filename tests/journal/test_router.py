@@ -1,6 +1,6 @@
 """/journal over HTTP against DynamoDB Local: CRUD, validation, ownership, paging, cycle fields."""
 
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -9,7 +9,7 @@ JOURNAL = "/api/v1/journal"
 
 
 def ago(days: int) -> str:
-    return (date.today() - timedelta(days=days)).isoformat()
+    return (datetime.now(UTC).date() - timedelta(days=days)).isoformat()
 
 
 def write(client: TestClient, user: dict[str, Any], **body: Any) -> Any:

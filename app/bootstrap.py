@@ -21,9 +21,18 @@ from app.core.config import Settings
 from app.core.errors import DomainError
 from app.core.rate_limit import RateLimiter
 from app.core.security import TokenCodec, configure_password_hashing
-from app.cycles.position import CyclePositionLookup, NoCycleTracking
+from app.cycles.owner import CycleData
+from app.cycles.repository import CyclesRepository
+from app.cycles.service import CycleService
 from app.db.dynamodb import build_dynamodb_client
 from app.db.records import RecordsRepository
+from app.insights.context import CycleChatContext
+from app.insights.repository import ScanScoresRepository
+from app.insights.service import CycleInsightService
+from app.insights.sources import ScanObservations
+from app.journal.owner import JournalData
+from app.journal.repository import JournalRepository
+from app.journal.service import JournalService
 from app.notifications.events import NotificationEvents
 from app.notifications.owners import NotificationsData
 from app.notifications.repository import NotificationsRepository
@@ -79,6 +88,9 @@ class Container:
     scans: ScanService
     plans: PlanService
     chat: ChatService
+    journal: JournalService
+    cycles: CycleService
+    insights: CycleInsightService
     analysis: AnalysisProcessor
     analysis_worker: AnalysisWorker
     sweeper: MaintenanceSweeper
@@ -91,7 +103,7 @@ class Container:
     push: PushSender
     skin_logs_repo: SkinLogsRepository
     skin_logs: SkinLogService
-    # The cycle insight's self-rated series (wired into the insight by the cycles domain).
+    # The cycle insight's self-rated series.
     skin_log_observations: SkinLogObservations
     table_check: TableCheckCache = field(default_factory=TableCheckCache)
 
@@ -235,10 +247,22 @@ def build_container(
     )
 
     plans = PlanService(plans=plans_repo, scans=scans_repo, lock_days=settings.plan_lock_days, events=events)
+    # Journal, cycle tracking, skin logs and the cycle insight, all in the records table.
+    cycles_repo = CyclesRepository(client, names["records"], names["users"])
+    journal_repo = JournalRepository(client, names["records"], names["users"])
     skin_logs_repo = SkinLogsRepository(client, names["records"], names["users"])
-    # The cycles domain's lookup replaces NoCycleTracking once it is merged.
-    cycle_lookup: CyclePositionLookup = NoCycleTracking()
-    skin_logs = SkinLogService(logs=skin_logs_repo, scans=scans_repo, plans=plans, cycles=cycle_lookup)
+    cycles = CycleService(cycles=cycles_repo)
+    journal = JournalService(
+        journal=journal_repo, positions=lambda uid, dates: cycles.positions_on(user_id=uid, dates=dates)
+    )
+    skin_logs = SkinLogService(logs=skin_logs_repo, scans=scans_repo, plans=plans, cycles=cycles)
+    skin_log_observations = SkinLogObservations(logs=skin_logs_repo)
+    insights = CycleInsightService(
+        cycles=cycles,
+        # Every series the insight averages by phase, each kept apart in the answer.
+        sources=[ScanObservations(scans=ScanScoresRepository(client, names["scans"])), skin_log_observations],
+        plans=plans,
+    )
     processor = AnalysisProcessor(
         scans=scans_repo,
         storage=storage,
@@ -246,6 +270,7 @@ def build_container(
         baseline_lookup=plans.baseline_scan,
         vision_for=vision_for.for_user,
         on_finished=events.scan_finished,
+        cycle_lookup=cycles,
     )
     worker = AnalysisWorker(processor=processor, scans=scans_repo, workers=settings.analysis_workers)
     limits = ImageLimits(
@@ -269,7 +294,12 @@ def build_container(
         chat=chat_repo,
         provider=chat_provider,
         fallback=build_fallback_provider(settings),
-        context_builder=ChatContextBuilder(scans=scans_repo, plans=plans, skin_logs=skin_logs),
+        context_builder=ChatContextBuilder(
+            scans=scans_repo,
+            plans=plans,
+            skin_logs=skin_logs,
+            cycle=CycleChatContext(cycles=cycles, insights=insights),
+        ),
         limiter=limiter,
         messages_per_minute=settings.chat_messages_per_minute,
         provider_for=chat_for.for_user,
@@ -285,6 +315,8 @@ def build_container(
             NotificationsData(notifications=notifications_repo, index=schedule_index, push=push),
             PreferencesData(preferences=preferences_repo),
             SkinLogsData(logs=skin_logs_repo),
+            JournalData(journal=journal_repo),
+            CycleData(cycles=cycles_repo),
             RecordsData(records=records),
         ],
         records=records,
@@ -313,6 +345,9 @@ def build_container(
         scans=scans,
         plans=plans,
         chat=chat,
+        journal=journal,
+        cycles=cycles,
+        insights=insights,
         analysis=processor,
         analysis_worker=worker,
         sweeper=MaintenanceSweeper(scans=scans, interval_seconds=settings.storage_sweep_seconds),
@@ -330,5 +365,5 @@ def build_container(
         push=push,
         skin_logs_repo=skin_logs_repo,
         skin_logs=skin_logs,
-        skin_log_observations=SkinLogObservations(logs=skin_logs_repo),
+        skin_log_observations=skin_log_observations,
     )

@@ -15,6 +15,9 @@ from app.chat.service import ChatService
 from app.core.client_ip import Network, parse_networks, resolve_client_ip
 from app.core.config import Settings
 from app.core.errors import AuthenticationError
+from app.cycles.service import CycleService
+from app.insights.service import CycleInsightService
+from app.journal.service import JournalService
 from app.notifications.service import NotificationService
 from app.plans.service import PlanService
 from app.preferences.service import PreferencesService
@@ -74,6 +77,18 @@ def get_skin_log_service(container: ContainerDep) -> SkinLogService:
     return container.skin_logs
 
 
+def get_cycle_service(container: ContainerDep) -> CycleService:
+    return container.cycles
+
+
+def get_journal_service(container: ContainerDep) -> JournalService:
+    return container.journal
+
+
+def get_insight_service(container: ContainerDep) -> CycleInsightService:
+    return container.insights
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
@@ -84,6 +99,9 @@ PreferencesServiceDep = Annotated[PreferencesService, Depends(get_preferences_se
 StatisticsServiceDep = Annotated[StatisticsService, Depends(get_statistics_service)]
 NotificationServiceDep = Annotated[NotificationService, Depends(get_notification_service)]
 SkinLogServiceDep = Annotated[SkinLogService, Depends(get_skin_log_service)]
+CycleServiceDep = Annotated[CycleService, Depends(get_cycle_service)]
+JournalServiceDep = Annotated[JournalService, Depends(get_journal_service)]
+InsightServiceDep = Annotated[CycleInsightService, Depends(get_insight_service)]
 BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
 
 

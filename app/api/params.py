@@ -15,6 +15,8 @@ ScanId = Annotated[str, Path(pattern=ULID_PATTERN, description="A scan id (ULID)
 PlanId = Annotated[str, Path(pattern=ULID_PATTERN, description="A plan id (ULID).")]
 SessionId = Annotated[str, Path(pattern=ULID_PATTERN, description="A chat session id (ULID).")]
 SkinLogId = Annotated[str, Path(pattern=ULID_PATTERN, description="A skin log id (ULID).")]
+EntryId = Annotated[str, Path(pattern=ULID_PATTERN, description="A journal entry id (ULID).")]
+PeriodId = Annotated[str, Path(pattern=ULID_PATTERN, description="A period log id (ULID).")]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size.")]
 Cursor = Annotated[str | None, Query(max_length=1024, description="`next_cursor` of the previous page.")]
 DateFrom = Annotated[date | None, Query(alias="from", description="Inclusive start date (YYYY-MM-DD, UTC).")]

@@ -5,7 +5,10 @@ from fastapi import APIRouter
 from app.api import storage
 from app.auth import router as auth
 from app.chat import router as chat
+from app.cycles import router as cycles
 from app.ingredients import router as ingredients
+from app.insights import router as insights
+from app.journal import router as journal
 from app.notifications import router as notifications
 from app.plans import router as plans
 from app.preferences import router as preferences
@@ -24,3 +27,6 @@ api_router.include_router(preferences.router)
 api_router.include_router(statistics.router)
 api_router.include_router(notifications.router)
 api_router.include_router(skin_logs.router)
+api_router.include_router(journal.router)
+api_router.include_router(cycles.router)
+api_router.include_router(insights.router)

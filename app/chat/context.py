@@ -1,5 +1,6 @@
 """What the assistant is told about a user: derived numbers and text only, never photos."""
 
+from collections.abc import Callable
 from statistics import fmean
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -21,11 +22,18 @@ _SKIN_LOG_FIELDS = ("breakouts", "dryness", "oiliness", "sensitivity", "radiance
 
 class ChatContextBuilder:
     def __init__(
-        self, *, scans: ScansRepository, plans: PlanService, skin_logs: "SkinLogService | None" = None
+        self,
+        *,
+        scans: ScansRepository,
+        plans: PlanService,
+        skin_logs: "SkinLogService | None" = None,
+        cycle: Callable[[UserRecord], dict[str, Any] | None] | None = None,
     ) -> None:
         self._scans = scans
         self._plans = plans
         self._skin_logs = skin_logs
+        # The user's cycle section (app/insights/context.py); None without cycle tracking.
+        self._cycle = cycle
 
     def __call__(self, user: UserRecord) -> ChatContext:
         now = utc_now()
@@ -46,6 +54,7 @@ class ChatContextBuilder:
                 "scores": scan.scores,
                 "deltas": scan.deltas.model_dump() if scan.deltas else None,
                 "regions": region_scores(scan),
+                **scan_cycle(scan),
             }
             if scan
             else None
@@ -79,6 +88,7 @@ class ChatContextBuilder:
             adherence=plan_adherence,
             today=today,
             skin_logs=self._recent_skin_logs(user.user_id),
+            cycle=self._cycle(user) if self._cycle else None,
         )
 
     def _recent_skin_logs(self, user_id: str) -> list[dict[str, Any]] | None:
@@ -105,3 +115,10 @@ def region_scores(scan: ScanRecord) -> dict[str, float]:
             if values:
                 collected.setdefault(region, []).append(fmean(values))
     return {region: round(fmean(values), 1) for region, values in collected.items()}
+
+
+def scan_cycle(scan: ScanRecord) -> dict[str, Any]:
+    """The scan's cycle day and phase at scan time, when the user tracks their cycle."""
+    if scan.cycle_day is None:
+        return {}
+    return {"cycle_day": scan.cycle_day, "cycle_phase": scan.cycle_phase}

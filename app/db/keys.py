@@ -415,3 +415,32 @@ def skin_log_key(user_id: str, log_date: str, log_id: str) -> dict[str, Any]:
 def skin_log_pointer_key(user_id: str, log_id: str) -> dict[str, Any]:
     """Records table: the pointer from a log's id to its date."""
     return record_key(user_id, SKIN_LOG_ID_PREFIX + log_id)
+
+
+# --- journal and cycles (issue 12) ---
+# Records table, the user's partition; date order is key order, so ranges and "newest first"
+# are key queries. A journal entry sits under `journal#<date>#<entry_id>` with a ref
+# `journal-id#<entry_id>` naming its sort key (a get by id is two GetItems; an edit of the
+# date moves the entry and rewrites the ref in one transaction). A period log sits under
+# `period#<start_date>#<period_id>`; `cycle#slot` carries a version every period write bumps
+# in its transaction, so two concurrent logs can never overlap.
+
+JOURNAL_PREFIX = "journal#"
+JOURNAL_REF_PREFIX = "journal-id#"
+PERIOD_PREFIX = "period#"
+CYCLE_SLOT_SK = "cycle#slot"
+
+
+def journal_sk(entry_date: str, entry_id: str) -> str:
+    """SK of a journal entry: `journal#<YYYY-MM-DD>#<entry_id>`."""
+    return f"{JOURNAL_PREFIX}{entry_date}#{entry_id}"
+
+
+def journal_ref_sk(entry_id: str) -> str:
+    """SK of the ref naming an entry's sort key."""
+    return JOURNAL_REF_PREFIX + entry_id
+
+
+def period_sk(start_date: str, period_id: str) -> str:
+    """SK of a period log: `period#<YYYY-MM-DD>#<period_id>`."""
+    return f"{PERIOD_PREFIX}{start_date}#{period_id}"

@@ -112,6 +112,9 @@ class ScanRecord(BaseModel):
     deltas: ScanDeltas | None = None
     failure: ScanFailureRecord | None = None
     idempotency_key: str | None = None
+    # Cycle day and phase on the scan's date, set at completion for users who log periods.
+    cycle_day: int | None = None
+    cycle_phase: str | None = None
 
     def regions(self) -> dict[str, dict[str, dict[str, float]]] | None:
         """angle → region → metric → score, from the stored analysis summary."""

@@ -10,12 +10,13 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from app.core.errors import DomainError
 from app.core.security import iso, utc_now
 from app.core.vocabulary import METRICS_WITH_OVERALL
+from app.cycles.position import CyclePositionLookup, NoCycleTracking
 from app.providers.storage.base import ImageStorage
 from app.providers.vision.base import AnalysisFailedError, ScanAnalysis, VisionProvider
 from app.providers.vision.noise import within_noise
@@ -78,6 +79,7 @@ class AnalysisProcessor:
         baseline_lookup: BaselineLookup | None = None,
         vision_for: VisionSelector | None = None,
         on_finished: FinishedHook | None = None,
+        cycle_lookup: CyclePositionLookup | None = None,
     ) -> None:
         self._scans = scans
         self._storage = storage
@@ -85,6 +87,7 @@ class AnalysisProcessor:
         self.baseline_lookup = baseline_lookup
         self.vision_for = vision_for
         self.on_finished = on_finished
+        self.cycle_lookup: CyclePositionLookup = cycle_lookup or NoCycleTracking()
 
     def process(self, user_id: str, scan_id: str) -> str | None:
         """Claim and analyse; returns the final status, or None if another worker holds it."""
@@ -174,7 +177,22 @@ class AnalysisProcessor:
             "scores": analysis.scores,
             "deltas": deltas.model_dump(),
             "overlay_key": overlay_key(scan.user_id, scan.scan_id),
+            **self._cycle_fields(scan),
         }
+
+    def _cycle_fields(self, scan: ScanRecord) -> dict[str, Any]:
+        """Cycle day and phase on the scan's date; nothing for users who do not log periods."""
+        try:
+            position = self.cycle_lookup.position_on(
+                user_id=scan.user_id, on=date.fromisoformat(scan.scan_date[:10])
+            )
+        except DomainError as exc:
+            # The scores matter more than the cycle label: the scan completes without it.
+            logger.warning("cycle position unavailable: %s", exc.message, extra={"scan_id": scan.scan_id})
+            return {}
+        if position is None:
+            return {}
+        return {"cycle_day": position.cycle_day, "cycle_phase": position.phase.value}
 
     def _store_overlay(
         self, scan: ScanRecord, images: dict[str, bytes], analysis: ScanAnalysis, vision: VisionProvider

@@ -58,6 +58,10 @@ CHECKED_BY_ERASURE_TEST = {
     keys.NOTIFY_DUE_PREFIX,
     keys.SKIN_LOG_PREFIX,
     keys.SKIN_LOG_ID_PREFIX,
+    keys.JOURNAL_PREFIX,
+    keys.JOURNAL_REF_PREFIX,
+    keys.PERIOD_PREFIX,
+    keys.CYCLE_SLOT_SK,
     # records table, owners about the user's email or tokens
     keys.PASSWORD_RESET_PREFIX,
     keys.LOGIN_PREFIX,
@@ -162,6 +166,11 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
     assert client.post("/api/v1/notifications/read-all", headers=headers).status_code == 200
     skin_log = client.post("/api/v1/skin-logs", headers=headers, json={"date": today(), "breakouts": "few"})
     assert skin_log.status_code == 201, skin_log.text
+    # A journal entry (and its id ref), a period log (and the cycle slot).
+    entry = {"date": today(), "mood": "good", "text": "erase me"}
+    assert client.post("/api/v1/journal", headers=headers, json=entry).status_code == 201
+    period = {"start_date": today(), "flow": "light"}
+    assert client.post("/api/v1/cycle/periods", headers=headers, json=period).status_code == 201
     # A scan awaiting its photos (upload-expiry marker) created under an idempotency key.
     waiting = client.post(SCANS, headers={**headers, "Idempotency-Key": "erase-me"}, json={})
     assert waiting.status_code == 201, waiting.text
@@ -202,6 +211,8 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
     assert "plan#slot" in mine
     assert starts(mine, keys.SKIN_LOG_PREFIX)
     assert starts(mine, keys.SKIN_LOG_ID_PREFIX)
+    for prefix in (keys.JOURNAL_PREFIX, keys.JOURNAL_REF_PREFIX, keys.PERIOD_PREFIX, keys.CYCLE_SLOT_SK):
+        assert starts(mine, prefix), prefix
     assert len(refs) == 2
     assert all(query(db, records, owner) for owner in token_owners)
     counters = sort_keys(query(db, records, account_counters))
@@ -231,7 +242,8 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
     for name, table in tables.items():
         assert query(db, table, user_id) == [], f"{name}: the user's partition is not empty"
     # The user's partitions held the user item, scans, plans, chat sessions (session#) and the
-    # records: counters, the idempotency guard, the plan slot and the token refs.
+    # records: counters, the idempotency guard, the plan slot, the token refs, journal
+    # entries with their refs, period logs and the cycle slot.
     checked |= {
         keys.RATE_LIMIT_PREFIX,
         "idempotency#scan-create#",
@@ -244,6 +256,10 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
         keys.NOTIFICATION_SCHEDULE_SK,
         keys.SKIN_LOG_PREFIX,
         keys.SKIN_LOG_ID_PREFIX,
+        keys.JOURNAL_PREFIX,
+        keys.JOURNAL_REF_PREFIX,
+        keys.PERIOD_PREFIX,
+        keys.CYCLE_SLOT_SK,
         keys.ONETIME_REF_PREFIX,
         "session#",
         "S#",

@@ -60,8 +60,14 @@ def owner(client: TestClient) -> dict[str, Any]:
     skin_log = client.post(
         "/api/v1/skin-logs", headers=user["headers"], json={"date": today(), "dryness": 42}
     ).json()
+    entry = client.post("/api/v1/journal", headers=user["headers"], json={"date": today()}).json()
+    period = client.post(
+        "/api/v1/cycle/periods", headers=user["headers"], json={"start_date": today()}
+    ).json()
     user["ids"] = {
         "log_id": skin_log["log_id"],
+        "entry_id": entry["entry_id"],
+        "period_id": period["period_id"],
         "scan_id": scan["scan_id"],
         "plan_id": plan["plan_id"],
         "session_id": chat["session_id"],
@@ -101,6 +107,10 @@ def sample_body(method: str, path: str) -> dict[str, Any] | None:
         "/api/v1/notifications/devices": {"platform": "ios", "token": "t" * 64},
         "/api/v1/skin-logs": {"date": today(), "dryness": 10},
         "/api/v1/skin-logs/{log_id}": {"dryness": 99},
+        "/api/v1/journal": {"date": today()},
+        "/api/v1/journal/{entry_id}": {"mood": "sad"},
+        "/api/v1/cycle/periods": {"start_date": today()},
+        "/api/v1/cycle/periods/{period_id}": {"flow": "heavy"},
     }
     return bodies.get(path) if method in {"POST", "PATCH", "PUT", "DELETE"} else None
 
@@ -143,6 +153,7 @@ def test_other_users_objects_answer_404_and_stay_unchanged(client: TestClient, r
         for m, p in protected_routes(client)
         if re.search(r"\{(scan_id|plan_id|session_id|notification_id|device_id)\}", p)
         if re.search(r"\{(scan_id|plan_id|session_id|log_id)\}", p)
+        if re.search(r"\{(scan_id|plan_id|session_id|entry_id|period_id)\}", p)
     ]
     assert len(with_ids) >= 10, with_ids
     for method, path in with_ids:
@@ -171,6 +182,10 @@ def test_other_users_objects_answer_404_and_stay_unchanged(client: TestClient, r
     assert [d["device_id"] for d in devices] == [ids["device_id"]]
     skin_log = client.get(f"/api/v1/skin-logs/{ids['log_id']}", headers=owner["headers"]).json()
     assert skin_log["dryness"] == 42
+    entry = client.get(f"/api/v1/journal/{ids['entry_id']}", headers=owner["headers"]).json()
+    assert entry["mood"] is None
+    period = client.get(f"/api/v1/cycle/periods/{ids['period_id']}", headers=owner["headers"]).json()
+    assert period["flow"] == "medium"
 
 
 def test_deleted_users_token_is_401_everywhere(client: TestClient, register) -> None:
@@ -186,6 +201,8 @@ def test_deleted_users_token_is_401_everywhere(client: TestClient, register) -> 
         "plan_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "session_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "log_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "entry_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "period_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "slug": "niacinamide",
         "notification_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "device_id": "0" * 26,

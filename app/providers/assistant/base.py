@@ -50,6 +50,13 @@ class ChatContext(BaseModel):
         "(none/few/many), dryness/oiliness/sensitivity/radiance (0-100, higher = more of it), "
         "reaction, notes, cycle_day/cycle_phase (self-rated, never scan scores)",
     )
+    cycle: dict[str, Any] | None = Field(
+        None,
+        description="only for users who log periods: today {cycle_day, phase}, next_period "
+        "{start_date, window_start, window_end}, insight {findings: [sentences], meaningful: "
+        "[{kind, metric, phase, difference, count}], scans_positioned}, routine_step (a targeted PM "
+        "step for the days before a period, only when the insight is meaningful)",
+    )
     history: list[ChatTurn] = Field(default_factory=list, description="recent turns, oldest first")
     today: str | None = Field(None, description="the user's local date (YYYY-MM-DD)")
     request: dict[str, Any] | None = Field(

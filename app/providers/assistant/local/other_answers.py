@@ -10,15 +10,15 @@ from app.providers.assistant.understanding import Request
 
 
 def cycle(request: Request, context: ChatContext) -> str:
-    """Period-related breakouts: what helps, and what cycle tracking would add."""
-    lines = [
-        phrases.CYCLE_WHY,
-        phrases.CYCLE_WHAT_HELPS,
-    ]
+    """Period-related breakouts: from the user's own cycle insight when they log periods."""
+    lines = [phrases.CYCLE_WHY, phrases.CYCLE_WHAT_HELPS]
     acne = ((context.latest_scan or {}).get("scores") or {}).get("acne")
     if acne is not None:
         lines.append(f"Your latest acne score is {acne:.0f}/100.")
-    lines.append(phrases.CYCLE_NO_DATA)
+    if context.cycle is None:
+        lines.append(phrases.CYCLE_NO_DATA)
+    else:
+        lines.extend(_own_cycle(context.cycle))
     lines.append(phrases.CYCLE_SEE_A_DOCTOR)
     return "\n".join(lines)
 
@@ -68,6 +68,49 @@ def _describe_log(log: dict[str, Any]) -> str:
     if log.get("cycle_phase"):
         parts.append(f"cycle day {log['cycle_day']} ({log['cycle_phase']} phase)")
     return ", ".join(parts) or "no ratings"
+
+
+def _own_cycle(cycle: dict[str, Any]) -> list[str]:
+    """What the user's logs and scans say: today's phase, the next period, the insight."""
+    lines = []
+    today = cycle.get("today")
+    if today:
+        lines.append(f"Today is day {today['cycle_day']} of your cycle ({today['phase']} phase).")
+    upcoming = cycle.get("next_period")
+    if upcoming:
+        lines.append(
+            f"Your next period is most likely around {upcoming['start_date']} "
+            f"(between {upcoming['window_start']} and {upcoming['window_end']})."
+        )
+    insight = cycle.get("insight") or {}
+    acne = [m for m in insight.get("meaningful", []) if m["metric"] == "acne" and m["kind"] == "scan"]
+    worse = [m for m in acne if m["difference"] < 0]
+    if worse:
+        m = min(worse, key=lambda x: x["difference"])
+        # "Before my period" is the luteal phase; a worsening elsewhere is said as what it is.
+        opening = "Yes, in your own scans" if m["phase"] == "luteal" else "In your own scans"
+        lines.append(
+            f"{opening}: your acne score is {abs(m['difference']):.0f} points lower "
+            f"(more breakouts) in your {m['phase']} phase ({m['count']} scans), more than photo noise "
+            "and chance explain."
+        )
+        step = cycle.get("routine_step")
+        if step:
+            lines.append(f"A targeted step for your plan: {step['instructions']}")
+    elif insight.get("findings"):
+        lines.append(
+            "Your scans show no meaningful acne difference across your cycle, but they do show: "
+            + "; ".join(insight["findings"])
+            + "."
+        )
+    else:
+        scans = insight.get("scans_positioned", 0)
+        lines.append(
+            f"From your {scans} scans placed in your cycle so far, I can't see a real link between your "
+            "breakouts and your cycle: any differences are within photo noise and chance. Keep scanning "
+            "in different phases and I'll tell you if a pattern shows up."
+        )
+    return lines
 
 
 def off_topic(request: Request, context: ChatContext) -> str:

@@ -1,0 +1,42 @@
+"""Observation sources the cycle insight averages: here the scan scores (kind "scan").
+
+Another domain adds its own (the skin log's "self_rated" readings) by implementing
+`app.cycles.position.ObservationSource` and appending it in `app/bootstrap.py`.
+"""
+
+import math
+from datetime import date
+
+from app.cycles.position import Observation
+from app.insights.repository import ScanScoresRepository
+from app.providers.vision.noise import band
+
+# BANDS are the 95th percentile of |Δ| between two photos of unchanged skin. With
+# independent noise s on each photo, the difference has spread s * sqrt(2), so s = band / (1.96 * sqrt(2)).
+_BAND_TO_ONE_READING = 1.96 * math.sqrt(2)
+
+
+def scan_noise(metric: str) -> float:
+    """One photo's score noise (one standard deviation) for a metric, from its repeatability band."""
+    return band(metric) / _BAND_TO_ONE_READING
+
+
+class ScanObservations:
+    """Every completed, quality-passed scan's scores, dated by the scan's (UTC) date."""
+
+    kind = "scan"
+
+    def __init__(self, *, scans: ScanScoresRepository) -> None:
+        self._scans = scans
+
+    def observations(self, *, user_id: str) -> list[Observation]:
+        """One observation per scan and metric (overall included)."""
+        return [
+            Observation(on=date.fromisoformat(scan_date[:10]), metric=metric, value=value)
+            for scan_date, scores in self._scans.scores(user_id=user_id)
+            for metric, value in scores.items()
+        ]
+
+    def noise(self, *, metric: str) -> float:
+        """Photo-to-photo noise of one scan score (points)."""
+        return scan_noise(metric)

@@ -12,6 +12,7 @@ from app.auth.models import UserRecord
 from app.auth.service import AuthService
 from app.bootstrap import Container
 from app.chat.service import ChatService
+from app.consultations.service import ConsultationService
 from app.core.client_ip import Network, parse_networks, resolve_client_ip
 from app.core.config import Settings
 from app.core.errors import AuthenticationError
@@ -54,12 +55,17 @@ def get_chat_service(container: ContainerDep) -> ChatService:
     return container.chat
 
 
+def get_consultation_service(container: ContainerDep) -> ConsultationService:
+    return container.consultations
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 ScanServiceDep = Annotated[ScanService, Depends(get_scan_service)]
 PlanServiceDep = Annotated[PlanService, Depends(get_plan_service)]
 ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
+ConsultationServiceDep = Annotated[ConsultationService, Depends(get_consultation_service)]
 BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
 
 

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from app.api import storage
 from app.auth import router as auth
 from app.chat import router as chat
+from app.consultations import router as consultations
 from app.ingredients import router as ingredients
 from app.plans import router as plans
 from app.scans import router as scans
@@ -16,3 +17,4 @@ api_router.include_router(storage.router)
 api_router.include_router(plans.router)
 api_router.include_router(ingredients.router)
 api_router.include_router(chat.router)
+api_router.include_router(consultations.router)

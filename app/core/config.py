@@ -159,6 +159,13 @@ class Settings(BaseSettings):
     # Chat streaming: a comment is sent after this many idle seconds (proxies cut idle streams at ~60 s)
     chat_sse_keepalive_seconds: float = Field(default=15.0, gt=0, le=55)
 
+    # Dermatologist referral (consultations): the directory file the operator can replace
+    # (empty: the bundled sample in app/consultations/data/), how long a report link works,
+    # and how many requests a user may send a day (each mails a dermatologist).
+    consultation_directory_path: str = ""
+    consultation_report_days: int = Field(default=14, ge=1, le=90)
+    consultations_per_day: int = Field(default=5, ge=1, le=100)
+
     @model_validator(mode="after")
     def _refuse_unsafe_settings(self) -> "Settings":
         problems = self.unsafe_settings()

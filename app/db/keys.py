@@ -302,3 +302,32 @@ def chat_messages_prefix(session_id: str) -> str:
 def chat_message_session_key(session_id: str, message_id: str) -> str:
     """Session-index sort key of a message: a session's messages in order."""
     return chat_messages_prefix(session_id) + message_id
+
+
+# --- consultations ---
+# Records table, in the user's partition: one item per consultation request, SK
+# `consultation#<consultation_id>` (ULIDs, so a backwards query is newest first).
+# Storage: `users/<user_id>/consultations/<consultation_id>/report.pdf`, under the user's
+# files root, so the account's file erasure covers it too.
+
+CONSULTATION_PREFIX = "consultation#"
+
+
+def consultation_sk(consultation_id: str) -> str:
+    """Records table: the sort key of one consultation."""
+    return CONSULTATION_PREFIX + consultation_id
+
+
+def consultation_key(user_id: str, consultation_id: str) -> dict[str, Any]:
+    """Records table: one consultation."""
+    return record_key(user_id, consultation_sk(consultation_id))
+
+
+def consultation_files_prefix(user_id: str) -> str:
+    """Storage: every consultation report of a user."""
+    return f"{SCAN_FILES_ROOT}{user_id}/consultations/"
+
+
+def consultation_report_key(user_id: str, consultation_id: str) -> str:
+    """Storage: one consultation's report PDF."""
+    return f"{consultation_files_prefix(user_id)}{consultation_id}/report.pdf"

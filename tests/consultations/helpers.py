@@ -22,14 +22,20 @@ def make_patient(client: TestClient, *, scans: int = 1, **profile: Any) -> dict[
     photos = [face_jpeg(), redder_face_jpeg(60.0)]
     user["scans"] = []
     for index in range(scans):
-        scan = wait_for(client, user["headers"], upload_scan(client, user["headers"], photos[index % 2])["scan_id"])
+        scan = wait_for(
+            client, user["headers"], upload_scan(client, user["headers"], photos[index % 2])["scan_id"]
+        )
         assert scan["status"] == "completed", scan
         user["scans"].append(scan)
     return user
 
 
 def request_consultation(
-    client: TestClient, user: dict[str, Any], *, scan_ids: list[str] | None = None, reason: str = "Spreading redness"
+    client: TestClient,
+    user: dict[str, Any],
+    *,
+    scan_ids: list[str] | None = None,
+    reason: str = "Spreading redness",
 ) -> dict[str, Any]:
     """POST /consultations (201) for the user's first scan or the given ones."""
     body = {

@@ -26,17 +26,23 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def report(client: TestClient, patient: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def report(
+    client: TestClient, patient: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     """One consultation sharing both scans, its PDF fetched through the link, and its pages as PNG."""
     scan_ids = [s["scan_id"] for s in patient["scans"]]
-    consultation = request_consultation(client, patient, scan_ids=scan_ids, reason="Redness after retinoid & <swelling>")
+    consultation = request_consultation(
+        client, patient, scan_ids=scan_ids, reason="Redness after retinoid & <swelling>"
+    )
     response = client.get(consultation["report"]["url"])  # no Authorization header: the doctor's view
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
     folder = tmp_path_factory.mktemp("report")
     pdf = folder / "report.pdf"
     pdf.write_bytes(response.content)
-    subprocess.run(["pdftoppm", "-r", str(DPI), "-png", str(pdf), str(folder / "page")], check=True, timeout=60)
+    subprocess.run(
+        ["pdftoppm", "-r", str(DPI), "-png", str(pdf), str(folder / "page")], check=True, timeout=60
+    )
     pages = sorted(folder.glob("page-*.png"))
     text = subprocess.run(
         ["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True, timeout=60
@@ -66,7 +72,9 @@ def test_the_report_text_holds_the_users_own_numbers(
     assert "Dr Amara Okafor" in text
     assert "Redness after retinoid & <swelling>" in text  # user text printed, not parsed as markup
     # Summary: first, latest and the change of the overall score.
-    overall = f"overall {first['overall']:.0f} {latest['overall']:.0f} {latest['overall'] - first['overall']:+.0f}"
+    overall = (
+        f"overall {first['overall']:.0f} {latest['overall']:.0f} {latest['overall'] - first['overall']:+.0f}"
+    )
     assert overall in text
     # Each shared scan's page (oldest first) lists every score that scan has.
     pages = [" ".join(page.split()) for page in report["text"].split("\f")]
@@ -75,7 +83,9 @@ def test_the_report_text_holds_the_users_own_numbers(
         for metric, value in scores.items():
             assert f"{metric.replace('_', ' ')} {value:.0f}" in page, (metric, page)
     # The plan and its adherence as the plans API computes them.
-    adherence = client.get(f"/api/v1/plans/{patient['plan']['plan_id']}/adherence", headers=patient["headers"]).json()
+    adherence = client.get(
+        f"/api/v1/plans/{patient['plan']['plan_id']}/adherence", headers=patient["headers"]
+    ).json()
     assert f"AM {adherence['am_percent']:.0f}%, PM {adherence['pm_percent']:.0f}%" in text
     assert patient["plan"]["start_date"] in text
     # The reaction from the check-in, with its severity and suspected product.

@@ -23,6 +23,7 @@ def loggable_path(path: str) -> str:
     """The path as the access log shows it (bearer-link tokens redacted)."""
     return _BEARER_LINK_PATH.sub(r"\1<redacted>", path)
 
+
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),

@@ -45,6 +45,7 @@ CHECKED_BY_ERASURE_TEST = {
     keys.ONETIME_REF_PREFIX,
     "idempotency#scan-create#",
     "plan#slot",
+    keys.CONSULTATION_PREFIX,
     # records table, owners about the user's email or tokens
     keys.PASSWORD_RESET_PREFIX,
     keys.LOGIN_PREFIX,
@@ -140,6 +141,14 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
     )
     assert checkin.status_code in (200, 201), checkin.text
     send(client, user, "Is my redness getting better?")
+    # A consultation request with its report PDF (stored beside the photos).
+    consultation = client.post(
+        "/api/v1/consultations",
+        headers=headers,
+        json={"dermatologist_id": "amara-okafor-london", "reason": "Redness", "scan_ids": [scan["scan_id"]]},
+    )
+    assert consultation.status_code == 201, consultation.text
+    report_url = consultation.json()["report"]["url"]
     # A scan awaiting its photos (upload-expiry marker) created under an idempotency key.
     waiting = client.post(SCANS, headers={**headers, "Idempotency-Key": "erase-me"}, json={})
     assert waiting.status_code == 201, waiting.text
@@ -178,6 +187,8 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
     assert starts(mine, keys.RATE_LIMIT_PREFIX)
     assert starts(mine, "idempotency#scan-create#")
     assert "plan#slot" in mine
+    assert starts(mine, keys.CONSULTATION_PREFIX)
+    assert any("/consultations/" in f for f in files_of(container.storage.root, user_id))
     assert len(refs) == 2
     assert all(query(db, records, owner) for owner in token_owners)
     counters = sort_keys(query(db, records, account_counters))
@@ -204,6 +215,7 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
         keys.RATE_LIMIT_PREFIX,
         "idempotency#scan-create#",
         "plan#slot",
+        keys.CONSULTATION_PREFIX,
         keys.ONETIME_REF_PREFIX,
         "session#",
         "S#",
@@ -229,7 +241,8 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
     checked.add("system#analysis-jobs")
     assert [i for i in query(db, records, "system#upload-expiry") if i.get("owner_id") == user_id] == []
     checked.add("system#upload-expiry")
-    assert files_of(container.storage.root, user_id) == [], "photos outlived their account"
+    assert files_of(container.storage.root, user_id) == [], "photos or reports outlived their account"
+    assert client.get(report_url).status_code == 404, "the shared report link outlived its account"
     checked |= {"users/", "uploads/"}
 
     assert checked == CHECKED_BY_ERASURE_TEST

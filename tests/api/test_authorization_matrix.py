@@ -26,6 +26,8 @@ PUBLIC = {
     ("POST", "/api/v1/auth/password-reset/confirm"),
     ("GET", "/health"),
     ("GET", "/health/ready"),
+    # The dermatologist's link: its signed token, checked against the consultation (tests/consultations).
+    ("GET", "/api/v1/consultations/reports/{token}"),
 }
 # Signed-URL routes authenticate by their token, not by a bearer token (tested in test_scans).
 SIGNED_URL_PREFIX = "/api/v1/storage/"
@@ -53,10 +55,16 @@ def owner(client: TestClient) -> dict[str, Any]:
     scan = wait_for(client, user["headers"], upload_scan(client, user["headers"], face_jpeg())["scan_id"])
     plan = client.post("/api/v1/plans", headers=user["headers"], json={}).json()
     chat = send(client, user, "hello")
+    consultation = client.post(
+        "/api/v1/consultations",
+        headers=user["headers"],
+        json={"dermatologist_id": "amara-okafor-london", "reason": "A rash", "scan_ids": [scan["scan_id"]]},
+    ).json()
     user["ids"] = {
         "scan_id": scan["scan_id"],
         "plan_id": plan["plan_id"],
         "session_id": chat["session_id"],
+        "consultation_id": consultation["consultation_id"],
         "slug": "niacinamide",
     }
     return user
@@ -77,6 +85,12 @@ def sample_body(method: str, path: str) -> dict[str, Any] | None:
         "/api/v1/ingredients/check": {"ingredients": ["retinol"]},
         "/api/v1/scans": {},
         "/api/v1/plans": {},
+        "/api/v1/consultations/{consultation_id}/rate": {"rating": 1},
+        "/api/v1/consultations": {
+            "dermatologist_id": "amara-okafor-london",
+            "reason": "A rash",
+            "scan_ids": ["01ARZ3NDEKTSV4RRFFQ69G5FAV"],
+        },
     }
     return bodies.get(path) if method in {"POST", "PATCH", "DELETE"} else None
 
@@ -115,7 +129,9 @@ def test_every_protected_endpoint_rejects_bad_tokens(client: TestClient, setting
 def test_other_users_objects_answer_404_and_stay_unchanged(client: TestClient, register, owner: dict) -> None:
     intruder = register()
     with_ids = [
-        (m, p) for m, p in protected_routes(client) if re.search(r"\{(scan_id|plan_id|session_id)\}", p)
+        (m, p)
+        for m, p in protected_routes(client)
+        if re.search(r"\{(scan_id|plan_id|session_id|consultation_id)\}", p)
     ]
     assert len(with_ids) >= 10, with_ids
     for method, path in with_ids:
@@ -136,6 +152,11 @@ def test_other_users_objects_answer_404_and_stay_unchanged(client: TestClient, r
         f"/api/v1/chat/sessions/{ids['session_id']}/messages", headers=owner["headers"]
     ).json()
     assert len(messages["items"]) == 2
+    consultation = client.get(
+        f"/api/v1/consultations/{ids['consultation_id']}", headers=owner["headers"]
+    ).json()
+    assert consultation["status"] == "sent"
+    assert consultation["rating"] is None
 
 
 def test_deleted_users_token_is_401_everywhere(client: TestClient, register) -> None:
@@ -150,6 +171,7 @@ def test_deleted_users_token_is_401_everywhere(client: TestClient, register) -> 
         "scan_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "plan_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "session_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "consultation_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "slug": "niacinamide",
     }
     for method, path in protected_routes(client):

@@ -7,6 +7,7 @@ be in it, and the chart page must carry a drawn chart where the chart goes.
 
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from app.consultations.report import ReportData, ReportScan, render_report
 from tests.consultations.helpers import request_consultation
+from tests.images import face_jpeg
 
 SAMPLE_DIR = Path("/tmp/dermalens-consultation-report")
 DPI = 60
@@ -114,3 +117,43 @@ def test_the_scan_pages_show_the_photos(report: dict[str, Any]) -> None:
         # A photo is many distinct colours; text and rules are a few greys.
         colours = len(np.unique(pixels.reshape(-1, 3) // 8, axis=0))
         assert colours > 500, f"{page.name}: no photo on the scan page"
+
+
+def test_a_report_without_a_plan_or_reactions_says_so_and_prints_any_name(tmp_path: Path) -> None:
+    moment = datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
+    data = ReportData(
+        consultation_id="01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        generated_at=moment,
+        expires_at=moment + timedelta(days=14),
+        patient_name="Дарья Ковалёва",
+        patient_email="daria@example.com",
+        skin_type=None,
+        sensitivities=[],
+        pregnant_or_breastfeeding=True,
+        dermatologist_name="Dr. Jonas Becker",
+        reason="Itchy patches",
+        series={"overall": [(moment, 71.0)], "acne": [(moment, 64.0)]},
+        scans=[
+            ReportScan(
+                scan_id="s",
+                taken_at=moment,
+                scores={"overall": 71.0, "acne": 64.0},
+                photos={"front": face_jpeg()},
+            )
+        ],
+        plan=None,
+    )
+    rendered = render_report(data)
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(rendered.pdf)
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True
+        ).stdout.split()
+    )
+    assert rendered.pages == 3
+    assert "Дарья Ковалёва" in text
+    assert "No active plan." in text
+    assert "None reported in plan check-ins." in text
+    assert "Pregnant or breastfeeding yes" in text
+    assert "overall 71 71 +0" in text

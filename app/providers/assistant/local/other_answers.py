@@ -2,6 +2,7 @@
 
 from app.providers.assistant.base import ChatContext
 from app.providers.assistant.local import phrases
+from app.providers.assistant.safety import REFERRAL_LINE
 from app.providers.assistant.understanding import Request
 
 
@@ -34,7 +35,7 @@ def greeting(request: Request, context: ChatContext) -> str:
 def red_flag(request: Request, context: ChatContext) -> str:
     """A see-a-doctor line (the safety layer normally answers first)."""
     # Normally answered by the safety layer before any provider; kept for direct calls.
-    return phrases.SEE_A_DOCTOR
+    return f"{phrases.SEE_A_DOCTOR} {REFERRAL_LINE}"
 
 
 def unknown(request: Request, context: ChatContext) -> str:

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,6 +18,11 @@ from app.auth.service import AuthService
 from app.chat.context import ChatContextBuilder
 from app.chat.repository import ChatRepository
 from app.chat.service import ChatService
+from app.consultations.directory import load_directory
+from app.consultations.links import ReportLinkCodec
+from app.consultations.owner import ConsultationsData
+from app.consultations.repository import ConsultationsRepository
+from app.consultations.service import ConsultationService
 from app.core.config import Settings
 from app.core.errors import DomainError
 from app.core.rate_limit import RateLimiter
@@ -91,6 +97,7 @@ class Container:
     journal: JournalService
     cycles: CycleService
     insights: CycleInsightService
+    consultations: ConsultationService
     analysis: AnalysisProcessor
     analysis_worker: AnalysisWorker
     sweeper: MaintenanceSweeper
@@ -304,6 +311,23 @@ def build_container(
         messages_per_minute=settings.chat_messages_per_minute,
         provider_for=chat_for.for_user,
     )
+    consultations_repo = ConsultationsRepository(client, names["records"], names["users"])
+    consultations = ConsultationService(
+        consultations=consultations_repo,
+        # Checked now: a bad directory file stops the start-up with every problem named.
+        directory=load_directory(
+            Path(settings.consultation_directory_path) if settings.consultation_directory_path else None
+        ),
+        users=users,
+        scans=scans_repo,
+        plans=plans_repo,
+        storage=storage,
+        mailer=mailer,
+        links=ReportLinkCodec(secret_key=settings.secret_key),
+        limiter=limiter,
+        per_day=settings.consultations_per_day,
+        report_days=settings.consultation_report_days,
+    )
     account = AccountService(
         users=users,
         # Every domain holding user data registers here; export and erasure walk the list.
@@ -317,6 +341,7 @@ def build_container(
             SkinLogsData(logs=skin_logs_repo),
             JournalData(journal=journal_repo),
             CycleData(cycles=cycles_repo),
+            ConsultationsData(consultations=consultations_repo, storage=storage),
             RecordsData(records=records),
         ],
         records=records,
@@ -348,6 +373,7 @@ def build_container(
         journal=journal,
         cycles=cycles,
         insights=insights,
+        consultations=consultations,
         analysis=processor,
         analysis_worker=worker,
         sweeper=MaintenanceSweeper(scans=scans, interval_seconds=settings.storage_sweep_seconds),

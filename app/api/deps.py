@@ -12,6 +12,7 @@ from app.auth.models import UserRecord
 from app.auth.service import AuthService
 from app.bootstrap import Container
 from app.chat.service import ChatService
+from app.consultations.service import ConsultationService
 from app.core.client_ip import Network, parse_networks, resolve_client_ip
 from app.core.config import Settings
 from app.core.errors import AuthenticationError
@@ -89,6 +90,10 @@ def get_insight_service(container: ContainerDep) -> CycleInsightService:
     return container.insights
 
 
+def get_consultation_service(container: ContainerDep) -> ConsultationService:
+    return container.consultations
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
@@ -102,6 +107,7 @@ SkinLogServiceDep = Annotated[SkinLogService, Depends(get_skin_log_service)]
 CycleServiceDep = Annotated[CycleService, Depends(get_cycle_service)]
 JournalServiceDep = Annotated[JournalService, Depends(get_journal_service)]
 InsightServiceDep = Annotated[CycleInsightService, Depends(get_insight_service)]
+ConsultationServiceDep = Annotated[ConsultationService, Depends(get_consultation_service)]
 BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
 
 

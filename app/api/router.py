@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from app.api import storage
 from app.auth import router as auth
 from app.chat import router as chat
+from app.consultations import router as consultations
 from app.cycles import router as cycles
 from app.ingredients import router as ingredients
 from app.insights import router as insights
@@ -30,3 +31,4 @@ api_router.include_router(skin_logs.router)
 api_router.include_router(journal.router)
 api_router.include_router(cycles.router)
 api_router.include_router(insights.router)
+api_router.include_router(consultations.router)

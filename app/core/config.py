@@ -193,6 +193,12 @@ class Settings(BaseSettings):
     push_backend: Literal["log", "sns"] = "log"
     sns_platform_application_arn_ios: str = ""
     sns_platform_application_arn_android: str = ""
+    # Dermatologist referral (consultations): the directory file the operator can replace
+    # (empty: the bundled sample in app/consultations/data/), how long a report link works,
+    # and how many requests a user may send a day (each mails a dermatologist).
+    consultation_directory_path: str = ""
+    consultation_report_days: int = Field(default=14, ge=1, le=90)
+    consultations_per_day: int = Field(default=5, ge=1, le=100)
 
     @model_validator(mode="after")
     def _refuse_unsafe_settings(self) -> "Settings":

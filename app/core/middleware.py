@@ -14,6 +14,15 @@ from app.core.security import new_id
 
 access_logger = logging.getLogger("dermalens.access")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Paths that carry a long-lived bearer link (a shared consultation report): the token is
+# left out of the access log, which is kept longer and read by more people than the link's holder.
+_BEARER_LINK_PATH = re.compile(r"^(/api/v1/consultations/reports/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """The path as the access log shows it (bearer-link tokens redacted)."""
+    return _BEARER_LINK_PATH.sub(r"\1<redacted>", path)
+
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -42,6 +51,7 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status_holder: dict[str, Any] = {"status": 500}
         path = scope.get("path", "")
+        logged_path = loggable_path(path)
         is_docs = "/docs" in path or "/redoc" in path
 
         async def send_with_headers(message: Message) -> None:
@@ -70,11 +80,11 @@ class RequestContextMiddleware:
             access_logger.info(
                 "%s %s %s",
                 scope.get("method"),
-                path,
+                logged_path,
                 status_holder["status"],
                 extra={
                     "method": scope.get("method"),
-                    "path": path,
+                    "path": logged_path,
                     "status": status_holder["status"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 },

@@ -444,3 +444,32 @@ def journal_ref_sk(entry_id: str) -> str:
 def period_sk(start_date: str, period_id: str) -> str:
     """SK of a period log: `period#<YYYY-MM-DD>#<period_id>`."""
     return f"{PERIOD_PREFIX}{start_date}#{period_id}"
+
+
+# --- consultations ---
+# Records table, in the user's partition: one item per consultation request, SK
+# `consultation#<consultation_id>` (ULIDs, so a backwards query is newest first).
+# Storage: `users/<user_id>/consultations/<consultation_id>/report.pdf`, under the user's
+# files root, so the account's file erasure covers it too.
+
+CONSULTATION_PREFIX = "consultation#"
+
+
+def consultation_sk(consultation_id: str) -> str:
+    """Records table: the sort key of one consultation."""
+    return CONSULTATION_PREFIX + consultation_id
+
+
+def consultation_key(user_id: str, consultation_id: str) -> dict[str, Any]:
+    """Records table: one consultation."""
+    return record_key(user_id, consultation_sk(consultation_id))
+
+
+def consultation_files_prefix(user_id: str) -> str:
+    """Storage: every consultation report of a user."""
+    return f"{SCAN_FILES_ROOT}{user_id}/consultations/"
+
+
+def consultation_report_key(user_id: str, consultation_id: str) -> str:
+    """Storage: one consultation's report PDF."""
+    return f"{consultation_files_prefix(user_id)}{consultation_id}/report.pdf"

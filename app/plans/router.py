@@ -1,10 +1,12 @@
 """/plans: thin routes over PlanService."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from app.api.deps import CurrentUser, PlanServiceDep
+from app.api.links import absolute
 from app.api.params import Cursor, Limit, PlanId
 from app.auth.models import UserRecord
+from app.core.referral import DERMATOLOGIST_DIRECTORY_PATH
 from app.plans.models import PlanRecord
 from app.plans.schemas import (
     AdherenceRead,
@@ -64,11 +66,15 @@ def update_plan_status(
 
 
 @router.post("/{plan_id}/checkins", status_code=status.HTTP_201_CREATED, response_model=CheckInResult)
-def check_in(plan_id: PlanId, body: CheckInCreate, user: CurrentUser, plans: PlanServiceDep) -> CheckInResult:
-    """Record a day (a later check-in for the same date replaces it)."""
+def check_in(
+    plan_id: PlanId, body: CheckInCreate, user: CurrentUser, plans: PlanServiceDep, request: Request
+) -> CheckInResult:
+    """Record a day (a later check-in for the same date replaces it); a severe reaction links to referral."""
     outcome = plans.check_in(user=user, plan_id=plan_id, checkin=body.model_dump(mode="python"))
     return CheckInResult(
-        checkin=CheckInRead.model_validate(outcome.checkin.model_dump()), advice=outcome.advice
+        checkin=CheckInRead.model_validate(outcome.checkin.model_dump()),
+        advice=outcome.advice,
+        referral_url=absolute(request, DERMATOLOGIST_DIRECTORY_PATH) if outcome.advice else None,
     )
 
 

@@ -57,6 +57,9 @@ class CheckInRead(BaseModel):
 class CheckInResult(BaseModel):
     checkin: CheckInRead
     advice: str | None = Field(None, description="Set when the reaction needs attention.")
+    referral_url: str | None = Field(
+        None, description="With a severe reaction: the dermatologist directory, to request a consultation."
+    )
 
 
 class PlanRead(BaseModel):

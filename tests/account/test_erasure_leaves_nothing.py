@@ -62,6 +62,7 @@ CHECKED_BY_ERASURE_TEST = {
     keys.JOURNAL_REF_PREFIX,
     keys.PERIOD_PREFIX,
     keys.CYCLE_SLOT_SK,
+    keys.CONSULTATION_PREFIX,
     # records table, owners about the user's email or tokens
     keys.PASSWORD_RESET_PREFIX,
     keys.LOGIN_PREFIX,
@@ -171,6 +172,14 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
     assert client.post("/api/v1/journal", headers=headers, json=entry).status_code == 201
     period = {"start_date": today(), "flow": "light"}
     assert client.post("/api/v1/cycle/periods", headers=headers, json=period).status_code == 201
+    # A consultation request with its report PDF (stored beside the photos).
+    consultation = client.post(
+        "/api/v1/consultations",
+        headers=headers,
+        json={"dermatologist_id": "amara-okafor-london", "reason": "Redness", "scan_ids": [scan["scan_id"]]},
+    )
+    assert consultation.status_code == 201, consultation.text
+    report_url = consultation.json()["report"]["url"]
     # A scan awaiting its photos (upload-expiry marker) created under an idempotency key.
     waiting = client.post(SCANS, headers={**headers, "Idempotency-Key": "erase-me"}, json={})
     assert waiting.status_code == 201, waiting.text
@@ -213,6 +222,8 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
     assert starts(mine, keys.SKIN_LOG_ID_PREFIX)
     for prefix in (keys.JOURNAL_PREFIX, keys.JOURNAL_REF_PREFIX, keys.PERIOD_PREFIX, keys.CYCLE_SLOT_SK):
         assert starts(mine, prefix), prefix
+    assert starts(mine, keys.CONSULTATION_PREFIX)
+    assert any("/consultations/" in f for f in files_of(container.storage.root, user_id))
     assert len(refs) == 2
     assert all(query(db, records, owner) for owner in token_owners)
     counters = sort_keys(query(db, records, account_counters))
@@ -260,6 +271,7 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
         keys.JOURNAL_REF_PREFIX,
         keys.PERIOD_PREFIX,
         keys.CYCLE_SLOT_SK,
+        keys.CONSULTATION_PREFIX,
         keys.ONETIME_REF_PREFIX,
         "session#",
         "S#",
@@ -290,7 +302,8 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
             "a reminder outlived its account"
         )
     checked |= {keys.NOTIFY_DAILY_PREFIX, keys.NOTIFY_DUE_PREFIX}
-    assert files_of(container.storage.root, user_id) == [], "photos outlived their account"
+    assert files_of(container.storage.root, user_id) == [], "photos or reports outlived their account"
+    assert client.get(report_url).status_code == 404, "the shared report link outlived its account"
     checked |= {"users/", "uploads/"}
 
     assert checked == CHECKED_BY_ERASURE_TEST

@@ -27,6 +27,8 @@ PUBLIC = {
     ("POST", "/api/v1/auth/password-reset/confirm"),
     ("GET", "/health"),
     ("GET", "/health/ready"),
+    # The dermatologist's link: its signed token, checked against the consultation (tests/consultations).
+    ("GET", "/api/v1/consultations/reports/{token}"),
 }
 # Signed-URL routes authenticate by their token, not by a bearer token (tested in test_scans).
 SIGNED_URL_PREFIX = "/api/v1/storage/"
@@ -64,6 +66,11 @@ def owner(client: TestClient) -> dict[str, Any]:
     period = client.post(
         "/api/v1/cycle/periods", headers=user["headers"], json={"start_date": today()}
     ).json()
+    consultation = client.post(
+        "/api/v1/consultations",
+        headers=user["headers"],
+        json={"dermatologist_id": "amara-okafor-london", "reason": "A rash", "scan_ids": [scan["scan_id"]]},
+    ).json()
     user["ids"] = {
         "log_id": skin_log["log_id"],
         "entry_id": entry["entry_id"],
@@ -71,6 +78,7 @@ def owner(client: TestClient) -> dict[str, Any]:
         "scan_id": scan["scan_id"],
         "plan_id": plan["plan_id"],
         "session_id": chat["session_id"],
+        "consultation_id": consultation["consultation_id"],
         "slug": "niacinamide",
         "notification_id": first_notification(client, user["headers"]),
         "device_id": device["device_id"],
@@ -111,6 +119,12 @@ def sample_body(method: str, path: str) -> dict[str, Any] | None:
         "/api/v1/journal/{entry_id}": {"mood": "sad"},
         "/api/v1/cycle/periods": {"start_date": today()},
         "/api/v1/cycle/periods/{period_id}": {"flow": "heavy"},
+        "/api/v1/consultations/{consultation_id}/rate": {"rating": 1},
+        "/api/v1/consultations": {
+            "dermatologist_id": "amara-okafor-london",
+            "reason": "A rash",
+            "scan_ids": ["01ARZ3NDEKTSV4RRFFQ69G5FAV"],
+        },
     }
     return bodies.get(path) if method in {"POST", "PATCH", "PUT", "DELETE"} else None
 
@@ -154,6 +168,7 @@ def test_other_users_objects_answer_404_and_stay_unchanged(client: TestClient, r
         if re.search(r"\{(scan_id|plan_id|session_id|notification_id|device_id)\}", p)
         if re.search(r"\{(scan_id|plan_id|session_id|log_id)\}", p)
         if re.search(r"\{(scan_id|plan_id|session_id|entry_id|period_id)\}", p)
+        if re.search(r"\{(scan_id|plan_id|session_id|consultation_id)\}", p)
     ]
     assert len(with_ids) >= 10, with_ids
     for method, path in with_ids:
@@ -186,6 +201,11 @@ def test_other_users_objects_answer_404_and_stay_unchanged(client: TestClient, r
     assert entry["mood"] is None
     period = client.get(f"/api/v1/cycle/periods/{ids['period_id']}", headers=owner["headers"]).json()
     assert period["flow"] == "medium"
+    consultation = client.get(
+        f"/api/v1/consultations/{ids['consultation_id']}", headers=owner["headers"]
+    ).json()
+    assert consultation["status"] == "sent"
+    assert consultation["rating"] is None
 
 
 def test_deleted_users_token_is_401_everywhere(client: TestClient, register) -> None:
@@ -203,6 +223,7 @@ def test_deleted_users_token_is_401_everywhere(client: TestClient, register) -> 
         "log_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "entry_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "period_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "consultation_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "slug": "niacinamide",
         "notification_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "device_id": "0" * 26,

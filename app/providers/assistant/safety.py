@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
+from app.core.referral import DERMATOLOGIST_DIRECTORY_PATH
 from app.routine_engine import catalog
 
 NOT_MEDICAL_ADVICE = (
@@ -240,6 +241,35 @@ def flag_by_category(category: str) -> RedFlag:
 
 _PRODUCT_REACTIONS = {"anaphylaxis", "facial_swelling", "hives", "severe_burn", "eye_injury"}
 
+# Red flags a dermatologist should see: the answer also points to the referral flow (the
+# directory, and a report of the user's own scans, plan and reactions to send them). Not
+# added under an emergency: that answer must say one thing only.
+REFERRAL_PATH = DERMATOLOGIST_DIRECTORY_PATH
+REFERRAL_CATEGORIES = frozenset(
+    {
+        "changing_mole",
+        "non_healing_sore",
+        "scarring_cysts",
+        "severe_burn",
+        "infection",
+        "facial_swelling",
+        "hives",
+    }
+)
+REFERRAL_LINE = (
+    "To find a dermatologist and send them a report of your scans, plan and reactions, open "
+    f"Consultations in the app ({REFERRAL_PATH})."
+)
+
+
+def needs_referral(flags: list[RedFlag]) -> bool:
+    """Whether a red-flag answer points to the dermatologist referral flow."""
+    return (
+        bool(flags)
+        and flags[0].level != "emergency"
+        and any(f.category in REFERRAL_CATEGORIES for f in flags)
+    )
+
 
 def safety_answer(flags: list[RedFlag], *, extra: list[str] | None = None) -> str:
     """The whole answer to a message with a red flag: what to do now and who to see."""
@@ -249,6 +279,8 @@ def safety_answer(flags: list[RedFlag], *, extra: list[str] | None = None) -> st
             "Once you've been seen, I can help you restart gently: your plan can be replaced after an "
             "adverse reaction even while it is locked."
         )
+    if needs_referral(flags):
+        lines.append(REFERRAL_LINE)
     return "\n\n".join(lines)
 
 

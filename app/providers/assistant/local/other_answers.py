@@ -6,6 +6,7 @@ from typing import Any
 
 from app.providers.assistant.base import ChatContext
 from app.providers.assistant.local import phrases
+from app.providers.assistant.safety import REFERRAL_LINE
 from app.providers.assistant.understanding import Request
 
 
@@ -128,7 +129,7 @@ def greeting(request: Request, context: ChatContext) -> str:
 def red_flag(request: Request, context: ChatContext) -> str:
     """A see-a-doctor line (the safety layer normally answers first)."""
     # Normally answered by the safety layer before any provider; kept for direct calls.
-    return phrases.SEE_A_DOCTOR
+    return f"{phrases.SEE_A_DOCTOR} {REFERRAL_LINE}"
 
 
 def unknown(request: Request, context: ChatContext) -> str:

@@ -1,0 +1,1 @@
+"""Dermatologist referral: a directory, consultation requests, and the shareable PDF report."""

@@ -119,7 +119,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             bare_results = {
                 c: run_load(
                     bare.url,
-                    lambda i: Request("GET", "/ping"),
+                    lambda _: Request("GET", "/ping"),
                     concurrency=c,
                     seconds=args.seconds,
                     server=bare,

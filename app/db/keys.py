@@ -302,3 +302,8 @@ def chat_messages_prefix(session_id: str) -> str:
 def chat_message_session_key(session_id: str, message_id: str) -> str:
     """Session-index sort key of a message: a session's messages in order."""
     return chat_messages_prefix(session_id) + message_id
+
+
+# ---- speed (issue 15): the users table's email index, read by sign-in ----
+
+EMAIL_INDEX = "email-index"

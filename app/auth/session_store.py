@@ -32,7 +32,29 @@ class SessionWrites(Repository):
         drop: list[str],
         credentials_version: int,
         session_count: int | None = None,
-        also: list[dict[str, Any]] | None = None,
+    ) -> bool:
+        """Record a new refresh family (see `add_session_with`); False if the conditions failed."""
+        added, _ = self.add_session_with(
+            user_id=user_id,
+            session_id=session_id,
+            session=session,
+            drop=drop,
+            credentials_version=credentials_version,
+            session_count=session_count,
+            also=None,
+        )
+        return added
+
+    def add_session_with(
+        self,
+        *,
+        user_id: str,
+        session_id: str,
+        session: AuthSession,
+        drop: list[str],
+        credentials_version: int,
+        session_count: int | None,
+        also: list[dict[str, Any]] | None,
     ) -> tuple[bool, bool]:
         """Record a new refresh family (dropping old ones) if the credentials are still at
         `credentials_version` and, with `session_count`, the item still holds that many

@@ -59,7 +59,7 @@ class SessionManager:
         )
         current = user
         for _ in range(SESSION_WRITE_ATTEMPTS):
-            added, written = self._users.add_session(
+            added, written = self._users.add_session_with(
                 user_id=user.user_id,
                 session_id=session_id,
                 session=session,

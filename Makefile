@@ -68,7 +68,7 @@ lock: $(STAMPS)/dev
 bench: $(STAMPS)/dev
 	$(BIN)/python bench/vision.py --reps-1mp 20 --reps-12mp 6
 	$(BIN)/python bench/ddb_cost.py
-	$(BIN)/python bench/api_load.py
+	$(BIN)/python bench/api_load.py --seconds 2 --users 16
 
 clean:
 	rm -rf $(VENV) $(STAMPS) node_modules

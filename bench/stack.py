@@ -319,16 +319,16 @@ def seed_scan_and_plan(base: str, http: httpx.Client, user: SeededUser, photo: b
 
 def copy_scans(dynamodb: Any, *, table: str, user_id: str, scan_id: str, copies: int) -> None:
     """More history for a seeded user: copies of its analysed scan on earlier days (new ids)."""
-    from app.core.security import new_id
+    from app.core.security import iso, new_id, parse_iso
 
     item = dynamodb.get_item(TableName=table, Key={"user_id": {"S": user_id}, "scan_id": {"S": scan_id}})[
         "Item"
     ]
-    today = dt.date.fromisoformat(item["scan_date"]["S"])
-    for day in range(1, copies + 1):
+    taken = parse_iso(item["scan_date"]["S"])
+    for week in range(1, copies + 1):
         copy = dict(item)
         copy["scan_id"] = {"S": new_id()}
-        copy["scan_date"] = {"S": (today - dt.timedelta(days=7 * day)).isoformat()}
+        copy["scan_date"] = {"S": iso(taken - dt.timedelta(days=7 * week))}
         dynamodb.put_item(TableName=table, Item=copy)
 
 

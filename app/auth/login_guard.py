@@ -142,6 +142,12 @@ class LoginGuard:
                 self._counters.lock(owner=owner, attempts=failures, locked_until=self._clock() + seconds)
                 audit("auth.lockout", scope=kind, failures=failures, seconds=seconds)
 
+    def abandoned(self, *, ticket: Ticket) -> None:
+        """The password could not be checked (the server was busy): the attempt never happened."""
+        for owner in ticket.owners.values():
+            self._counters.release(owner=owner)
+        self._counters.refund_budget(owner=ticket.owners["account"], window=ticket.window)
+
     def success_actions(self, *, ticket: Ticket) -> list[dict[str, Any]]:
         """`succeeded`'s writes as transaction actions, to ride in the write that adds the session."""
         return self._counters.success_actions(

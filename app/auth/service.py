@@ -9,7 +9,7 @@ from app.auth.repository import UsersRepository
 from app.auth.schemas import TokenPair
 from app.auth.sessions import SessionManager
 from app.core.client_ip import rate_limit_key
-from app.core.errors import AuthenticationError, BadRequestError, ConflictError
+from app.core.errors import AuthenticationError, BadRequestError, ConflictError, DependencyUnavailableError
 from app.core.logging import audit
 from app.core.rate_limit import RateLimiter
 from app.core.security import (
@@ -100,7 +100,14 @@ class AuthService:
         except ValueError:
             email = ""  # not an address: no account can match, but the attempt still counts
         ticket = self._guard.admit(email=email or "(not an email)", ip=client_ip) if self._guard else None
-        user, valid = self._check_password(email=email, password=password)
+        try:
+            user, valid = self._check_password(email=email, password=password)
+        except DependencyUnavailableError:
+            # Too many hashes queued (503): an attempt that was never checked must not count
+            # towards a lockout, or a busy server would lock its users out.
+            if self._guard and ticket:
+                self._guard.abandoned(ticket=ticket)
+            raise
         if not valid or user is None or user.deletion_requested_at:
             audit("auth.login_failed", email_known=user is not None, client_ip=client_ip)
             if self._guard and ticket:

@@ -66,7 +66,9 @@ lock: $(STAMPS)/dev
 	$(BIN)/python scripts/check_locks.py
 
 bench: $(STAMPS)/dev
-	$(BIN)/python scripts/bench_analysis.py
+	$(BIN)/python bench/vision.py --reps-1mp 20 --reps-12mp 6
+	$(BIN)/python bench/ddb_cost.py
+	$(BIN)/python bench/api_load.py --seconds 2 --users 16
 
 clean:
 	rm -rf $(VENV) $(STAMPS) node_modules

@@ -67,3 +67,55 @@ def in_threads(count: int, work: Callable[[], Any]) -> list[Any]:
     for thread in threads:
         thread.join()
     return results
+
+
+class DynamoDBCalls:
+    """Counts the DynamoDB calls a client makes (botocore events), with their consumed capacity.
+
+    `capacity=True` also asks DynamoDB for `ReturnConsumedCapacity=TOTAL` on every call that
+    takes it, so the capacity units of each call are recorded beside its name.
+    """
+
+    def __init__(self, client: Any, *, capacity: bool = False) -> None:
+        self._client = client
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self.calls: list[tuple[str, float]] = []
+        self._recording = False
+
+    def _ask_capacity(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if self._capacity and "ReturnConsumedCapacity" in model.input_shape.members:
+            params.setdefault("ReturnConsumedCapacity", "TOTAL")
+
+    def _after(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
+        if not self._recording:
+            return
+        consumed = parsed.get("ConsumedCapacity") or []
+        if isinstance(consumed, dict):
+            consumed = [consumed]
+        units = sum(float(c.get("CapacityUnits", 0)) for c in consumed)
+        with self._lock:
+            self.calls.append((model.name, units))
+
+    def __enter__(self) -> "DynamoDBCalls":
+        events = self._client.meta.events
+        events.register(
+            "provide-client-params.dynamodb.*", self._ask_capacity, unique_id=f"count-{id(self)}-p"
+        )
+        events.register("after-call.dynamodb.*", self._after, unique_id=f"count-{id(self)}-a")
+        self._recording = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._recording = False
+        events = self._client.meta.events
+        events.unregister("provide-client-params.dynamodb.*", unique_id=f"count-{id(self)}-p")
+        events.unregister("after-call.dynamodb.*", unique_id=f"count-{id(self)}-a")
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    @property
+    def capacity(self) -> float:
+        return sum(units for _, units in self.calls)

@@ -13,12 +13,17 @@ success and does not depend on the client address at all, so neither a spoofed h
 a pool of addresses buys more guesses at one account.
 
 IPv6 clients are counted per /64 (see `app.core.client_ip.rate_limit_key`).
+
+Cost: an admission is first tried as one transaction over the three counters; only when it
+is refused are they taken one at a time (which tells a lockout from a spent budget). A
+success's bookkeeping (`success_actions`) rides in the transaction that adds the session.
 """
 
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from app.auth.login_attempts import LoginAttemptsRepository
 from app.core.client_ip import rate_limit_key
@@ -52,7 +57,9 @@ class Ticket:
     """What `admit` counted, so the outcome is recorded against the same keys."""
 
     owners: dict[str, str]  # scope -> counter owner
-    attempts: dict[str, int]  # scope -> this attempt's number in its counter
+    # scope -> this attempt's number in its counter; empty when admitted in one transaction
+    # (which returns nothing): a failure then reads the counters.
+    attempts: dict[str, int]
     window: str
     now: float
 
@@ -78,6 +85,19 @@ class LoginGuard:
         bucket = math.floor(now / BUDGET_WINDOW_SECONDS)
         owners = {"account": login_owner("account", email), "ip": login_owner("ip", rate_limit_key(ip))}
         window = str(bucket)
+        if self._counters.admit_together(
+            owners=owners,
+            thresholds={kind: policy.threshold for kind, policy in self._policies.items()},
+            budget_owner=owners["account"],
+            window=window,
+            budget_limit=self._budget,
+            budget_expires_at_epoch=int((bucket + 1) * BUDGET_WINDOW_SECONDS + 60),
+            now=now,
+            stale_before=now - ABANDONED_AFTER_SECONDS,
+            expires_at_epoch=int(now + COUNTER_TTL_SECONDS),
+        ):
+            return Ticket(owners=owners, attempts={}, window=window, now=now)
+        # Refused or contended, and nothing was counted: one counter at a time says why.
         if not self._counters.spend_budget(
             owner=owners["account"],
             window=window,
@@ -114,11 +134,28 @@ class LoginGuard:
     def failed(self, *, ticket: Ticket) -> None:
         """The password was wrong: the attempt that reached a threshold locks its key."""
         for kind, owner in ticket.owners.items():
-            failures = ticket.attempts[kind]
+            failures = ticket.attempts.get(kind)
+            if failures is None:
+                failures = self._counters.attempts(owner=owner)
             seconds = lock_seconds(failures, self._policies[kind])
             if seconds:
                 self._counters.lock(owner=owner, attempts=failures, locked_until=self._clock() + seconds)
                 audit("auth.lockout", scope=kind, failures=failures, seconds=seconds)
+
+    def abandoned(self, *, ticket: Ticket) -> None:
+        """The password could not be checked (the server was busy): the attempt never happened."""
+        for owner in ticket.owners.values():
+            self._counters.release(owner=owner)
+        self._counters.refund_budget(owner=ticket.owners["account"], window=ticket.window)
+
+    def success_actions(self, *, ticket: Ticket) -> list[dict[str, Any]]:
+        """`succeeded`'s writes as transaction actions, to ride in the write that adds the session."""
+        return self._counters.success_actions(
+            account_owner=ticket.owners["account"],
+            ip_owner=ticket.owners["ip"],
+            budget_owner=ticket.owners["account"],
+            window=ticket.window,
+        )
 
     def succeeded(self, *, ticket: Ticket) -> None:
         """The right password: the account starts afresh; the IP and the budget get the attempt back."""

@@ -16,7 +16,14 @@ from app.auth.models import AuthSession, UserRecord
 from app.auth.session_store import SessionWrites, version_condition
 from app.core.errors import AccountGoneError, ConflictError
 from app.db.dynamodb import from_item, to_attr, to_item
-from app.db.keys import EMAIL_GUARD_PREFIX, email_guard_id, email_guard_key, is_email_guard, user_key
+from app.db.keys import (
+    EMAIL_GUARD_PREFIX,
+    EMAIL_INDEX,
+    email_guard_id,
+    email_guard_key,
+    is_email_guard,
+    user_key,
+)
 from app.db.repository import ConditionFailed, TransactionCancelled, update_expression
 
 __all__ = [
@@ -87,6 +94,25 @@ class UsersRepository(SessionWrites):
         if not guard:
             return None
         return self.get(user_id=from_item(guard)["owner_id"])
+
+    def find_by_email(self, *, email: str) -> UserRecord | None:
+        """The account of an email through the email index: one read, but eventually consistent.
+
+        None unless exactly one account carries the email, so a caller falls back to
+        `get_by_email` for an address just registered (or re-registered after a deletion).
+        Whatever is decided from this copy must be re-checked by a conditional write."""
+        result = self._call(
+            "query",
+            IndexName=EMAIL_INDEX,
+            KeyConditionExpression="email = :email",
+            ExpressionAttributeValues={":email": to_attr(email)},
+            Limit=2,
+        )
+        items = result.get("Items") or []
+        if len(items) != 1:
+            return None
+        user = UserRecord.model_validate(from_item(items[0]))
+        return user if user.email == email else None
 
     def update_profile(self, *, user_id: str, changes: dict[str, Any], updated_at: str) -> UserRecord:
         """Set the given profile attributes (None removes one); returns the new record.

@@ -9,7 +9,7 @@ from app.auth.repository import UsersRepository
 from app.auth.schemas import TokenPair
 from app.auth.sessions import SessionManager
 from app.core.client_ip import rate_limit_key
-from app.core.errors import AuthenticationError, BadRequestError, ConflictError
+from app.core.errors import AuthenticationError, BadRequestError, ConflictError, DependencyUnavailableError
 from app.core.logging import audit
 from app.core.rate_limit import RateLimiter
 from app.core.security import (
@@ -100,16 +100,23 @@ class AuthService:
         except ValueError:
             email = ""  # not an address: no account can match, but the attempt still counts
         ticket = self._guard.admit(email=email or "(not an email)", ip=client_ip) if self._guard else None
-        user = self._users.get_by_email(email=email) if email else None
-        valid = bool(email) and verify_password(password, user.password_hash if user else None)
+        try:
+            user, valid = self._check_password(email=email, password=password)
+        except DependencyUnavailableError:
+            # Too many hashes queued (503): an attempt that was never checked must not count
+            # towards a lockout, or a busy server would lock its users out.
+            if self._guard and ticket:
+                self._guard.abandoned(ticket=ticket)
+            raise
         if not valid or user is None or user.deletion_requested_at:
             audit("auth.login_failed", email_known=user is not None, client_ip=client_ip)
             if self._guard and ticket:
                 self._guard.failed(ticket=ticket)
             raise AuthenticationError(INVALID_LOGIN, code="invalid_credentials")
-        if self._guard and ticket:
+        also = self._guard.success_actions(ticket=ticket) if self._guard and ticket else []
+        pair, counted = self._sessions.start_with(user=user, user_agent=user_agent, also=also)
+        if self._guard and ticket and not counted:
             self._guard.succeeded(ticket=ticket)
-        pair = self._sessions.start(user=user, user_agent=user_agent)
         if pair is None:
             # The password was changed (or the account deleted) after we verified it:
             # what the caller knew is no longer the password.
@@ -117,6 +124,27 @@ class AuthService:
             raise AuthenticationError(INVALID_LOGIN, code="invalid_credentials")
         audit("auth.login", user_id=user.user_id, client_ip=client_ip)
         return user, pair
+
+    def _check_password(self, *, email: str, password: str) -> tuple[UserRecord | None, bool]:
+        """The account and whether the password is its own: exactly one Argon2 check per attempt
+        (two only when the index's copy of the account was older than a password change).
+
+        The email index answers in one read; its copy can lag a moment behind the table, so a
+        fresh registration falls back to the guard item, and a mismatch is checked against the
+        current item before it counts as a failure. A stale match is caught by the session
+        write, which is conditional on the credentials version that was verified."""
+        if not email:
+            return None, False
+        user = self._users.find_by_email(email=email)
+        if user is None:
+            user = self._users.get_by_email(email=email)
+            return user, verify_password(password, user.password_hash if user else None)
+        if verify_password(password, user.password_hash):
+            return user, True
+        fresh = self._users.get(user_id=user.user_id)
+        if fresh is None or fresh.password_hash == user.password_hash:
+            return fresh, False
+        return fresh, verify_password(password, fresh.password_hash)
 
     def refresh(self, *, refresh_token: str) -> TokenPair:
         """Rotate the refresh token (reuse revokes the family; see `SessionManager.refresh`)."""

@@ -5,10 +5,12 @@ rotation is one conditional update and "revoke all" is one write. `UsersReposito
 these; they are apart only to keep each class small.
 """
 
+from typing import Any
+
 from app.auth.models import AuthSession
 from app.db.dynamodb import to_attr
 from app.db.keys import user_key
-from app.db.repository import ConditionFailed, Repository
+from app.db.repository import ConditionFailed, Repository, TransactionCancelled
 
 
 def version_condition(version: int) -> str:
@@ -29,9 +31,37 @@ class SessionWrites(Repository):
         session: AuthSession,
         drop: list[str],
         credentials_version: int,
+        session_count: int | None = None,
     ) -> bool:
+        """Record a new refresh family (see `add_session_with`); False if the conditions failed."""
+        added, _ = self.add_session_with(
+            user_id=user_id,
+            session_id=session_id,
+            session=session,
+            drop=drop,
+            credentials_version=credentials_version,
+            session_count=session_count,
+            also=None,
+        )
+        return added
+
+    def add_session_with(
+        self,
+        *,
+        user_id: str,
+        session_id: str,
+        session: AuthSession,
+        drop: list[str],
+        credentials_version: int,
+        session_count: int | None,
+        also: list[dict[str, Any]] | None,
+    ) -> tuple[bool, bool]:
         """Record a new refresh family (dropping old ones) if the credentials are still at
-        `credentials_version`; False if they changed or the account is gone."""
+        `credentials_version` and, with `session_count`, the item still holds that many
+        sessions (so `drop` was computed from what is there: the cap holds under races).
+
+        `also`: other actions to write in the same transaction (a sign-in's counter
+        bookkeeping). Returns (added, also_written); not added if the conditions failed."""
         names = {"#sessions": "sessions", "#new": session_id}
         expression = "SET #sessions.#new = :session"
         if drop:
@@ -40,22 +70,42 @@ class SessionWrites(Repository):
                 names[f"#old{index}"] = old
                 removals.append(f"#sessions.#old{index}")
             expression += " REMOVE " + ", ".join(removals)
-        try:
-            self._call(
-                "update_item",
-                Key=user_key(user_id),
-                UpdateExpression=expression,
-                ConditionExpression="attribute_exists(user_id) AND attribute_not_exists(deletion_requested_at) AND "
-                + version_condition(credentials_version),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={
-                    ":session": to_attr(session.model_dump(exclude_none=True)),
-                    ":cv": to_attr(credentials_version),
-                },
+        condition = (
+            "attribute_exists(user_id) AND attribute_not_exists(deletion_requested_at) AND "
+            + version_condition(credentials_version)
+        )
+        values = {
+            ":session": to_attr(session.model_dump(exclude_none=True)),
+            ":cv": to_attr(credentials_version),
+        }
+        if session_count is not None:
+            values[":count"] = to_attr(session_count)
+            condition += " AND (size(#sessions) = :count" + (
+                " OR attribute_not_exists(#sessions))" if session_count == 0 else ")"
             )
+        update = {
+            "Key": user_key(user_id),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        if also:
+            try:
+                self._call(
+                    "transact_write_items",
+                    TransactItems=[{"Update": {"TableName": self.table_name, **update}}, *also],
+                )
+                return True, True
+            except TransactionCancelled as exc:
+                if exc.reasons[:1] == ["ConditionalCheckFailed"]:
+                    return False, False
+                # Only the other actions were refused, or the items were busy: the session alone.
+        try:
+            self._call("update_item", **update)
         except ConditionFailed:
-            return False
-        return True
+            return False, False
+        return True, False
 
     def rotate_session(
         self, *, user_id: str, session_id: str, old_jti: str, new_jti: str, expires_at: str, issued_at: int

@@ -7,13 +7,17 @@ window gets exactly the pair its first attempt produced.
 
 import time
 from datetime import datetime
+from typing import Any
 
 from app.auth.models import AuthSession, UserRecord
 from app.auth.repository import UsersRepository
 from app.auth.schemas import TokenPair
-from app.core.errors import AuthenticationError
+from app.core.errors import AuthenticationError, DependencyUnavailableError
 from app.core.logging import audit
 from app.core.security import TokenClaims, TokenCodec, iso, new_id, utc_now
+
+# A new session's write is retried this often when other sign-ins change the session map.
+SESSION_WRITE_ATTEMPTS = 4
 
 
 class SessionManager:
@@ -29,6 +33,17 @@ class SessionManager:
 
     def start(self, *, user: UserRecord, user_agent: str) -> TokenPair | None:
         """A new refresh family, if the credentials are still the ones the caller proved; else None."""
+        return self.start_with(user=user, user_agent=user_agent, also=[])[0]
+
+    def start_with(
+        self, *, user: UserRecord, user_agent: str, also: list[dict[str, Any]]
+    ) -> tuple[TokenPair | None, bool]:
+        """`start`, writing `also` in the same transaction when it can; returns (pair, also_written).
+
+        `user` may be a slightly stale copy (sign-in reads the email index): the write is
+        conditional on the credentials version the password was checked against and on the
+        number of sessions the drop list was computed from. When that count is off, the user
+        is read again and the write retried; when the credentials changed, None."""
         session_id = new_id()
         issued_at = int(time.time())
         jti = new_id()
@@ -42,14 +57,28 @@ class SessionManager:
             user_agent=user_agent[:200],
             issued_at=issued_at,
         )
-        added = self._users.add_session(
-            user_id=user.user_id,
-            session_id=session_id,
-            session=session,
-            drop=self._sessions_to_drop(user, utc_now()),
-            credentials_version=user.credentials_version,
-        )
-        return self._pair_for(user.user_id, session_id, session) if added else None
+        current = user
+        for _ in range(SESSION_WRITE_ATTEMPTS):
+            added, written = self._users.add_session_with(
+                user_id=user.user_id,
+                session_id=session_id,
+                session=session,
+                drop=self._sessions_to_drop(current, utc_now()),
+                credentials_version=user.credentials_version,
+                session_count=len(current.sessions),
+                also=also,
+            )
+            if added:
+                return self._pair_for(user.user_id, session_id, session), written
+            fresh = self._users.get(user_id=user.user_id)
+            if (
+                fresh is None
+                or fresh.deletion_requested_at
+                or fresh.credentials_version != user.credentials_version
+            ):
+                return None, False
+            current = fresh  # only the sessions changed (another sign-in or a sign-out): again
+        raise DependencyUnavailableError("Too many sign-ins on this account at once; try again.")
 
     def refresh(self, *, refresh_token: str) -> TokenPair:
         """Rotate: the presented token is spent; a spent token revokes its whole family, except

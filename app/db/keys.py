@@ -473,3 +473,8 @@ def consultation_files_prefix(user_id: str) -> str:
 def consultation_report_key(user_id: str, consultation_id: str) -> str:
     """Storage: one consultation's report PDF."""
     return f"{consultation_files_prefix(user_id)}{consultation_id}/report.pdf"
+
+
+# ---- speed (issue 15): the users table's email index, read by sign-in ----
+
+EMAIL_INDEX = "email-index"

@@ -105,6 +105,19 @@ class PlansRepository(Repository):
         item = result.get("Item")
         return PlanRecord.model_validate(from_item(item)) if item else None
 
+    def newest(self, *, user_id: str) -> PlanRecord | None:
+        """The user's most recently created plan, in one strongly consistent query."""
+        result = self._call(
+            "query",
+            KeyConditionExpression="user_id = :uid",
+            ExpressionAttributeValues={":uid": to_attr(user_id)},
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
+        items = result.get("Items") or []
+        return PlanRecord.model_validate(from_item(items[0])) if items else None
+
     def get_page(
         self, *, user_id: str, limit: int, cursor: str | None
     ) -> tuple[list[PlanRecord], str | None]:

@@ -29,6 +29,8 @@ TRANSITIONS: dict[str, set[str]] = {
     "active": {"paused", "completed", "abandoned"},
     "paused": {"active", "completed", "abandoned"},
 }
+# A plan in one of these is the slot's current plan; any other status has been released.
+CURRENT_STATUSES = frozenset({"active", "paused"})
 SEVERE_REACTION_WARNING = (
     "You reported a severe reaction on {date}: stop the active products (keep a gentle cleanser, "
     "moisturiser and sunscreen) and see a dermatologist. You can start a new, gentler plan by "
@@ -216,10 +218,7 @@ class PlanService:
         return plan
 
     def get_active(self, *, user_id: str) -> PlanRecord:
-        slot = self._plans.get_slot(user_id=user_id)
-        plan = (
-            self._plans.get(user_id=user_id, plan_id=slot.current_plan_id) if slot.current_plan_id else None
-        )
+        plan = self.find_active(user_id=user_id)
         if plan is None:
             raise NotFoundError(
                 "You have no active plan; create one from a completed scan.", code="no_active_plan"
@@ -227,10 +226,14 @@ class PlanService:
         return plan
 
     def find_active(self, *, user_id: str) -> PlanRecord | None:
-        slot = self._plans.get_slot(user_id=user_id)
-        return (
-            self._plans.get(user_id=user_id, plan_id=slot.current_plan_id) if slot.current_plan_id else None
-        )
+        """The current plan, if it is active or paused.
+
+        One query instead of slot + plan: the slot names the newest plan (a creation writes
+        both in one transaction, ids are time-ordered) until that plan is completed or
+        abandoned, which the same transaction records on the plan itself.
+        """
+        plan = self._plans.newest(user_id=user_id)
+        return plan if plan is not None and plan.status in CURRENT_STATUSES else None
 
     def get_page(
         self, *, user_id: str, limit: int, cursor: str | None

@@ -1,7 +1,11 @@
 """Photo intake: validate by content (never by name), apply EXIF orientation, strip metadata.
 
-Accepted: JPEG, PNG, WebP and HEIC/HEIF (through pillow-heif). Every stored photo is
-re-encoded as a fresh JPEG, so no EXIF, GPS or other metadata from the phone survives.
+Accepted: JPEG, PNG, WebP and HEIC/HEIF (through pillow-heif). No EXIF, GPS or other
+metadata from the phone survives in a stored photo. An upright RGB JPEG that needs no
+shrinking (most phone photos) is stored as its own image data with the metadata segments
+cut out (`app.scans.jpeg`): no re-encode, no quality lost, and it is checked by decoding at
+1/8 scale, which still reads every coded block. Anything else (other formats, an EXIF
+orientation to apply, CMYK or grey, oversized) is decoded, turned upright and re-encoded.
 
 Memory: a decoded photo costs width x height x 3 bytes, whatever the file size (a 117 KB
 6000x6000 PNG is 108 MB decoded). So the pixel cap matches what phone cameras produce,
@@ -24,6 +28,7 @@ from app.core.errors import (
     UnprocessableError,
     UnsupportedMediaTypeError,
 )
+from app.scans.jpeg import strip_jpeg_metadata
 
 register_heif_opener()
 
@@ -36,6 +41,7 @@ JPEG_QUALITY = 92
 # and a whole-factor reduce() needs no full-size intermediate, unlike a resampling resize.
 STORED_MAX_SIDE = 4096
 JPEG_DRAFT_SCALES = (1, 2, 4, 8)
+EXIF_ORIENTATION = 0x0112
 
 
 class DecodeGate:
@@ -96,8 +102,16 @@ def clean_image(data: bytes, *, limits: ImageLimits, angle: str | None = None) -
 
 
 def _clean(data: bytes, *, limits: ImageLimits, angle: str | None) -> CleanImage:
-    image = _open(data, limits=limits, angle=angle)
+    image, kept_size = _open(data, limits=limits, angle=angle)
     fmt = image.format or "unknown"
+    if kept_size is not None:
+        try:
+            stripped = strip_jpeg_metadata(data)
+        except ValueError as exc:
+            raise UnprocessableError(
+                "The image file is damaged or truncated.", code="corrupt_image", details=_error_details(angle)
+            ) from exc
+        return CleanImage(stripped, kept_size[0], kept_size[1], fmt)
     oriented = ImageOps.exif_transpose(image, in_place=True) or image
     if oriented.mode != "RGB":
         oriented = oriented.convert("RGB")
@@ -117,7 +131,22 @@ def _shrink(image: Image.Image, factor: int) -> Image.Image:
     return image.resize((max(1, width // factor), max(1, height // factor)), Image.Resampling.NEAREST)
 
 
-def _open(data: bytes, *, limits: ImageLimits, angle: str | None) -> Image.Image:
+def _storable_as_is(image: Image.Image) -> bool:
+    """An upright RGB JPEG small enough to keep: its own bytes minus metadata are the stored photo."""
+    if image.format != "JPEG" or image.mode != "RGB" or max(image.size) > STORED_MAX_SIDE:
+        return False
+    try:
+        orientation = image.getexif().get(EXIF_ORIENTATION, 1)
+    except Exception:  # noqa: BLE001 - unreadable EXIF: take the re-encoding path, which ignores it
+        return False
+    return orientation in (1, None)
+
+
+def _open(
+    data: bytes, *, limits: ImageLimits, angle: str | None
+) -> tuple[Image.Image, tuple[int, int] | None]:
+    """The photo decoded, or a 4xx; a photo to store as is comes decoded at 1/8 scale, with its
+    real size as the second value (None: re-encode the decoded image)."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -143,7 +172,11 @@ def _open(data: bytes, *, limits: ImageLimits, angle: str | None) -> Image.Image
                     details=_error_details(angle, width=width, height=height, min_side=limits.min_side),
                 )
             longer = max(width, height)
-            if fmt == "JPEG" and longer > STORED_MAX_SIDE:
+            kept_size = (width, height) if _storable_as_is(image) else None
+            if kept_size is not None:
+                # Only a validity check: the smallest DCT scale still entropy-decodes every block.
+                image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+            elif fmt == "JPEG" and longer > STORED_MAX_SIDE:
                 scale = next((s for s in JPEG_DRAFT_SCALES if longer / s <= STORED_MAX_SIDE), 8)
                 image.draft(None, (width // scale, height // scale))
             image.load()  # decode fully now: a truncated file fails here, not in the worker
@@ -167,4 +200,4 @@ def _open(data: bytes, *, limits: ImageLimits, angle: str | None) -> Image.Image
                 "The image file is damaged or truncated.", code="corrupt_image", details=_error_details(angle)
             ) from exc
     image.format = fmt
-    return image
+    return image, kept_size

@@ -363,3 +363,20 @@ def test_a_verification_link_used_after_the_account_was_deleted_is_a_400(
     response = client.post(f"{AUTH}/verify-email/confirm", json={"token": token})
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "invalid_token"
+
+
+def test_a_sign_in_refused_because_the_server_is_busy_does_not_count_towards_a_lockout(
+    app_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = app_client(login_lockout_threshold=1)
+    user = register(client)
+    real = auth_module.verify_password
+
+    def busy(*_args: Any, **_kwargs: Any) -> bool:
+        raise security.DependencyUnavailableError("Too many sign-ins are being processed right now.")
+
+    monkeypatch.setattr(auth_module, "verify_password", busy)
+    assert login(client, user["email"]).status_code == 503
+    monkeypatch.setattr(auth_module, "verify_password", real)
+    # With a threshold of one, a counted attempt would have locked the account.
+    assert login(client, user["email"]).status_code == 200

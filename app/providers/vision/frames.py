@@ -35,7 +35,7 @@ class Decoded:
         return self.width / self.image.shape[1]
 
 
-def _header(data: bytes) -> tuple[str, int, int]:
+def decode_header(data: bytes) -> tuple[str, int, int]:
     """Format and size from the header only (no pixel decoding)."""
     try:
         with Image.open(io.BytesIO(data)) as img:
@@ -50,7 +50,7 @@ def decode(*, data: bytes, min_side: int | None) -> Decoded:
     """Decode JPEG/PNG bytes; JPEGs are DCT-downscaled by 2/4/8 while the short side stays ≥ min_side."""
     if not data:
         raise AnalysisFailedError("The photo is empty.", code="undecodable_image")
-    fmt, width, height = _header(data)
+    fmt, width, height = decode_header(data)
     reduction = 1
     if fmt == "JPEG" and min_side is not None:
         # libjpeg scales in the DCT domain: decoding 1/4 of a 12 MP JPEG costs a fraction of it.

@@ -152,15 +152,30 @@ def _crop_transform(cx: float, cy: float, size: float, angle: float) -> np.ndarr
     return np.array([[cos, -sin, half - cos * cx + sin * cy], [sin, cos, half - sin * cx - cos * cy]])
 
 
-def _mesh(rgb: np.ndarray, cx: float, cy: float, size: float, angle: float) -> tuple[np.ndarray, float]:
-    """468 landmarks (x, y, z) in image pixels and the face-presence probability."""
+def _mesh(
+    rgb: np.ndarray,
+    cx: float,
+    cy: float,
+    size: float,
+    angle: float,
+    shrunk: dict[int, np.ndarray] | None = None,
+) -> tuple[np.ndarray, float]:
+    """468 landmarks (x, y, z) in image pixels and the face-presence probability.
+
+    `shrunk` keeps the averaged-down photo per factor between the two passes of one face
+    (the same photo and, nearly always, the same factor: computing it once is the same result)."""
     matrix = _crop_transform(cx, cy, size, angle)
     source = rgb
     shrink = size / LANDMARK_SIZE
     if shrink > 2.0:
         # Big faces are averaged down first: bilinear sampling alone would alias.
         k = int(shrink)
-        source = cv2.resize(rgb, (rgb.shape[1] // k, rgb.shape[0] // k), interpolation=cv2.INTER_AREA)
+        cached = shrunk.get(k) if shrunk is not None else None
+        if cached is None:
+            cached = cv2.resize(rgb, (rgb.shape[1] // k, rgb.shape[0] // k), interpolation=cv2.INTER_AREA)
+            if shrunk is not None:
+                shrunk[k] = cached
+        source = cached
         matrix = np.vstack([matrix, [0, 0, 1]]) @ np.array([[k, 0, 0], [0, k, 0], [0, 0, 1]])
     crop = cv2.warpAffine(
         source,
@@ -240,7 +255,8 @@ def face_mesh(rgb: np.ndarray, detection: FaceDetection) -> tuple[np.ndarray, fl
     left, right = sorted((kp[0], kp[1]), key=lambda p: p[0])
     angle = math.atan2(right[1] - left[1], right[0] - left[0])
     x, y, w, h = detection.box
-    mesh, prob = _mesh(rgb, x + w / 2, y + h / 2, max(w, h) * DETECT_CROP_SCALE, angle)
+    shrunk: dict[int, np.ndarray] = {}
+    mesh, prob = _mesh(rgb, x + w / 2, y + h / 2, max(w, h) * DETECT_CROP_SCALE, angle, shrunk)
     if prob < LANDMARK_MIN_PRESENCE:
         return None
     el, er = eye_centres(mesh)
@@ -254,7 +270,7 @@ def face_mesh(rgb: np.ndarray, detection: FaceDetection) -> tuple[np.ndarray, fl
     mid = (lo + hi) / 2
     cx = centre[0] + mid[0] * math.cos(angle) - mid[1] * math.sin(angle)
     cy = centre[1] + mid[0] * math.sin(angle) + mid[1] * math.cos(angle)
-    refined, prob2 = _mesh(rgb, cx, cy, float(max(hi - lo)) * REFINE_CROP_SCALE, angle)
+    refined, prob2 = _mesh(rgb, cx, cy, float(max(hi - lo)) * REFINE_CROP_SCALE, angle, shrunk)
     if prob2 < LANDMARK_MIN_PRESENCE:
         return mesh, prob
     return refined, prob2

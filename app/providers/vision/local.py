@@ -6,7 +6,12 @@ gate → landmark polygons → colour normalised by the face's own skin → metr
 scan are then combined into one set of scores. docs/VISION.md has the details.
 """
 
+import hashlib
 import math
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -19,7 +24,7 @@ from app.providers.vision.base import (
     Box,
     ScanAnalysis,
 )
-from app.providers.vision.frames import Face, Prepared, decode
+from app.providers.vision.frames import REDUCED_FLAGS, Decoded, Face, Prepared, decode, decode_header
 from app.providers.vision.metrics import (
     REDNESS_REFERENCE,
     FaceResult,
@@ -31,6 +36,7 @@ from app.providers.vision.metrics import (
     srgb_to_linear,
 )
 from app.providers.vision.overlay import draw_overlay, encode_jpeg
+from app.providers.vision.planes import Blob
 from app.providers.vision.quality import QualityGate
 from app.providers.vision.regions import (
     IOD_PX,
@@ -42,6 +48,42 @@ from app.providers.vision.regions import (
 )
 
 ANGLE_ORDER: tuple[str, ...] = tuple(a.value for a in ScanAngle)
+# An overlay keeps at least this many pixels on its long side (a 12 MP photo's is drawn at 1/2).
+OVERLAY_MIN_LONG_SIDE = 2000
+# Analyses whose overlay shapes are kept for `render_overlay` (a few KB each).
+REMEMBERED_DRAWINGS = 16
+
+
+def overlay_reduction(width: int, height: int) -> int:
+    """The largest DCT reduction that keeps the overlay's long side ≥ OVERLAY_MIN_LONG_SIDE."""
+    longer = max(width, height)
+    return next((f for f in (8, 4, 2) if longer // f >= OVERLAY_MIN_LONG_SIDE), 1)
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """What an overlay draws, in original photo pixels: region polygons and spots (kind, x, y, r)."""
+
+    regions: dict[str, list[tuple[int, int]]]
+    spots: list[tuple[str, int, int, int]]
+
+
+def _drawing_of(decoded: Decoded, face: Face, prepared: Prepared, blobs: Sequence[Blob]) -> Drawing:
+    s = decoded.scale
+
+    def to_original(points: np.ndarray) -> list[tuple[int, int]]:
+        photo = face.alignment.to_photo(np.asarray(points, np.float64)) * s
+        return [(round(px), round(py)) for px, py in photo]
+
+    regions = {name: to_original(poly) for name, poly in prepared.polygons.items()}
+    px_per_crop = s / face.alignment.scale
+    spots = []
+    for blob in blobs:
+        (x, y), *_ = to_original(np.array([[blob.x, blob.y]]))
+        spots.append((str(blob.kind), x, y, round(blob.radius * px_per_crop)))
+    return Drawing(regions=regions, spots=spots)
+
+
 # The white-balance reference: cheeks, forehead, nose and chin together.
 REFERENCE_REGIONS = ("forehead", "left_cheek", "right_cheek", "nose", "chin")
 # What a side photo scores: the cheek metrics (the rest needs the whole face, seen from the front).
@@ -88,6 +130,8 @@ class LocalVisionProvider:
         self.decode_min_side = decode_min_side
         self.second_face_ratio = second_face_ratio
         self.front_weight = front_weight
+        self._drawings: OrderedDict[tuple[bytes, str], Drawing] = OrderedDict()
+        self._drawings_lock = threading.Lock()
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -138,6 +182,7 @@ class LocalVisionProvider:
         if not quality.passed:
             return AngleAnalysis(angle=angle, quality=quality, face_box=face_box, measurements=measurements)
         result = self._measure(prepared, angle=angle)
+        self._remember(data, angle, _drawing_of(decoded, face, prepared, result.blobs))
         return AngleAnalysis(
             angle=angle,
             quality=quality,
@@ -148,31 +193,66 @@ class LocalVisionProvider:
         )
 
     def render_overlay(self, image: bytes, analysis: AngleAnalysis) -> bytes:
-        """A JPEG of the photo at full size with face box, region polygons and detected spots."""
-        decoded = decode(data=image, min_side=self.decode_min_side)
-        canvas = decode(data=image, min_side=None).image if decoded.reduction > 1 else decoded.image
+        """A JPEG of the photo with face box, region polygons and detected spots.
+
+        Drawn at full size up to OVERLAY_MIN_LONG_SIDE on the long side; a bigger photo is
+        drawn at the largest DCT reduction (1/2, 1/4, 1/8) that keeps at least that, which a
+        phone screen cannot tell apart and which costs a fraction of a full decode and encode.
+        The drawing itself comes from the analysis of the same bytes when it is remembered
+        (the worker renders right after analysing), so the face is not found twice.
+        """
+        drawing = self._remembered(image, analysis.angle)
+        if drawing is None:
+            drawing = self._drawing(image, analysis)
+        header = decode_header(image)
+        reduction = overlay_reduction(header[1], header[2]) if header[0] == "JPEG" else 1
+        canvas = cv2.imdecode(
+            np.frombuffer(image, np.uint8), REDUCED_FLAGS[reduction] | cv2.IMREAD_IGNORE_ORIENTATION
+        )
+        if canvas is None:
+            raise AnalysisFailedError("The photo could not be decoded.", code="undecodable_image")
         box = analysis.face_box
-        face = self._find_face(decoded.image) if box is not None else None
-        if box is None or face is None:
+        if box is None or drawing is None:
             return encode_jpeg(canvas)
-        prepared = self._prepare(decoded.image, face)
-        s = decoded.scale
+        k = header[1] / canvas.shape[1]  # original pixels per canvas pixel
 
-        def to_original(points: np.ndarray) -> list[tuple[int, int]]:
-            photo = face.alignment.to_photo(np.asarray(points, np.float64)) * s
-            return [(round(px), round(py)) for px, py in photo]
+        def scaled(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
+            return [(round(x / k), round(y / k)) for x, y in points]
 
-        regions = {name: to_original(poly) for name, poly in prepared.polygons.items()}
-        spots = []
-        if analysis.scores:
-            px_per_crop = s / face.alignment.scale
-            for blob in self._measure(prepared, angle=analysis.angle).blobs:
-                (x, y), *_ = to_original(np.array([[blob.x, blob.y]]))
-                spots.append((blob.kind, x, y, round(blob.radius * px_per_crop)))
+        regions = {name: scaled(points) for name, points in drawing.regions.items()}
+        spots = [(kind, round(x / k), round(y / k), round(r / k)) for kind, x, y, r in drawing.spots]
         from app.providers.vision.regions import Rect as _Rect
 
-        rect = _Rect(x0=box.x, y0=box.y, x1=box.x + box.w, y1=box.y + box.h)
+        rect = _Rect(
+            x0=round(box.x / k),
+            y0=round(box.y / k),
+            x1=round((box.x + box.w) / k),
+            y1=round((box.y + box.h) / k),
+        )
         return encode_jpeg(draw_overlay(canvas=canvas, face=rect, regions=regions, spots=spots))
+
+    def _drawing(self, image: bytes, analysis: AngleAnalysis) -> "Drawing | None":
+        """The overlay's shapes in original pixels, from a fresh analysis of the photo."""
+        decoded = decode(data=image, min_side=self.decode_min_side)
+        face = self._find_face(decoded.image) if analysis.face_box is not None else None
+        if face is None:
+            return None
+        prepared = self._prepare(decoded.image, face)
+        blobs = self._measure(prepared, angle=analysis.angle).blobs if analysis.scores else ()
+        return _drawing_of(decoded, face, prepared, blobs)
+
+    def _remember(self, image: bytes, angle: str, drawing: "Drawing") -> None:
+        key = (hashlib.blake2b(image, digest_size=16).digest(), angle)
+        with self._drawings_lock:
+            self._drawings[key] = drawing
+            self._drawings.move_to_end(key)
+            while len(self._drawings) > REMEMBERED_DRAWINGS:
+                self._drawings.popitem(last=False)
+
+    def _remembered(self, image: bytes, angle: str) -> "Drawing | None":
+        key = (hashlib.blake2b(image, digest_size=16).digest(), angle)
+        with self._drawings_lock:
+            return self._drawings.pop(key, None)
 
     # ---- detection --------------------------------------------------------------------------
 

@@ -320,7 +320,17 @@ def test_big_jpeg_is_decoded_reduced_and_reported_in_original_pixels() -> None:
     assert box.x / 3000 == pytest.approx(small_box.x / 750, abs=0.03)
     assert box.w / 3000 == pytest.approx(small_box.w / 750, abs=0.03)
     overlay = cv2.imdecode(np.frombuffer(provider().render_overlay(data, result), np.uint8), cv2.IMREAD_COLOR)
-    assert overlay.shape == (4000, 3000, 3)
+    # Drawn at half size: 2000 px on the long side is more than a phone screen shows.
+    assert overlay.shape == (2000, 1500, 3)
+
+
+def test_overlay_drawn_from_the_remembered_analysis_is_the_one_drawn_afresh() -> None:
+    data = jpeg(portrait())
+    analysing = provider()
+    result = analysing.analyze_angle(angle="front", data=data)
+    remembered = analysing.render_overlay(data, result)
+    afresh = provider().render_overlay(data, result)
+    assert remembered == afresh
 
 
 def test_overlay_is_a_same_size_jpeg_with_drawings() -> None:

@@ -65,6 +65,7 @@ from app.skin_logs.observations import SkinLogObservations
 from app.skin_logs.owner import SkinLogsData
 from app.skin_logs.repository import SkinLogsRepository
 from app.skin_logs.service import SkinLogService
+from app.skin_logs.statistics import SelfRatedSection
 from app.statistics.repository import StatisticsRepository
 from app.statistics.sections import default_sections
 from app.statistics.service import StatisticsService
@@ -382,7 +383,7 @@ def build_container(
             repository=StatisticsRepository(
                 client, scans_table=names["scans"], plans_table=names["plans"], records_table=names["records"]
             ),
-            sections=default_sections(),
+            sections=[*default_sections(), SelfRatedSection(logs=skin_logs_repo)],
         ),
         notifications=notifications,
         notifications_repo=notifications_repo,

@@ -89,3 +89,18 @@ class SkinLogResult(SkinLogRead):
 class SkinLogPage(BaseModel):
     items: list[SkinLogRead]
     next_cursor: str | None = None
+
+
+class SelfRatedStatistics(BaseModel):
+    """The statistics' `self_rated` section: the user's own ratings, never scan scores."""
+
+    window_days: int = Field(description="The section covers the user's last this many local days.")
+    logs: int = Field(description="Skin logs in the window.")
+    days_logged: int = Field(description="Distinct days with a log in the window.")
+    latest_log_date: str | None = Field(None, description="The newest log's date (YYYY-MM-DD).")
+    averages: dict[str, float] = Field(
+        description="Mean self-rating (0-100, higher = more of it) of each slider rated in the window."
+    )
+    breakout_days: dict[str, int] = Field(description="Logs rating breakouts none / few / many.")
+    mild_reactions: int
+    severe_reactions: int

@@ -4,6 +4,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.skin_logs.schemas import SelfRatedStatistics
+
 
 class MetricChange(BaseModel):
     metric: str
@@ -54,3 +56,6 @@ class StatisticsRead(BaseModel):
     scans: ScanStatistics
     plan: PlanStatistics
     rescan: RescanStatistics
+    self_rated: SelfRatedStatistics | None = Field(
+        None, description="The user's own skin-log ratings of the last 30 days (kept apart from scan scores)."
+    )

@@ -118,3 +118,41 @@ def test_statistics_take_three_dynamodb_calls_and_no_scan(
     assert numbers["scans"].scans_done == 3
     assert counting.calls == Counter({"batch_get_item": 1, "query": 1, "get_item": 1})
     assert "scan" not in counting.calls
+
+
+def test_self_rated_logs_are_a_section_of_their_own(client: TestClient, user: dict) -> None:
+    """Skin logs of the last 30 days: averages, breakout days and reactions, never mixed with scans."""
+    today = datetime.now(UTC).date()
+    logs = [
+        {"date": (today - timedelta(days=1)).isoformat(), "breakouts": "many", "dryness": 80, "oiliness": 20},
+        {
+            "date": (today - timedelta(days=2)).isoformat(),
+            "breakouts": "few",
+            "dryness": 60,
+            "reaction": "mild",
+        },
+        {"date": (today - timedelta(days=3)).isoformat(), "breakouts": "none"},
+        # Outside the 30-day window: not counted.
+        {"date": (today - timedelta(days=45)).isoformat(), "breakouts": "many", "dryness": 0},
+    ]
+    for log in logs:
+        created = client.post("/api/v1/skin-logs", headers=user["headers"], json=log)
+        assert created.status_code == 201, created.text
+
+    body = client.get(STATS, headers=user["headers"]).json()
+
+    rated = body["self_rated"]
+    assert rated["logs"] == 3
+    assert rated["days_logged"] == 3
+    assert rated["latest_log_date"] == logs[0]["date"]
+    assert rated["averages"] == {"dryness": 70.0, "oiliness": 20.0}
+    assert rated["breakout_days"] == {"none": 1, "few": 1, "many": 1}
+    assert (rated["mild_reactions"], rated["severe_reactions"]) == (1, 0)
+    assert body["scans"]["scans_done"] == 0  # ratings never count as scans
+
+
+def test_a_user_without_skin_logs_has_an_empty_self_rated_section(client: TestClient, user: dict) -> None:
+    rated = client.get(STATS, headers=user["headers"]).json()["self_rated"]
+    assert rated["logs"] == 0
+    assert rated["averages"] == {}
+    assert rated["latest_log_date"] is None

@@ -2,6 +2,8 @@
 
 import asyncio
 import logging
+import os
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,11 +24,13 @@ from app.core.errors import DomainError
 from app.core.rate_limit import RateLimiter
 from app.core.security import TokenCodec, configure_password_hashing
 from app.db.dynamodb import build_dynamodb_client
+from app.db.leases import IntervalLeases
 from app.db.records import RecordsRepository
 from app.plans.repository import PlansRepository
 from app.plans.service import PlanService
 from app.providers.assistant import ChatProvider, build_chat_provider, build_fallback_provider
 from app.providers.mail import LogMailer, Mailer, SesMailer
+from app.providers.queue import build_job_queue
 from app.providers.storage import ImageStorage, build_storage
 from app.providers.vision import VisionProvider, build_vision_provider
 from app.scans.intake import DecodeGate, ImageLimits
@@ -63,6 +67,8 @@ class Container:
     analysis: AnalysisProcessor
     analysis_worker: AnalysisWorker
     sweeper: MaintenanceSweeper
+    leases: IntervalLeases
+    instance_id: str
     table_check: TableCheckCache = field(default_factory=TableCheckCache)
 
     async def start(self) -> None:
@@ -114,6 +120,9 @@ def build_container(
     plans_repo = PlansRepository(client, names["plans"], names["records"], names["users"])
     chat_repo = ChatRepository(client, names["chat"], names["users"])
     records = RecordsRepository(client, names["records"])
+    # Periodic jobs every instance schedules run in one per interval (app/db/leases.py).
+    leases = IntervalLeases(client, names["records"])
+    instance_id = f"{socket.gethostname()}:{os.getpid()}"
     limiter = RateLimiter(counters=records)
 
     configure_password_hashing(concurrency=settings.password_hash_concurrency)
@@ -144,7 +153,15 @@ def build_container(
     processor = AnalysisProcessor(
         scans=scans_repo, storage=storage, vision=vision, baseline_lookup=plans.baseline_scan
     )
-    worker = AnalysisWorker(processor=processor, scans=scans_repo, workers=settings.analysis_workers)
+    worker = AnalysisWorker(
+        processor=processor,
+        scans=scans_repo,
+        workers=settings.analysis_workers,
+        sweep_seconds=settings.analysis_recovery_seconds,
+        queue=build_job_queue(settings),
+        queue_wait_seconds=settings.sqs_wait_seconds,
+        resend_after_seconds=settings.sqs_visibility_timeout_seconds,
+    )
     limits = ImageLimits(
         max_bytes=settings.max_image_bytes,
         max_pixels=settings.max_image_pixels,
@@ -207,5 +224,13 @@ def build_container(
         chat=chat,
         analysis=processor,
         analysis_worker=worker,
-        sweeper=MaintenanceSweeper(scans=scans, interval_seconds=settings.storage_sweep_seconds),
+        leases=leases,
+        instance_id=instance_id,
+        sweeper=MaintenanceSweeper(
+            scans=scans,
+            interval_seconds=settings.storage_sweep_seconds,
+            first_run_after=min(30.0, settings.storage_sweep_seconds),
+            leases=leases,
+            instance_id=instance_id,
+        ),
     )

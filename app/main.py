@@ -13,7 +13,7 @@ from app.api.router import api_router
 from app.bootstrap import Container, build_container
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
-from app.core.logging import configure_logging
+from app.core.logging import configure_logging, log_startup
 from app.core.middleware import BodySizeLimitMiddleware, ContentTypeMiddleware, RequestContextMiddleware
 from app.core.schemas import ERROR_RESPONSES
 from app.db.dynamodb import ensure_tables, wait_for_dynamodb
@@ -26,7 +26,7 @@ API_PREFIX = "/api/v1"
 def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
     """Build the ASGI app; `settings` defaults to the environment's."""
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, json_lines=settings.json_logs)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             logger.info("created tables", extra={"tables": created})
         app.state.container = built
         await built.start()
-        logger.info("DermaLens API ready", extra={"environment": settings.environment})
+        log_startup(settings, role="API", listen=f"http://{settings.host}:{settings.port}", container=built)
         try:
             yield
         finally:
@@ -78,8 +78,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
 
 def __getattr__(name: str) -> FastAPI:
-    """`uvicorn app.main:app` (the first edition's command): the app is built on first access,
-    so importing this module reads no settings and writes nothing."""
+    """`uvicorn app.main:app [--reload]` (the first edition's command): the app is built on
+    first access, so importing this module reads no settings and writes nothing; later
+    accesses get the same app (it is then a real module attribute)."""
     if name == "app":
-        return create_app()
+        built = create_app()
+        globals()["app"] = built
+        return built
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

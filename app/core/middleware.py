@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import error_response, internal_error_response
-from app.core.request_context import reset_request_id, set_request_id
+from app.core.request_context import begin_user_scope, reset_request_id, reset_user_scope, set_request_id
 from app.core.security import new_id
 
 access_logger = logging.getLogger("dermalens.access")
@@ -39,6 +39,7 @@ class RequestContextMiddleware:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _REQUEST_ID_RE.match(incoming) else new_id()
         token = set_request_id(request_id)
+        user_scope = begin_user_scope()
         started = time.perf_counter()
         status_holder: dict[str, Any] = {"status": 500}
         path = scope.get("path", "")
@@ -75,10 +76,13 @@ class RequestContextMiddleware:
                 extra={
                     "method": scope.get("method"),
                     "path": path,
+                    # The route template (`/api/v1/scans/{scan_id}`), set by the router on this scope.
+                    "route": getattr(scope.get("route"), "path", None),
                     "status": status_holder["status"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 },
             )
+            reset_user_scope(user_scope)
             reset_request_id(token)
 
 

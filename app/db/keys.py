@@ -302,3 +302,21 @@ def chat_messages_prefix(session_id: str) -> str:
 def chat_message_session_key(session_id: str, message_id: str) -> str:
     """Session-index sort key of a message: a session's messages in order."""
     return chat_messages_prefix(session_id) + message_id
+
+
+# --- ops (scale-out: leases) ---
+# Records table: a lease item per periodic job and interval, so that a job every instance
+# schedules (the storage sweep; a reminder scheduler) runs in one instance per interval.
+# Holds no user data; TTL removes old windows.
+
+LEASES_PARTITION = "system#leases"
+
+
+def lease_sk(name: str, window: int) -> str:
+    """SK of a job's lease for one interval (`window` = epoch seconds // interval)."""
+    return f"{name}#{window:012d}"
+
+
+def lease_key(name: str, window: int) -> dict[str, Any]:
+    """Records table: one job's lease for one interval."""
+    return {"user_id": to_attr(LEASES_PARTITION), "sk": to_attr(lease_sk(name, window))}

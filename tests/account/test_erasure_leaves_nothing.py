@@ -35,6 +35,7 @@ KEY_MODULES: tuple[ModuleType, ...] = (keys, scan_keys, plan_keys, chat_keys)
 NOT_USER_DATA = {
     keys.REGISTER_IP_PREFIX: "registrations per address",
     keys.LOGIN_IP_PREFIX: "sign-in attempts per address",
+    keys.LEASES_PARTITION: "which instance runs a periodic job in an interval",
 }
 
 CHECKED_BY_ERASURE_TEST = {

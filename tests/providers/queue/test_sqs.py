@@ -41,7 +41,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def queues(sqs_endpoint: str, aws_env: None) -> dict[str, Any]:
+def queues(sqs_endpoint: str, aws_env: None) -> dict[str, Any]:  # noqa: ARG001 - needs the credentials
     """A fresh queue with its dead-letter queue (after MAX_RECEIVES receives), as CloudFormation makes them."""
     sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=sqs_endpoint)
     name = f"analysis-{new_id().lower()}"

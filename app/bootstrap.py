@@ -30,7 +30,7 @@ from app.plans.repository import PlansRepository
 from app.plans.service import PlanService
 from app.providers.assistant import ChatProvider, build_chat_provider, build_fallback_provider
 from app.providers.mail import LogMailer, Mailer, SesMailer
-from app.providers.queue import build_job_queue
+from app.providers.queue import JobQueue, build_job_queue
 from app.providers.storage import ImageStorage, build_storage
 from app.providers.vision import VisionProvider, build_vision_provider
 from app.scans.intake import DecodeGate, ImageLimits
@@ -69,6 +69,7 @@ class Container:
     sweeper: MaintenanceSweeper
     leases: IntervalLeases
     instance_id: str
+    job_queue: JobQueue | None
     table_check: TableCheckCache = field(default_factory=TableCheckCache)
 
     async def start(self) -> None:
@@ -153,12 +154,13 @@ def build_container(
     processor = AnalysisProcessor(
         scans=scans_repo, storage=storage, vision=vision, baseline_lookup=plans.baseline_scan
     )
+    job_queue = build_job_queue(settings)
     worker = AnalysisWorker(
         processor=processor,
         scans=scans_repo,
         workers=settings.analysis_workers,
         sweep_seconds=settings.analysis_recovery_seconds,
-        queue=build_job_queue(settings),
+        queue=job_queue,
         queue_wait_seconds=settings.sqs_wait_seconds,
         resend_after_seconds=settings.sqs_visibility_timeout_seconds,
     )
@@ -226,6 +228,7 @@ def build_container(
         analysis_worker=worker,
         leases=leases,
         instance_id=instance_id,
+        job_queue=job_queue,
         sweeper=MaintenanceSweeper(
             scans=scans,
             interval_seconds=settings.storage_sweep_seconds,

@@ -9,13 +9,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from app.api import health
+from app.api.openapi import install_docs, operation_id
 from app.api.router import api_router
 from app.bootstrap import Container, build_container
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging, log_startup
 from app.core.middleware import BodySizeLimitMiddleware, ContentTypeMiddleware, RequestContextMiddleware
-from app.core.schemas import ERROR_RESPONSES
 from app.db.dynamodb import ensure_tables, wait_for_dynamodb
 
 logger = logging.getLogger("dermalens")
@@ -50,12 +50,14 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         version="1.0.0",
         description="Skin scans, locked four-week treatment plans, progress and an assistant.",
         lifespan=lifespan,
-        docs_url=f"{API_PREFIX}/docs" if docs else None,
-        redoc_url=f"{API_PREFIX}/redoc" if docs else None,
-        openapi_url=f"{API_PREFIX}/openapi.json" if docs else None,
-        swagger_ui_oauth2_redirect_url=f"{API_PREFIX}/docs/oauth2-redirect" if docs else None,
-        responses=ERROR_RESPONSES,
+        # Served by install_docs from the app's own assets (no CDN), or not at all.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        generate_unique_id_function=operation_id,
     )
+    if docs:
+        install_docs(app, prefix=API_PREFIX)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router, prefix=API_PREFIX)

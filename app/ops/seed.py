@@ -87,7 +87,9 @@ def seed_demo(container: "Container", *, email: str = DEMO_EMAIL, password: str 
         # Analysed here and now, so the account is complete when the command returns; a
         # worker that also got the job finds it claimed and leaves it.
         status = container.analysis.process(user.user_id, view.read.scan_id)
-        statuses.append(status or _wait_for_analysis(container, user_id=user.user_id, scan_id=view.read.scan_id))
+        statuses.append(
+            status or _wait_for_analysis(container, user_id=user.user_id, scan_id=view.read.scan_id)
+        )
     plan = container.plans.create(user=user, scan_id=None, override_reason=None)
     # A plan starts today and check-ins cannot predate it: today's, with the evening skipped.
     days = [utc_now().date()]

@@ -81,14 +81,16 @@ def _set_format(name: str, schema: Any) -> None:
             candidate["format"] = fmt
 
 
-def _envelope_for_validation_errors(document: dict[str, Any]) -> None:
-    """FastAPI documents its own 422 shape; ours is the error envelope like every error."""
+def _errors_as_json_envelope(document: dict[str, Any]) -> None:
+    """FastAPI documents its own 422 shape, and gives a streaming route's errors the stream's
+    media type; every error is in fact the JSON error envelope."""
     envelope = {"$ref": "#/components/schemas/ErrorEnvelope"}
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
-            response = operation.get("responses", {}).get("422")
-            if response:
-                response["content"] = {"application/json": {"schema": envelope}}
+            for status, response in operation.get("responses", {}).items():
+                schemas = [media.get("schema") for media in response.get("content", {}).values()]
+                if status == "422" or envelope in schemas:
+                    response["content"] = {"application/json": {"schema": envelope}}
     schemas = document.get("components", {}).get("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
@@ -105,7 +107,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             tags=TAGS,
         )
         _walk(document.get("components", {}))
-        _envelope_for_validation_errors(document)
+        _errors_as_json_envelope(document)
         app.openapi_schema = document
     return app.openapi_schema
 

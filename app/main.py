@@ -16,6 +16,7 @@ from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging, log_startup
 from app.core.middleware import BodySizeLimitMiddleware, ContentTypeMiddleware, RequestContextMiddleware
+from app.core.telemetry import TelemetrySinks, install_telemetry
 from app.db.dynamodb import ensure_tables, wait_for_dynamodb
 
 logger = logging.getLogger("dermalens")
@@ -23,7 +24,12 @@ logger = logging.getLogger("dermalens")
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    container: Container | None = None,
+    telemetry_sinks: TelemetrySinks | None = None,
+) -> FastAPI:
     """Build the ASGI app; `settings` defaults to the environment's."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, json_lines=settings.json_logs)
@@ -36,12 +42,16 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         if created:
             logger.info("created tables", extra={"tables": created})
         app.state.container = built
+        if telemetry is not None:
+            telemetry.observe_analysis(built.analysis_worker)
         await built.start()
         log_startup(settings, role="API", listen=f"http://{settings.host}:{settings.port}", container=built)
         try:
             yield
         finally:
             await built.stop()
+            if telemetry is not None:
+                telemetry.shutdown()
             logger.info("DermaLens API stopped")
 
     docs = settings.docs_enabled
@@ -76,6 +86,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
         )
     app.add_middleware(RequestContextMiddleware, hsts=settings.environment == "production")
+    # Outermost, so its spans and timings cover the whole request; off: nothing is added.
+    telemetry = install_telemetry(app, settings, sinks=telemetry_sinks)
     return app
 
 

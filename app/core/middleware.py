@@ -25,6 +25,16 @@ SECURITY_HEADERS = [
 API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 
 
+def route_template(scope: Scope) -> str | None:
+    """The matched route's template (`/api/v1/scans/{scan_id}`), which the router leaves on the
+    scope; None when nothing matched (a 404 for an unknown path)."""
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    if context is not None and getattr(context, "path_format", None):
+        return str(context.path_format)  # FastAPI's nested routers: the full path
+    route = scope.get("route")
+    return getattr(route, "path", None)
+
+
 class RequestContextMiddleware:
     """Gives every request an X-Request-ID (the client's if well-formed), logs one line per request."""
 
@@ -76,8 +86,7 @@ class RequestContextMiddleware:
                 extra={
                     "method": scope.get("method"),
                     "path": path,
-                    # The route template (`/api/v1/scans/{scan_id}`), set by the router on this scope.
-                    "route": getattr(scope.get("route"), "path", None),
+                    "route": route_template(scope),
                     "status": status_holder["status"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 },

@@ -2,6 +2,8 @@
 
 import asyncio
 import logging
+import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from app.cycles.owner import CycleData
 from app.cycles.repository import CyclesRepository
 from app.cycles.service import CycleService
 from app.db.dynamodb import build_dynamodb_client
+from app.db.leases import IntervalLeases
 from app.db.records import RecordsRepository
 from app.insights.context import CycleChatContext
 from app.insights.repository import ScanScoresRepository
@@ -54,6 +57,7 @@ from app.preferences.service import PreferencesService
 from app.providers.assistant import ChatProvider, build_chat_provider, build_fallback_provider
 from app.providers.mail import LogMailer, Mailer, SesMailer
 from app.providers.push import LogPush, PushSender, SnsPush
+from app.providers.queue import JobQueue, build_job_queue
 from app.providers.storage import ImageStorage, build_storage
 from app.providers.vision import VisionProvider, build_vision_provider
 from app.scans.intake import DecodeGate, ImageLimits
@@ -113,6 +117,9 @@ class Container:
     skin_logs: SkinLogService
     # The cycle insight's self-rated series.
     skin_log_observations: SkinLogObservations
+    leases: IntervalLeases
+    instance_id: str
+    job_queue: JobQueue | None
     table_check: TableCheckCache = field(default_factory=TableCheckCache)
 
     async def start(self) -> None:
@@ -191,6 +198,9 @@ def build_container(
     plans_repo = PlansRepository(client, names["plans"], names["records"], names["users"])
     chat_repo = ChatRepository(client, names["chat"], names["users"])
     records = RecordsRepository(client, names["records"])
+    # Periodic jobs every instance schedules run in one per interval (app/db/leases.py).
+    leases = IntervalLeases(client, names["records"])
+    instance_id = f"{socket.gethostname()}:{os.getpid()}"
     limiter = RateLimiter(counters=records)
 
     configure_password_hashing(concurrency=settings.password_hash_concurrency)
@@ -280,7 +290,16 @@ def build_container(
         on_finished=events.scan_finished,
         cycle_lookup=cycles,
     )
-    worker = AnalysisWorker(processor=processor, scans=scans_repo, workers=settings.analysis_workers)
+    job_queue = build_job_queue(settings)
+    worker = AnalysisWorker(
+        processor=processor,
+        scans=scans_repo,
+        workers=settings.analysis_workers,
+        sweep_seconds=settings.analysis_recovery_seconds,
+        queue=job_queue,
+        queue_wait_seconds=settings.sqs_wait_seconds,
+        resend_after_seconds=settings.sqs_visibility_timeout_seconds,
+    )
     limits = ImageLimits(
         max_bytes=settings.max_image_bytes,
         max_pixels=settings.max_image_pixels,
@@ -377,7 +396,6 @@ def build_container(
         consultations=consultations,
         analysis=processor,
         analysis_worker=worker,
-        sweeper=MaintenanceSweeper(scans=scans, interval_seconds=settings.storage_sweep_seconds),
         preferences=preferences,
         statistics=StatisticsService(
             repository=StatisticsRepository(
@@ -393,4 +411,14 @@ def build_container(
         skin_logs_repo=skin_logs_repo,
         skin_logs=skin_logs,
         skin_log_observations=skin_log_observations,
+        leases=leases,
+        instance_id=instance_id,
+        job_queue=job_queue,
+        sweeper=MaintenanceSweeper(
+            scans=scans,
+            interval_seconds=settings.storage_sweep_seconds,
+            first_run_after=min(30.0, settings.storage_sweep_seconds),
+            leases=leases,
+            instance_id=instance_id,
+        ),
     )

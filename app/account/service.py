@@ -152,6 +152,18 @@ class AccountService:
         audit("account.deletion_requested", user_id=user.user_id)
         self._erase(user_id=user.user_id, email=user.email)
 
+    def delete_on_request(self, *, user: UserRecord, requested_by: str) -> None:
+        """Support's deletion (no password): the same marker-first, resumable erasure."""
+        now = iso(utc_now())
+        self._records.put_record(
+            owner=DELETIONS_PARTITION,
+            key=user.user_id,
+            record=DeletionRequest(email=user.email, requested_at=now),
+        )
+        self._users.mark_deletion_requested(user_id=user.user_id, requested_at=now)
+        audit("account.deletion_requested", user_id=user.user_id, requested_by=requested_by)
+        self._erase(user_id=user.user_id, email=user.email)
+
     def _erase(self, *, user_id: str, email: str) -> None:
         """Every owner's part, the account last, then the marker (a crash before it resumes)."""
         counts: dict[str, int] = {}

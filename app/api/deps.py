@@ -16,6 +16,7 @@ from app.consultations.service import ConsultationService
 from app.core.client_ip import Network, parse_networks, resolve_client_ip
 from app.core.config import Settings
 from app.core.errors import AuthenticationError
+from app.core.request_context import set_user_id
 from app.cycles.service import CycleService
 from app.insights.service import CycleInsightService
 from app.journal.service import JournalService
@@ -140,6 +141,7 @@ def _principal(auth: AuthService, token: str | None, *, allow_pending_deletion: 
     if not token:
         raise AuthenticationError("Sign in and send the access token as 'Authorization: Bearer ...'.")
     user, claims = auth.authenticate(access_token=token, allow_pending_deletion=allow_pending_deletion)
+    set_user_id(user.user_id)  # the access log line and later log lines carry who it was
     return Principal(user=user, session_id=claims.session_id)
 
 

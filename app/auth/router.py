@@ -15,6 +15,7 @@ from app.api.deps import (
     PrincipalDep,
 )
 from app.api.links import absolute
+from app.api.responses import error_responses
 from app.auth.schemas import (
     PASSWORD_MAX,
     Accepted,
@@ -38,7 +39,12 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 UserAgent = Annotated[str, Header(include_in_schema=False)]
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=RegisterResponse)
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RegisterResponse,
+    responses=error_responses(409, 422, 429, 503),
+)
 def register(
     body: UserRegister, auth: AuthServiceDep, ip: ClientIp, user_agent: UserAgent = ""
 ) -> RegisterResponse:
@@ -51,7 +57,7 @@ def register(
     return RegisterResponse(user=UserRead.model_validate(user.model_dump()), tokens=tokens)
 
 
-@router.post("/login", response_model=TokenPair)
+@router.post("/login", response_model=TokenPair, responses=error_responses(401, 422, 429, 503))
 def login(body: UserLogin, auth: AuthServiceDep, ip: ClientIp, user_agent: UserAgent = "") -> TokenPair:
     """Sign in with JSON; a wrong email and a wrong password give the same 401; repeated failures 429."""
     _, tokens = auth.login(email=body.email, password=body.password, user_agent=user_agent, client_ip=ip)
@@ -81,32 +87,37 @@ class TokenForm(OAuth2PasswordRequestForm):
         )
 
 
-@router.post("/token", response_model=TokenPair)
+@router.post("/token", response_model=TokenPair, responses=error_responses(401, 422, 429, 503))
 def token(form: Annotated[TokenForm, Depends()], auth: AuthServiceDep, ip: ClientIp) -> TokenPair:
     """OAuth2 password form (the `username` field takes the email): for Swagger's Authorize."""
     _, tokens = auth.login(email=form.username, password=form.password, user_agent="swagger", client_ip=ip)
     return tokens
 
 
-@router.post("/refresh", response_model=TokenPair)
+@router.post("/refresh", response_model=TokenPair, responses=error_responses(401, 422, 503))
 def refresh(body: RefreshRequest, auth: AuthServiceDep) -> TokenPair:
     """Trade a refresh token for a new pair. Each refresh token works once."""
     return auth.refresh(refresh_token=body.refresh_token)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(422, 503),
+)
 def logout(body: RefreshRequest, auth: AuthServiceDep) -> Response:
     """End the session this refresh token belongs to."""
     auth.logout(refresh_token=body.refresh_token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/me", response_model=UserRead)
+@router.get("/me", response_model=UserRead, responses=error_responses(401, 503))
 def read_me(user: CurrentUser) -> UserRead:
     return UserRead.model_validate(user.model_dump())
 
 
-@router.patch("/me", response_model=UserRead)
+@router.patch("/me", response_model=UserRead, responses=error_responses(401, 422, 503))
 def update_me(body: ProfileUpdate, user: CurrentUser, auth: AuthServiceDep) -> UserRead:
     """Change profile fields; only the fields sent are touched."""
     changes = body.model_dump(exclude_unset=True, mode="json")
@@ -114,7 +125,12 @@ def update_me(body: ProfileUpdate, user: CurrentUser, auth: AuthServiceDep) -> U
     return UserRead.model_validate(updated.model_dump())
 
 
-@router.post("/change-password", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+@router.post(
+    "/change-password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(401, 422, 429, 503),
+)
 def change_password(body: PasswordChange, principal: PrincipalDep, auth: AuthServiceDep) -> Response:
     """Set a new password; every other session is signed out."""
     auth.change_password(
@@ -126,14 +142,19 @@ def change_password(body: PasswordChange, principal: PrincipalDep, auth: AuthSer
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(401, 422, 503),
+)
 def delete_me(body: AccountDelete, principal: DeletingPrincipalDep, account: AccountServiceDep) -> Response:
     """Delete the account and everything stored about it (photos included). Safe to retry."""
     account.delete_account(user=principal.user, password=body.password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/me/export")
+@router.get("/me/export", responses=error_responses(401, 503))
 def export_me(
     user: CurrentUser, account: AccountServiceDep, container: ContainerDep, request: Request
 ) -> dict[str, Any]:
@@ -145,27 +166,47 @@ def export_me(
     return account.export(user=user, image_url=image_url)
 
 
-@router.post("/verify-email/request", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
+@router.post(
+    "/verify-email/request",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=error_responses(401, 429, 503),
+)
 def request_email_verification(user: CurrentUser, account: AccountServiceDep) -> Accepted:
     """Mail a confirmation link to the account's email."""
     account.request_email_verification(user=user)
     return Accepted(message="If your email is not verified yet, a confirmation link is on its way.")
 
 
-@router.post("/verify-email/confirm", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+@router.post(
+    "/verify-email/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(400, 422, 503),
+)
 def confirm_email_verification(body: EmailTokenConfirm, account: AccountServiceDep) -> Response:
     account.confirm_email_verification(token=body.token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/password-reset/request", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
+@router.post(
+    "/password-reset/request",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=error_responses(422, 429, 503),
+)
 def request_password_reset(body: PasswordResetRequest, account: AccountServiceDep) -> Accepted:
     """Mail a reset link; the answer is the same whether or not the email has an account."""
     account.request_password_reset(email=body.email)
     return Accepted(message="If an account exists for this email, a reset link is on its way.")
 
 
-@router.post("/password-reset/confirm", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(400, 422, 503),
+)
 def confirm_password_reset(body: PasswordResetConfirm, account: AccountServiceDep) -> Response:
     """Set a new password with the mailed token (single use); every session is signed out."""
     account.confirm_password_reset(token=body.token, new_password=body.new_password)

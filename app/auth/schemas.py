@@ -72,6 +72,15 @@ class ProfileFields(StrictModel):
 
 
 class UserRegister(StrictModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"email": "ana@example.com", "password": "correct horse battery", "full_name": "Ana"}
+            ]
+        },
+    )
+
     email: NormalisedEmail
     password: Password
     full_name: ShortText | None = None
@@ -80,6 +89,11 @@ class UserRegister(StrictModel):
 
 
 class UserLogin(StrictModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"email": "ana@example.com", "password": "correct horse battery"}]},
+    )
+
     email: NormalisedEmail
     password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
 

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ChatServiceDep, CurrentUser, SettingsDep
 from app.api.params import Cursor, Limit, SessionId
+from app.api.responses import error_responses
 from app.chat.schemas import (
     ChatMessageCreate,
     ChatMessagePage,
@@ -26,7 +27,12 @@ router = APIRouter(prefix="/chat", tags=["chat"])
 KEEPALIVE_COMMENT = "keep-alive"
 
 
-@router.post("/messages", status_code=status.HTTP_201_CREATED, response_model=ChatTurnRead)
+@router.post(
+    "/messages",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ChatTurnRead,
+    responses=error_responses(401, 404, 422, 429, 503),
+)
 async def send_message(body: ChatMessageCreate, user: CurrentUser, chat: ChatServiceDep) -> ChatTurnRead:
     """Ask the assistant; without `session_id` a new session starts (titled by this message)."""
     turn = await chat.send(user=user, content=body.content, session_id=body.session_id)
@@ -41,7 +47,10 @@ async def opened_stream(body: ChatMessageCreate, user: CurrentUser, chat: ChatSe
 @router.post(
     "/messages/stream",
     response_class=EventSourceResponse,
-    responses={200: {"description": "start, delta…, done (or error); `: keep-alive` comments while idle"}},
+    responses={
+        200: {"description": "start, delta…, done (or error); `: keep-alive` comments while idle"},
+        **error_responses(401, 404, 422, 429, 503),
+    },
 )
 async def stream_message(
     opened: Annotated[PreparedTurn, Depends(opened_stream)], chat: ChatServiceDep, settings: SettingsDep
@@ -85,7 +94,7 @@ async def with_keepalive(
             await events.aclose()
 
 
-@router.get("/sessions", response_model=ChatSessionPage)
+@router.get("/sessions", response_model=ChatSessionPage, responses=error_responses(400, 401, 422, 503))
 def list_sessions(
     user: CurrentUser, chat: ChatServiceDep, limit: Limit = 20, cursor: Cursor = None
 ) -> ChatSessionPage:
@@ -96,7 +105,11 @@ def list_sessions(
     )
 
 
-@router.get("/sessions/{session_id}/messages", response_model=ChatMessagePage)
+@router.get(
+    "/sessions/{session_id}/messages",
+    response_model=ChatMessagePage,
+    responses=error_responses(400, 401, 404, 422, 503),
+)
 def list_messages(
     session_id: SessionId, user: CurrentUser, chat: ChatServiceDep, limit: Limit = 50, cursor: Cursor = None
 ) -> ChatMessagePage:
@@ -109,7 +122,12 @@ def list_messages(
     )
 
 
-@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(401, 404, 503),
+)
 async def delete_session(session_id: SessionId, user: CurrentUser, chat: ChatServiceDep) -> Response:
     await run_in_threadpool(chat.delete_session, user_id=user.user_id, session_id=session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,6 +1,6 @@
 """Chat request/response models."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -10,7 +10,10 @@ MAX_MESSAGE_CHARS = 2000
 
 
 class ChatMessageCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"content": "Can I use vitamin C in the morning with my plan?"}]},
+    )
 
     content: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)
@@ -21,7 +24,7 @@ class ChatMessageCreate(BaseModel):
 class ChatMessageRead(BaseModel):
     message_id: str
     session_id: str
-    role: str
+    role: Literal["user", "assistant"]
     content: str
     created_at: str
     provider: str | None = None

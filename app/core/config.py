@@ -132,8 +132,8 @@ class Settings(BaseSettings):
     # Domain
     plan_lock_days: int = Field(default=28, ge=1, le=365)
 
-    # Background work
-    analysis_workers: int = Field(default=2, ge=1, le=16)
+    # Background work (0 = an API-only instance: `python -m app.worker` analyses elsewhere)
+    analysis_workers: int = Field(default=2, ge=0, le=16)
 
     # Sign-in hardening: proxies whose X-Forwarded-For is believed (addresses or CIDRs,
     # default none), and budgets that no header can escape.
@@ -199,6 +199,29 @@ class Settings(BaseSettings):
     consultation_directory_path: str = ""
     consultation_report_days: int = Field(default=14, ge=1, le=90)
     consultations_per_day: int = Field(default=5, ge=1, le=100)
+    # Scale-out and operations (issue 16): the analysis queue, the worker process, the
+    # once-per-interval sweep lease, telemetry and the log format.
+    # memory: submits go to this process's worker threads; sqs: to SQS_QUEUE_URL, read by
+    # every instance's workers (and `python -m app.worker`); the DynamoDB claim stays the guard.
+    analysis_queue: Literal["memory", "sqs"] = "memory"
+    sqs_queue_url: str = ""
+    sqs_endpoint_url: str = ""
+    # Long-poll wait (SQS caps it at 20 s) and how long a received job stays hidden from
+    # other workers; the queue's redrive policy moves a job to the dead-letter queue after
+    # its maxReceiveCount receives.
+    sqs_wait_seconds: int = Field(default=20, ge=0, le=20)
+    sqs_visibility_timeout_seconds: int = Field(default=600, ge=1, le=43200)
+    # How often every worker looks for pending scans it was not told about (another
+    # instance's crash, an API-only instance's submits with ANALYSIS_QUEUE=memory).
+    analysis_recovery_seconds: float = Field(default=60.0, gt=0, le=3600)
+    otel_enabled: bool = False
+    otel_service_name: str = "dermalens-api"
+    # The AWS Distro for OpenTelemetry collector's OTLP/HTTP receiver on the instance.
+    otel_exporter_otlp_endpoint: str = "http://localhost:4318"
+    otel_metric_export_seconds: float = Field(default=60.0, ge=1, le=3600)
+    # json: one JSON object per line (journald/CloudWatch); text: readable lines; auto: text
+    # in development, json otherwise.
+    log_format: Literal["auto", "json", "text"] = "auto"
 
     @model_validator(mode="after")
     def _refuse_unsafe_settings(self) -> "Settings":
@@ -240,6 +263,8 @@ class Settings(BaseSettings):
             )
         if self.deployment == "multi" and self.single_instance:
             problems.append("DEPLOYMENT=multi contradicts SINGLE_INSTANCE=true; keep one of them")
+        if self.analysis_queue == "sqs" and not self.sqs_queue_url:
+            problems.append("ANALYSIS_QUEUE=sqs needs SQS_QUEUE_URL")
         if self.storage_backend == "s3" and not self.s3_bucket_name:
             problems.append("STORAGE_BACKEND=s3 needs S3_BUCKET_NAME")
         if self.push_backend == "sns" and not (
@@ -304,6 +329,13 @@ class Settings(BaseSettings):
     def uses_local_dynamodb(self) -> bool:
         """True when the endpoint override points at this machine (DynamoDB Local)."""
         return any(host in self.aws_dynamodb_endpoint for host in LOCAL_ENDPOINT_HOSTS)
+
+    @property
+    def json_logs(self) -> bool:
+        """True when logs are JSON lines (LOG_FORMAT, or `auto` outside development)."""
+        if self.log_format == "auto":
+            return self.environment != "development"
+        return self.log_format == "json"
 
     @property
     def table_names(self) -> dict[str, str]:

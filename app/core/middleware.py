@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import error_response, internal_error_response
-from app.core.request_context import reset_request_id, set_request_id
+from app.core.request_context import begin_user_scope, reset_request_id, reset_user_scope, set_request_id
 from app.core.security import new_id
 
 access_logger = logging.getLogger("dermalens.access")
@@ -34,6 +34,16 @@ SECURITY_HEADERS = [
 API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 
 
+def route_template(scope: Scope) -> str | None:
+    """The matched route's template (`/api/v1/scans/{scan_id}`), which the router leaves on the
+    scope; None when nothing matched (a 404 for an unknown path)."""
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    if context is not None and getattr(context, "path_format", None):
+        return str(context.path_format)  # FastAPI's nested routers: the full path
+    route = scope.get("route")
+    return getattr(route, "path", None)
+
+
 class RequestContextMiddleware:
     """Gives every request an X-Request-ID (the client's if well-formed), logs one line per request."""
 
@@ -48,6 +58,7 @@ class RequestContextMiddleware:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _REQUEST_ID_RE.match(incoming) else new_id()
         token = set_request_id(request_id)
+        user_scope = begin_user_scope()
         started = time.perf_counter()
         status_holder: dict[str, Any] = {"status": 500}
         path = scope.get("path", "")
@@ -85,10 +96,12 @@ class RequestContextMiddleware:
                 extra={
                     "method": scope.get("method"),
                     "path": logged_path,
+                    "route": route_template(scope),
                     "status": status_holder["status"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 },
             )
+            reset_user_scope(user_scope)
             reset_request_id(token)
 
 

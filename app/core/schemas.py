@@ -25,18 +25,4 @@ class ErrorEnvelope(BaseModel):
     error: ErrorDetail
 
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorEnvelope, "description": description}
-    for status, description in {
-        400: "Bad request",
-        401: "Not authenticated",
-        403: "Forbidden (e.g. an invalid or expired signed URL)",
-        404: "Not found (also another user's object)",
-        409: "Conflict with the current state",
-        413: "Body or file too large",
-        415: "Unsupported content type",
-        422: "Validation error",
-        429: "Rate limited",
-        503: "A dependency is unavailable",
-    }.items()
-}
+# Each route declares its own error statuses: app/api/responses.py `error_responses(...)`.

@@ -316,3 +316,11 @@ def wait_for_dynamodb(client: "DynamoDBClient", *, timeout_seconds: float = 30.0
             if time.monotonic() > deadline:
                 raise TimeoutError(f"DynamoDB did not answer within {timeout_seconds}s") from exc
             time.sleep(0.2)
+
+
+def prepare_tables(client: "DynamoDBClient", settings: Settings) -> list[str]:
+    """Create the missing tables (CREATE_TABLES=true) or only check them (the stack owns them)."""
+    if settings.create_tables:
+        return ensure_tables(client, settings)
+    check_tables(client, settings)
+    return []

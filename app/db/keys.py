@@ -478,3 +478,19 @@ def consultation_report_key(user_id: str, consultation_id: str) -> str:
 # ---- speed (issue 15): the users table's email index, read by sign-in ----
 
 EMAIL_INDEX = "email-index"
+# --- ops (scale-out: leases) ---
+# Records table: a lease item per periodic job and interval, so that a job every instance
+# schedules (the storage sweep; a reminder scheduler) runs in one instance per interval.
+# Holds no user data; TTL removes old windows.
+
+LEASES_PARTITION = "system#leases"
+
+
+def lease_sk(name: str, window: int) -> str:
+    """SK of a job's lease for one interval (`window` = epoch seconds // interval)."""
+    return f"{name}#{window:012d}"
+
+
+def lease_key(name: str, window: int) -> dict[str, Any]:
+    """Records table: one job's lease for one interval."""
+    return {"user_id": to_attr(LEASES_PARTITION), "sk": to_attr(lease_sk(name, window))}

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Query
 
 from app.api.deps import CurrentUser
 from app.api.params import Cursor, Limit
+from app.api.responses import error_responses
 from app.core.errors import BadRequestError, NotFoundError
 from app.ingredients.schemas import (
     IngredientCheckRequest,
@@ -19,7 +20,7 @@ from app.routine_engine import catalog
 router = APIRouter(prefix="/ingredients", tags=["ingredients"])
 
 
-@router.get("", response_model=IngredientPage)
+@router.get("", response_model=IngredientPage, responses=error_responses(401, 422))
 def search_ingredients(
     _user: CurrentUser,  # signed-in users only
     q: Annotated[str, Query(max_length=100, description="Name, alias, INCI name, group or concern.")] = "",
@@ -37,7 +38,7 @@ def search_ingredients(
     )
 
 
-@router.get("/{slug}", response_model=IngredientRead)
+@router.get("/{slug}", response_model=IngredientRead, responses=error_responses(401, 404))
 def get_ingredient(
     slug: Annotated[str, Path(description="The ingredient's slug, e.g. `niacinamide`.")],
     _user: CurrentUser,  # signed-in users only
@@ -49,7 +50,7 @@ def get_ingredient(
     return IngredientRead.model_validate(ingredient.model_dump())
 
 
-@router.post("/check", response_model=IngredientCheckResult)
+@router.post("/check", response_model=IngredientCheckResult, responses=error_responses(401, 422))
 def check_ingredients(body: IngredientCheckRequest, user: CurrentUser) -> IngredientCheckResult:
     """Conflicts between the ingredients/products (with severity, reason, fix), cautions for your profile."""
     if sum(len(p.inci or "") for p in body.products) > 20000:

@@ -18,7 +18,17 @@ class ProductCheck(BaseModel):
 
 
 class IngredientCheckRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "ingredients": ["retinol", "glycolic acid"],
+                    "products": [{"name": "Night serum", "inci": "Aqua, Glycerin, Retinol"}],
+                }
+            ]
+        },
+    )
 
     ingredients: list[Name] = Field(default_factory=list, max_length=100)
     products: list[ProductCheck] = Field(default_factory=list, max_length=20)

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request, status
 from app.api.deps import CurrentUser, PlanServiceDep
 from app.api.links import absolute
 from app.api.params import Cursor, Limit, PlanId
+from app.api.responses import error_responses
 from app.auth.models import UserRecord
 from app.core.referral import DERMATOLOGIST_DIRECTORY_PATH
 from app.plans.models import PlanRecord
@@ -28,20 +29,25 @@ def to_read(plan: PlanRecord, user: UserRecord) -> PlanRead:
     return PlanRead(**plan.model_dump(mode="json", exclude={"checkins"}), **plan_timeline(plan, user))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=PlanRead)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PlanRead,
+    responses=error_responses(401, 404, 409, 422, 503),
+)
 def create_plan(body: PlanCreate, user: CurrentUser, plans: PlanServiceDep) -> PlanRead:
     """Build a four-week plan from the given or latest completed scan (409 while a plan is locked)."""
     plan = plans.create(user=user, scan_id=body.scan_id, override_reason=body.override_reason)
     return to_read(plan, user)
 
 
-@router.get("/active", response_model=PlanRead)
+@router.get("/active", response_model=PlanRead, responses=error_responses(401, 404, 503))
 def get_active_plan(user: CurrentUser, plans: PlanServiceDep) -> PlanRead:
     """The current plan with lock state and today's routine."""
     return to_read(plans.get_active(user_id=user.user_id), user)
 
 
-@router.get("", response_model=PlanPage)
+@router.get("", response_model=PlanPage, responses=error_responses(400, 401, 422, 503))
 def list_plans(
     user: CurrentUser, plans: PlanServiceDep, limit: Limit = 20, cursor: Cursor = None
 ) -> PlanPage:
@@ -52,12 +58,12 @@ def list_plans(
     )
 
 
-@router.get("/{plan_id}", response_model=PlanRead)
+@router.get("/{plan_id}", response_model=PlanRead, responses=error_responses(401, 404, 503))
 def get_plan(plan_id: PlanId, user: CurrentUser, plans: PlanServiceDep) -> PlanRead:
     return to_read(plans.get(user_id=user.user_id, plan_id=plan_id), user)
 
 
-@router.patch("/{plan_id}", response_model=PlanRead)
+@router.patch("/{plan_id}", response_model=PlanRead, responses=error_responses(401, 404, 409, 422, 503))
 def update_plan_status(
     plan_id: PlanId, body: PlanStatusUpdate, user: CurrentUser, plans: PlanServiceDep
 ) -> PlanRead:
@@ -65,7 +71,12 @@ def update_plan_status(
     return to_read(plans.set_status(user_id=user.user_id, plan_id=plan_id, status=body.status), user)
 
 
-@router.post("/{plan_id}/checkins", status_code=status.HTTP_201_CREATED, response_model=CheckInResult)
+@router.post(
+    "/{plan_id}/checkins",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CheckInResult,
+    responses=error_responses(401, 404, 409, 422, 503),
+)
 def check_in(
     plan_id: PlanId, body: CheckInCreate, user: CurrentUser, plans: PlanServiceDep, request: Request
 ) -> CheckInResult:
@@ -78,7 +89,7 @@ def check_in(
     )
 
 
-@router.get("/{plan_id}/adherence", response_model=AdherenceRead)
+@router.get("/{plan_id}/adherence", response_model=AdherenceRead, responses=error_responses(401, 404, 503))
 def get_adherence(plan_id: PlanId, user: CurrentUser, plans: PlanServiceDep) -> AdherenceRead:
     """Percent of AM/PM routines done, current streak, reactions reported."""
     return AdherenceRead(**adherence(plans.get(user_id=user.user_id, plan_id=plan_id), user))

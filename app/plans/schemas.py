@@ -6,12 +6,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.schemas import ULID_PATTERN
+from app.plans.models import PlanStatus
 
 StepName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 
 
 class PlanCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"scan_id": "01J9Z3M6W5T6Y8Q2R4S5V7X9Z0"}]}
+    )
 
     scan_id: str | None = Field(
         None, pattern=ULID_PATTERN, description="Defaults to the latest completed scan."
@@ -36,7 +39,12 @@ class Reaction(BaseModel):
 
 
 class CheckInCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"date": "2026-12-01", "am_done": True, "pm_done": False, "skipped_steps": []}]
+        },
+    )
 
     date: date
     am_done: bool
@@ -64,7 +72,7 @@ class CheckInResult(BaseModel):
 
 class PlanRead(BaseModel):
     plan_id: str
-    status: str
+    status: PlanStatus
     baseline_scan_id: str
     baseline_scores: dict[str, float]
     start_date: str
@@ -90,7 +98,7 @@ class PlanRead(BaseModel):
 
 class PlanSummary(BaseModel):
     plan_id: str
-    status: str
+    status: PlanStatus
     start_date: str
     lock_until: str
     baseline_scan_id: str

@@ -2,7 +2,7 @@
 
 from typing import Any, Literal
 
-from app.core.security import iso
+from app.core.security import iso, utc_now
 from app.db.dynamodb import from_item, to_attr
 from app.db.guards import transact, user_alive_check
 from app.db.keys import scan_job_key, scan_key, upload_expiry_key
@@ -44,6 +44,9 @@ class ScansTable(Repository):
         if action == "delete":
             return {"Delete": {"TableName": self.records_table, "Key": key}}
         item = {**key, "owner_id": to_attr(scan.user_id), "scan_id": to_attr(scan.scan_id)}
+        # When it was queued: the age of the oldest waiting scan (a metric), and when a job
+        # sent to a shared queue has been waiting long enough to be sent again.
+        item["queued_at"] = to_attr(iso(utc_now()))
         return {"Put": {"TableName": self.records_table, "Item": item}}
 
     def _write(self, actions: list[dict[str, Any]]) -> list[str] | None:

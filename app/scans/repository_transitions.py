@@ -125,6 +125,16 @@ class ScanTransitions(ScansTable):
         )
         return [(item["owner_id"], item["scan_id"]) for item in items]
 
+    def pending_job_times(self) -> list[tuple[str, str, str | None]]:
+        """(user_id, scan_id, queued_at) of every pending scan; queued_at is None on markers
+        written before it was recorded."""
+        items = self._query_all(
+            TableName=self.records_table,
+            KeyConditionExpression="user_id = :jobs",
+            ExpressionAttributeValues={":jobs": to_attr(SCAN_JOBS_PARTITION)},
+        )
+        return [(item["owner_id"], item["scan_id"], item.get("queued_at")) for item in items]
+
     # ---- abandoned uploads (the sweep) ----
 
     def expire(self, *, scan: ScanRecord, now: str) -> bool:

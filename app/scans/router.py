@@ -7,6 +7,7 @@ from fastapi import APIRouter, File, Query, Request, Response, UploadFile, statu
 from app.api.deps import CurrentUser, ScanServiceDep, SettingsDep
 from app.api.links import absolute
 from app.api.params import Cursor, DateFrom, DateTo, IdempotencyKey, Limit, ScanId
+from app.api.responses import error_responses
 from app.core.errors import PayloadTooLargeError
 from app.core.vocabulary import METRICS_WITH_OVERALL, ScanAngle
 from app.scans.schemas import (
@@ -30,7 +31,12 @@ def to_read(view: ScanView, request: Request) -> ScanRead:
     return scan.model_copy(update={"image_urls": image_urls, "overlay_url": overlay_url})
 
 
-@router.post("/scans", status_code=status.HTTP_201_CREATED, response_model=ScanCreated)
+@router.post(
+    "/scans",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ScanCreated,
+    responses=error_responses(401, 409, 422, 429, 503),
+)
 def create_scan(
     body: ScanCreate,
     user: CurrentUser,
@@ -49,7 +55,12 @@ def create_scan(
     return ScanCreated(scan_id=scan.scan_id, status=scan.status, uploads=uploads)
 
 
-@router.post("/scans/upload", status_code=status.HTTP_202_ACCEPTED, response_model=ScanRead)
+@router.post(
+    "/scans/upload",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ScanRead,
+    responses=error_responses(401, 413, 415, 422, 429, 503),
+)
 def upload_scan(
     user: CurrentUser,
     scans: ScanServiceDep,
@@ -77,13 +88,18 @@ def _read_limited(upload: UploadFile, max_bytes: int, angle: str) -> bytes:
     return data
 
 
-@router.post("/scans/{scan_id}/submit", status_code=status.HTTP_202_ACCEPTED, response_model=ScanRead)
+@router.post(
+    "/scans/{scan_id}/submit",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ScanRead,
+    responses=error_responses(401, 404, 409, 422, 503),
+)
 def submit_scan(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep, request: Request) -> ScanRead:
     """Check the uploaded photos and queue the analysis."""
     return to_read(scans.submit(user_id=user.user_id, scan_id=scan_id), request)
 
 
-@router.get("/scans", response_model=ScanPage)
+@router.get("/scans", response_model=ScanPage, responses=error_responses(400, 401, 422, 503))
 def list_scans(
     user: CurrentUser,
     scans: ScanServiceDep,
@@ -100,7 +116,7 @@ def list_scans(
     return ScanPage(items=[to_read(view, request) for view in views], next_cursor=next_cursor)
 
 
-@router.get("/scans/{scan_id}", response_model=ScanRead)
+@router.get("/scans/{scan_id}", response_model=ScanRead, responses=error_responses(401, 404, 503))
 def get_scan(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep, request: Request) -> ScanRead:
     return to_read(scans.read(user_id=user.user_id, scan_id=scan_id), request)
 
@@ -108,7 +124,10 @@ def get_scan(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep, request:
 @router.get(
     "/scans/{scan_id}/overlay",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}, "description": "Annotated photo"}},
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "Annotated photo"},
+        **error_responses(401, 404, 503),
+    },
 )
 def get_scan_overlay(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep) -> Response:
     """The front photo with the face box, regions and detected spots drawn on it."""
@@ -116,14 +135,24 @@ def get_scan_overlay(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep) 
     return Response(content=data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"})
 
 
-@router.delete("/scans/{scan_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+@router.delete(
+    "/scans/{scan_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=error_responses(401, 404, 503),
+)
 def delete_scan(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep) -> Response:
     """Delete the scan and its photos."""
     scans.delete(user_id=user.user_id, scan_id=scan_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/scans/{scan_id}/retry", status_code=status.HTTP_202_ACCEPTED, response_model=ScanRead)
+@router.post(
+    "/scans/{scan_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ScanRead,
+    responses=error_responses(401, 404, 409, 429, 503),
+)
 def retry_scan(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep, request: Request) -> ScanRead:
     """Queue a failed scan's analysis again."""
     return to_read(scans.retry(user_id=user.user_id, scan_id=scan_id), request)
@@ -132,7 +161,9 @@ def retry_scan(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep, reques
 Metric = Annotated[str | None, Query(pattern="^(" + "|".join(METRICS_WITH_OVERALL) + ")$")]
 
 
-@router.get("/progress", response_model=ProgressRead, tags=["progress"])
+@router.get(
+    "/progress", response_model=ProgressRead, tags=["progress"], responses=error_responses(401, 422, 503)
+)
 def get_progress(
     user: CurrentUser,
     scans: ScanServiceDep,

@@ -8,11 +8,14 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 
 from app.core.vocabulary import ScanAngle
 from app.providers.storage.base import UploadTarget
+from app.scans.models import ScanStatus
 from app.scans.progress import MetricProgress
 
 
 class ScanCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"angles": ["front", "left", "right"]}]}
+    )
 
     angles: list[ScanAngle] = Field(
         default_factory=lambda: [ScanAngle.FRONT],
@@ -28,7 +31,7 @@ class UploadInstruction(UploadTarget):
 
 class ScanCreated(BaseModel):
     scan_id: str
-    status: str
+    status: ScanStatus
     uploads: list[UploadInstruction]
 
 
@@ -40,7 +43,7 @@ class ScanFailure(BaseModel):
 
 class ScanRead(BaseModel):
     scan_id: str
-    status: str = Field(
+    status: ScanStatus = Field(
         description="awaiting_upload → queued → processing → completed | failed; "
         "awaiting_upload → expired when the photos are never submitted"
     )

@@ -6,6 +6,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from app.core.errors import DomainError
 from app.core.security import iso, utc_now
 from app.db.keys import (
     RAW_UPLOADS_ROOT,
@@ -15,6 +16,7 @@ from app.db.keys import (
     scan_file_prefixes,
     scan_files_prefix,
 )
+from app.db.leases import IntervalLeases
 from app.providers.storage.base import ImageStorage
 from app.scans.repository import ScansRepository
 
@@ -99,15 +101,44 @@ class SweepSteps(Protocol):
 class MaintenanceSweeper:
     """Every `interval_seconds`: expire abandoned uploads, then remove orphaned files.
 
-    Safe on several instances at once (every step is idempotent or conditional); one
-    failing run is logged and the next one tries again.
+    Every instance schedules it; with `leases`, only the instance that takes the interval's
+    lease runs it (listing the whole bucket once per interval, not once per instance). Each
+    step is idempotent or conditional anyway, and one failing run is logged and the next
+    one tries again.
     """
 
-    def __init__(self, *, scans: SweepSteps, interval_seconds: float, first_run_after: float = 30.0) -> None:
+    LEASE_NAME = "storage-sweep"
+
+    def __init__(
+        self,
+        *,
+        scans: SweepSteps,
+        interval_seconds: float,
+        first_run_after: float = 30.0,
+        leases: IntervalLeases | None = None,
+        instance_id: str = "",
+    ) -> None:
         self._scans = scans
         self._interval = interval_seconds
         self._first = first_run_after
+        self._leases = leases
+        self._instance_id = instance_id
         self._task: asyncio.Task[None] | None = None
+
+    def run_if_leased(self) -> dict[str, int] | None:
+        """One sweep if this instance wins the current interval's lease; None if another did."""
+        window = None
+        if self._leases is not None:
+            window = self._leases.acquire(
+                name=self.LEASE_NAME, holder=self._instance_id, interval_seconds=self._interval
+            )
+            if window is None:
+                return None
+        counts = self.run_once()
+        logger.info(
+            "maintenance sweep ran", extra={**counts, "instance": self._instance_id, "window": window}
+        )
+        return counts
 
     def run_once(self) -> dict[str, int]:
         """One sweep (also what tests and a CLI call); returns what it did."""
@@ -129,9 +160,10 @@ class MaintenanceSweeper:
     async def _forever(self) -> None:
         await asyncio.sleep(self._first)
         while True:
-            counts = await asyncio.to_thread(self.run_once)
-            if any(counts.values()):
-                logger.info("sweep finished", extra=counts)
+            try:
+                await asyncio.to_thread(self.run_if_leased)
+            except DomainError as exc:
+                logger.warning("sweep skipped: %s", exc.message)
             await asyncio.sleep(self._interval)
 
     async def stop(self) -> None:

@@ -10,13 +10,14 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.core.errors import DomainError
 from app.core.security import iso, utc_now
 from app.core.vocabulary import METRICS_WITH_OVERALL
 from app.cycles.position import CyclePositionLookup, NoCycleTracking
+from app.providers.queue.base import JobQueue
 from app.providers.storage.base import ImageStorage
 from app.providers.vision.base import AnalysisFailedError, ScanAnalysis, VisionProvider
 from app.providers.vision.noise import within_noise
@@ -235,7 +236,13 @@ def _analysis_summary(analysis: ScanAnalysis) -> AnalysisSummary:
 
 
 class AnalysisWorker:
-    """In-process worker pool; `enqueue` is what the scan service calls after a submit."""
+    """The analysis workers of one process; `enqueue` is what the scan service calls after a submit.
+
+    With no shared queue (the default) jobs go to this process's thread pool. With a
+    `JobQueue` (SQS) `enqueue` sends the job there and `workers` threads long-poll it, so
+    any instance's workers may take it; the conditional claim in the scans table still
+    decides who analyses. `workers=0` is an API-only instance: nothing runs here.
+    """
 
     def __init__(
         self,
@@ -244,17 +251,37 @@ class AnalysisWorker:
         scans: ScansRepository,
         workers: int,
         sweep_seconds: float = 60.0,
+        queue: JobQueue | None = None,
+        queue_wait_seconds: int = 20,
+        resend_after_seconds: float = 600.0,
     ) -> None:
         self._processor = processor
         self._scans = scans
         self._workers = workers
         self._sweep_seconds = sweep_seconds
+        self._queue = queue
+        self._queue_wait = queue_wait_seconds
+        self._resend_after = timedelta(seconds=resend_after_seconds)
         self._executor: ThreadPoolExecutor | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._consumers: list[threading.Thread] = []
+        self._stopping = threading.Event()
         self._in_flight: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
+    @property
+    def queue_name(self) -> str:
+        """Where submits go: `memory` (this process) or the shared queue's name."""
+        return self._queue.name if self._queue else "memory"
+
     def enqueue(self, user_id: str, scan_id: str) -> None:
+        if self._queue is not None:
+            try:
+                self._queue.send(user_id=user_id, scan_id=scan_id)
+            except DomainError as exc:
+                # The scan is queued in DynamoDB with its job marker: the recovery sweep sends it again.
+                logger.warning("could not send the analysis job: %s", exc.message, extra={"scan_id": scan_id})
+            return
         job = (user_id, scan_id)
         with self._lock:
             if self._executor is None or job in self._in_flight:
@@ -271,8 +298,37 @@ class AnalysisWorker:
             with self._lock:
                 self._in_flight.discard(job)
 
+    def _consume(self, queue: JobQueue) -> None:
+        """One long-polling worker thread: receive, analyse, then delete the message."""
+        while not self._stopping.is_set():
+            try:
+                jobs = queue.receive(max_jobs=1, wait_seconds=self._queue_wait)
+            except DomainError as exc:
+                logger.warning("analysis queue unavailable: %s", exc.message)
+                self._stopping.wait(5)
+                continue
+            for job in jobs:
+                try:
+                    self._processor.process(job.user_id, job.scan_id)
+                except Exception:
+                    # Not deleted: it comes back after the visibility timeout, and after the
+                    # queue's maxReceiveCount receives it moves to the dead-letter queue.
+                    logger.exception(
+                        "analysis job could not be recorded",
+                        extra={"scan_id": job.scan_id, "receive_count": job.receive_count},
+                    )
+                    continue
+                # Analysed, failed for good, or claimed by another worker (whose own
+                # message or the job marker covers it): this delivery is finished.
+                try:
+                    queue.done(job=job)
+                except DomainError as exc:
+                    logger.warning("could not delete an analysis job: %s", exc.message)
+
     def recover(self) -> int:
         """Queue every pending scan (after a crash or restart); returns how many."""
+        if self._queue is not None:
+            return self._resend_waiting()
         jobs = self._scans.pending_jobs()
         for user_id, scan_id in jobs:
             self.enqueue(user_id, scan_id)
@@ -280,8 +336,44 @@ class AnalysisWorker:
             logger.info("re-queued pending scans", extra={"count": len(jobs)})
         return len(jobs)
 
+    def _resend_waiting(self) -> int:
+        """Shared queue: send again only jobs pending longer than a delivery can take (a send
+        that failed, a message that went to the dead-letter queue); fresh ones are in the queue."""
+        cutoff = iso(utc_now() - self._resend_after)
+        stale = [
+            (u, s)
+            for u, s, queued_at in self._scans.pending_job_times()
+            if not queued_at or queued_at < cutoff
+        ]
+        for user_id, scan_id in stale:
+            self.enqueue(user_id, scan_id)
+        if stale:
+            logger.info("re-sent pending scans to the analysis queue", extra={"count": len(stale)})
+        return len(stale)
+
+    def backlog(self) -> tuple[int, float | None]:
+        """(scans queued or processing, age in seconds of the oldest), from the job markers."""
+        times = self._scans.pending_job_times()
+        stamps = [queued_at for _, _, queued_at in times if queued_at]
+        if not stamps:
+            return len(times), None
+        oldest = datetime.fromisoformat(min(stamps).replace("Z", "+00:00"))
+        return len(times), max(0.0, (utc_now() - oldest).total_seconds())
+
     async def start(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="analysis")
+        if self._workers == 0:
+            logger.info("analysis workers off in this process (ANALYSIS_WORKERS=0)")
+            return
+        self._stopping.clear()
+        if self._queue is None:
+            self._executor = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="analysis")
+        else:
+            for index in range(self._workers):
+                thread = threading.Thread(
+                    target=self._consume, args=(self._queue,), name=f"analysis-sqs-{index}", daemon=True
+                )
+                thread.start()
+                self._consumers.append(thread)
         try:
             await asyncio.to_thread(self.recover)
         except DomainError as exc:
@@ -298,8 +390,15 @@ class AnalysisWorker:
                 logger.warning("pending-scan sweep skipped: %s", exc.message)
 
     async def stop(self) -> None:
+        """Let jobs being analysed finish; queued ones keep their markers (or messages)."""
         if self._sweeper:
             self._sweeper.cancel()
+            self._sweeper = None
+        self._stopping.set()
+        consumers, self._consumers = self._consumers, []
+        for thread in consumers:
+            # A long poll returns within SQS_WAIT_SECONDS; an analysis in progress finishes.
+            await asyncio.to_thread(thread.join)
         if self._executor:
             executor, self._executor = self._executor, None
             # Queued-but-not-started jobs are dropped here; their markers bring them back.

@@ -37,6 +37,7 @@ NOT_USER_DATA = {
     keys.LOGIN_IP_PREFIX: "sign-in attempts per address",
     keys.NOTIFY_SCHEDULER_PARTITION: "the reminder schedulers' shared progress (one item)",
     keys.NOTIFY_CURSOR_SK: "the reminder schedulers' shared progress (one item)",
+    keys.LEASES_PARTITION: "which instance runs a periodic job in an interval",
 }
 
 CHECKED_BY_ERASURE_TEST = {

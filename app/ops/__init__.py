@@ -1,0 +1,1 @@
+"""Operator tools behind `python -m app.cli`: doctor, demo data, support requests."""

@@ -37,6 +37,32 @@ TAGS: list[dict[str, str]] = [
     },
     {"name": "ingredients", "description": "The ingredient database and conflict checks for products."},
     {"name": "chat", "description": "The assistant, answering with your own scans and plan as context."},
+    {
+        "name": "journal",
+        "description": "Daily journal: mood, energy, stress, sleep, notes; cycle day filled in.",
+    },
+    {
+        "name": "cycle",
+        "description": "Period logs, predictions of the next periods, and today's cycle phase.",
+    },
+    {
+        "name": "insights",
+        "description": "Your scan scores and self-ratings by cycle phase, with what is meaningful.",
+    },
+    {"name": "skin-logs", "description": "Daily self-rated skin logs (no photo needed)."},
+    {
+        "name": "preferences",
+        "description": "Reminder times, rescan interval, notification switches, cloud-AI opt-out.",
+    },
+    {
+        "name": "statistics",
+        "description": "Your numbers: scans, score change, plan adherence, streak, rescan due.",
+    },
+    {"name": "notifications", "description": "The in-app feed, and push devices."},
+    {
+        "name": "consultations",
+        "description": "Dermatologist directory, consultation requests and the shareable report.",
+    },
     {"name": "health", "description": "Liveness and readiness for load balancers (outside /api/v1)."},
 ]
 

@@ -14,6 +14,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     403: "Forbidden (e.g. an invalid or expired signed URL)",
     404: "Not found (also another user's object)",
     409: "Conflict with the current state",
+    410: "Gone (e.g. an expired or cancelled link)",
     413: "Body or file too large",
     415: "Unsupported content type",
     422: "Validation error (`details` lists the fields)",

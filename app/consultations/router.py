@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from app.api.deps import ConsultationServiceDep, CurrentUser, SettingsDep
 from app.api.params import Cursor, Limit
+from app.api.responses import error_responses
 from app.consultations.directory import SPECIALTIES, DirectoryFilter
 from app.consultations.models import ConsultationRecord
 from app.consultations.schemas import (
@@ -55,7 +56,9 @@ def to_read(record: ConsultationRecord, service: ConsultationService, link_base:
     )
 
 
-@router.get("/dermatologists", response_model=DermatologistPage)
+@router.get(
+    "/dermatologists", response_model=DermatologistPage, responses=error_responses(400, 401, 422, 503)
+)
 def list_dermatologists(
     _user: CurrentUser,  # signed-in users only
     consultations: ConsultationServiceDep,
@@ -77,7 +80,12 @@ def list_dermatologists(
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ConsultationRead)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ConsultationRead,
+    responses=error_responses(401, 404, 409, 422, 429, 503),
+)
 def create_consultation(
     body: ConsultationCreate,
     user: CurrentUser,
@@ -97,7 +105,7 @@ def create_consultation(
     return to_read(record, consultations, link_base)
 
 
-@router.get("", response_model=ConsultationPage)
+@router.get("", response_model=ConsultationPage, responses=error_responses(400, 401, 422, 503))
 def list_consultations(
     user: CurrentUser,
     consultations: ConsultationServiceDep,
@@ -115,7 +123,9 @@ def list_consultations(
 
 
 @router.get(
-    "/reports/{token}", response_class=Response, responses={200: {"content": {"application/pdf": {}}}}
+    "/reports/{token}",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **error_responses(403, 404, 410, 503)},
 )
 def open_report(
     token: Annotated[str, Path(min_length=20, max_length=2048)], consultations: ConsultationServiceDep
@@ -135,7 +145,9 @@ def open_report(
     )
 
 
-@router.get("/{consultation_id}", response_model=ConsultationRead)
+@router.get(
+    "/{consultation_id}", response_model=ConsultationRead, responses=error_responses(401, 404, 422, 503)
+)
 def get_consultation(
     consultation_id: ConsultationId,
     user: CurrentUser,
@@ -147,7 +159,9 @@ def get_consultation(
     return to_read(record, consultations, base_url(request, settings))
 
 
-@router.post("/{consultation_id}/cancel", response_model=ConsultationRead)
+@router.post(
+    "/{consultation_id}/cancel", response_model=ConsultationRead, responses=error_responses(401, 404, 503)
+)
 def cancel_consultation(
     consultation_id: ConsultationId,
     user: CurrentUser,
@@ -160,7 +174,9 @@ def cancel_consultation(
     return to_read(record, consultations, base_url(request, settings))
 
 
-@router.post("/{consultation_id}/send", response_model=ConsultationRead)
+@router.post(
+    "/{consultation_id}/send", response_model=ConsultationRead, responses=error_responses(401, 404, 409, 503)
+)
 def send_consultation(
     consultation_id: ConsultationId,
     user: CurrentUser,
@@ -174,7 +190,11 @@ def send_consultation(
     return to_read(record, consultations, link_base)
 
 
-@router.post("/{consultation_id}/rate", response_model=ConsultationRead)
+@router.post(
+    "/{consultation_id}/rate",
+    response_model=ConsultationRead,
+    responses=error_responses(401, 404, 409, 422, 503),
+)
 def rate_consultation(
     consultation_id: ConsultationId,
     body: ConsultationRate,

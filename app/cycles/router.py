@@ -4,6 +4,7 @@ from fastapi import APIRouter, Response, status
 
 from app.api.deps import CurrentUser, CycleServiceDep
 from app.api.params import Cursor, Limit, PeriodId
+from app.api.responses import error_responses
 from app.cycles.models import PeriodRecord
 from app.cycles.schemas import (
     CycleTodayRead,
@@ -24,14 +25,19 @@ def to_read(log: PeriodRecord) -> PeriodRead:
     return PeriodRead.model_validate(log.model_dump(mode="json"))
 
 
-@router.post("/periods", status_code=status.HTTP_201_CREATED, response_model=PeriodRead)
+@router.post(
+    "/periods",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PeriodRead,
+    responses=error_responses(401, 422, 503),
+)
 def log_period(body: PeriodCreate, user: CurrentUser, cycles: CycleServiceDep) -> PeriodRead:
     """Log a period (422 naming the field when it is impossible or overlaps another log)."""
     changes = PeriodChanges(**body.model_dump(), fields_set=set(body.model_fields_set))
     return to_read(cycles.log(user_id=user.user_id, timezone=user.timezone, changes=changes))
 
 
-@router.get("/periods", response_model=PeriodPage)
+@router.get("/periods", response_model=PeriodPage, responses=error_responses(400, 401, 422, 503))
 def list_periods(
     user: CurrentUser, cycles: CycleServiceDep, limit: Limit = 20, cursor: Cursor = None
 ) -> PeriodPage:
@@ -40,12 +46,14 @@ def list_periods(
     return PeriodPage(items=[to_read(p) for p in items], next_cursor=next_cursor)
 
 
-@router.get("/periods/{period_id}", response_model=PeriodRead)
+@router.get("/periods/{period_id}", response_model=PeriodRead, responses=error_responses(401, 404, 422, 503))
 def get_period(period_id: PeriodId, user: CurrentUser, cycles: CycleServiceDep) -> PeriodRead:
     return to_read(cycles.get(user_id=user.user_id, period_id=period_id))
 
 
-@router.patch("/periods/{period_id}", response_model=PeriodRead)
+@router.patch(
+    "/periods/{period_id}", response_model=PeriodRead, responses=error_responses(401, 404, 422, 503)
+)
 def update_period(
     period_id: PeriodId, body: PeriodUpdate, user: CurrentUser, cycles: CycleServiceDep
 ) -> PeriodRead:
@@ -56,13 +64,17 @@ def update_period(
     )
 
 
-@router.delete("/periods/{period_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/periods/{period_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 404, 422, 503),
+)
 def delete_period(period_id: PeriodId, user: CurrentUser, cycles: CycleServiceDep) -> Response:
     cycles.delete(user_id=user.user_id, period_id=period_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/predictions", response_model=PredictionsRead)
+@router.get("/predictions", response_model=PredictionsRead, responses=error_responses(401, 422, 503))
 def get_predictions(user: CurrentUser, cycles: CycleServiceDep) -> PredictionsRead:
     """The next 3 periods from your own history, with windows; empty with a reason without logs."""
     result = cycles.predictions(user_id=user.user_id, timezone=user.timezone)
@@ -90,7 +102,7 @@ def get_predictions(user: CurrentUser, cycles: CycleServiceDep) -> PredictionsRe
     )
 
 
-@router.get("/today", response_model=CycleTodayRead)
+@router.get("/today", response_model=CycleTodayRead, responses=error_responses(401, 422, 503))
 def get_today(user: CurrentUser, cycles: CycleServiceDep) -> CycleTodayRead:
     """Today's cycle day and phase (menstrual, follicular, ovulation, luteal)."""
     on, position = cycles.today(user_id=user.user_id, timezone=user.timezone)

@@ -5,6 +5,7 @@ from dataclasses import asdict
 from fastapi import APIRouter
 
 from app.api.deps import CurrentUser, InsightServiceDep
+from app.api.responses import error_responses
 from app.insights.schemas import CycleInsightRead, SourceInsightRead
 from app.insights.service import CycleInsight
 
@@ -24,7 +25,7 @@ def summary_of(insight: CycleInsight) -> str:
     )
 
 
-@router.get("/cycle", response_model=CycleInsightRead)
+@router.get("/cycle", response_model=CycleInsightRead, responses=error_responses(401, 422, 503))
 def get_cycle_insight(user: CurrentUser, insights: InsightServiceDep) -> CycleInsightRead:
     """Each metric's average by cycle phase, the difference from your average, and whether it is real."""
     insight = insights.for_user(user=user)

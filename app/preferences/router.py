@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from app.api.deps import CurrentUser, PreferencesServiceDep
+from app.api.responses import error_responses
 from app.auth.models import UserRecord
 from app.preferences.models import StoredPreferences
 from app.preferences.schemas import PreferencesPatch, PreferencesRead, PreferencesReplace
@@ -18,13 +19,13 @@ def to_read(stored: StoredPreferences, user: UserRecord) -> PreferencesRead:
     )
 
 
-@router.get("/preferences", response_model=PreferencesRead)
+@router.get("/preferences", response_model=PreferencesRead, responses=error_responses(401, 422, 503))
 def get_preferences(user: CurrentUser, preferences: PreferencesServiceDep) -> PreferencesRead:
     """Reminder times, rescan interval, units, language, notification switches, cloud-AI opt-out."""
     return to_read(preferences.get(user_id=user.user_id), user)
 
 
-@router.put("/preferences", response_model=PreferencesRead)
+@router.put("/preferences", response_model=PreferencesRead, responses=error_responses(401, 422, 503))
 def replace_preferences(
     body: PreferencesReplace, user: CurrentUser, preferences: PreferencesServiceDep
 ) -> PreferencesRead:
@@ -32,7 +33,7 @@ def replace_preferences(
     return to_read(preferences.replace(user=user, preferences=body), user)
 
 
-@router.patch("/preferences", response_model=PreferencesRead)
+@router.patch("/preferences", response_model=PreferencesRead, responses=error_responses(401, 422, 503))
 def patch_preferences(
     body: PreferencesPatch, user: CurrentUser, preferences: PreferencesServiceDep
 ) -> PreferencesRead:

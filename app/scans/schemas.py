@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.vocabulary import ScanAngle
 from app.providers.storage.base import UploadTarget
@@ -68,21 +68,17 @@ class ScanRead(BaseModel):
     failure: ScanFailure | None = None
     image_urls: dict[str, str] = Field(default_factory=dict, description="angle → short-lived download link")
     overlay_url: str | None = None
+    # Users who do not track their cycle see no cycle fields at all (not nulls).
     cycle_day: int | None = Field(
-        None, description="Cycle day at scan time; only present for users who log their periods."
+        None,
+        description="Cycle day at scan time; only present for users who log their periods.",
+        exclude_if=lambda value: value is None,
     )
     cycle_phase: str | None = Field(
-        None, description="menstrual, follicular, ovulation or luteal at scan time (users who log periods)."
+        None,
+        description="menstrual, follicular, ovulation or luteal at scan time (users who log periods).",
+        exclude_if=lambda value: value is None,
     )
-
-    @model_serializer(mode="wrap")
-    def _without_cycle_when_untracked(self, handler: SerializerFunctionWrapHandler) -> Any:
-        # Users who do not track their cycle see no cycle fields at all (not nulls).
-        data = handler(self)
-        if isinstance(data, dict) and data.get("cycle_day") is None:
-            data.pop("cycle_day", None)
-            data.pop("cycle_phase", None)
-        return data
 
 
 class ScanPage(BaseModel):

@@ -508,7 +508,7 @@ export interface paths {
         put?: never;
         /**
          * Check In
-         * @description Record a day (a later check-in for the same date replaces it).
+         * @description Record a day (a later check-in for the same date replaces it); a severe reaction links to referral.
          */
         post: operations["plans-check-in"];
         delete?: never;
@@ -692,6 +692,509 @@ export interface paths {
         post?: never;
         /** Delete Session */
         delete: operations["chat-delete-session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Preferences
+         * @description Reminder times, rescan interval, units, language, notification switches, cloud-AI opt-out.
+         */
+        get: operations["preferences-get"];
+        /**
+         * Replace Preferences
+         * @description Replace every preference (omitted fields go back to their defaults); 422 changes nothing.
+         */
+        put: operations["preferences-replace"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Patch Preferences
+         * @description Change only the fields sent; 422 changes nothing.
+         */
+        patch: operations["preferences-patch"];
+        trace?: never;
+    };
+    "/api/v1/users/me/statistics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Statistics
+         * @description Scans done, first/latest overall score and change, best and worst metric, plan adherence,
+         *     streak, days until the plan unlocks and until the next rescan (three DynamoDB reads).
+         */
+        get: operations["statistics-get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Notifications
+         * @description The in-app feed, newest first.
+         */
+        get: operations["notifications-list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark All Read
+         * @description Mark every notification read, however many pages the feed has.
+         */
+        post: operations["notifications-mark-all-read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/{notification_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark Read */
+        post: operations["notifications-mark-read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/{notification_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Notification */
+        delete: operations["notifications-delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Devices
+         * @description The devices that receive push (at most 10, so one page).
+         */
+        get: operations["notifications-list-devices"];
+        put?: never;
+        /**
+         * Register Device
+         * @description Register a push token (the same token again refreshes the same device); 422 if the provider refuses it.
+         */
+        post: operations["notifications-register-device"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/devices/{device_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove Device */
+        delete: operations["notifications-remove-device"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/skin-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Skin Logs
+         * @description Your logs dated `from`..`to` (inclusive), newest date first.
+         */
+        get: operations["skin-logs-list-skin-logs"];
+        put?: never;
+        /**
+         * Create Skin Log
+         * @description Log a day's self-rated skin (a mild/severe reaction applies the plan's check-in rules).
+         */
+        post: operations["skin-logs-create-skin-log"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/skin-logs/{log_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Skin Log */
+        get: operations["skin-logs-get-skin-log"];
+        put?: never;
+        post?: never;
+        /** Delete Skin Log */
+        delete: operations["skin-logs-delete-skin-log"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Skin Log
+         * @description Change only the fields sent (null clears an optional one).
+         */
+        patch: operations["skin-logs-update-skin-log"];
+        trace?: never;
+    };
+    "/api/v1/journal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Entries
+         * @description Newest first, optionally within an inclusive date range.
+         */
+        get: operations["journal-list-entries"];
+        put?: never;
+        /**
+         * Create Entry
+         * @description A new entry; cycle day and phase are filled in when your period logs cover its date.
+         */
+        post: operations["journal-create-entry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/journal/{entry_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Entry */
+        get: operations["journal-get-entry"];
+        put?: never;
+        post?: never;
+        /** Delete Entry */
+        delete: operations["journal-delete-entry"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Entry
+         * @description Only the fields sent change.
+         */
+        patch: operations["journal-update-entry"];
+        trace?: never;
+    };
+    "/api/v1/cycle/periods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Periods
+         * @description The period history, newest first.
+         */
+        get: operations["cycle-list-periods"];
+        put?: never;
+        /**
+         * Log Period
+         * @description Log a period (422 naming the field when it is impossible or overlaps another log).
+         */
+        post: operations["cycle-log-period"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cycle/periods/{period_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Period */
+        get: operations["cycle-get-period"];
+        put?: never;
+        post?: never;
+        /** Delete Period */
+        delete: operations["cycle-delete-period"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Period
+         * @description Change only what was sent; an edit into an impossible log is 422 and changes nothing.
+         */
+        patch: operations["cycle-update-period"];
+        trace?: never;
+    };
+    "/api/v1/cycle/predictions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Predictions
+         * @description The next 3 periods from your own history, with windows; empty with a reason without logs.
+         */
+        get: operations["cycle-get-predictions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cycle/today": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Today
+         * @description Today's cycle day and phase (menstrual, follicular, ovulation, luteal).
+         */
+        get: operations["cycle-get-today"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/insights/cycle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Cycle Insight
+         * @description Each metric's average by cycle phase, the difference from your average, and whether it is real.
+         */
+        get: operations["insights-get-cycle"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consultations/dermatologists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Dermatologists
+         * @description The directory, filtered by specialty, language, city and teleconsultation, in name order.
+         */
+        get: operations["consultations-list-dermatologists"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consultations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Consultations
+         * @description Your consultation requests, newest first.
+         */
+        get: operations["consultations-list"];
+        put?: never;
+        /**
+         * Create Consultation
+         * @description Request a consultation: the report PDF is made and its link mailed to the dermatologist.
+         */
+        post: operations["consultations-create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consultations/reports/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open Report
+         * @description The shared report, for the dermatologist: no sign-in; 410 once expired or withdrawn.
+         */
+        get: operations["consultations-open-report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consultations/{consultation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Consultation */
+        get: operations["consultations-get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consultations/{consultation_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Consultation
+         * @description Withdraw the request: the report link stops working and the PDF is deleted.
+         */
+        post: operations["consultations-cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consultations/{consultation_id}/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Consultation
+         * @description Try the mail to the dermatologist again for a request still `pending`.
+         */
+        post: operations["consultations-send"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consultations/{consultation_id}/rate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rate Consultation
+         * @description Rate 1-5 with an optional comment: once, and only after the request was sent.
+         */
+        post: operations["consultations-rate"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -910,6 +1413,208 @@ export interface components {
              * @description Set when the reaction needs attention.
              */
             advice?: string | null;
+            /**
+             * Referral Url
+             * @description With a severe reaction: the dermatologist directory, to request a consultation.
+             */
+            referral_url?: string | null;
+        };
+        /** ConsultationCreate */
+        ConsultationCreate: {
+            /**
+             * Dermatologist Id
+             * @description An `id` from the directory.
+             */
+            dermatologist_id: string;
+            /** Reason */
+            reason: string;
+            /**
+             * Scan Ids
+             * @description 1-6 of your completed scans to include (photos, overlay, scores).
+             */
+            scan_ids: string[];
+        };
+        /** ConsultationPage */
+        ConsultationPage: {
+            /** Items */
+            items: components["schemas"]["ConsultationRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** ConsultationRate */
+        ConsultationRate: {
+            /** Rating */
+            rating: number;
+            /** Comment */
+            comment?: string | null;
+        };
+        /** ConsultationRead */
+        ConsultationRead: {
+            /** Consultation Id */
+            consultation_id: string;
+            /**
+             * Status
+             * @description pending: the mail to the dermatologist has not gone out yet; sent: it has.
+             * @enum {string}
+             */
+            status: "pending" | "sent" | "cancelled";
+            dermatologist: components["schemas"]["DermatologistRef"];
+            /** Reason */
+            reason: string;
+            /** Scan Ids */
+            scan_ids: string[];
+            report: components["schemas"]["ReportRead"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Sent At */
+            sent_at?: string | null;
+            /** Cancelled At */
+            cancelled_at?: string | null;
+            /** Send Attempts */
+            send_attempts: number;
+            /** Last Send Error */
+            last_send_error?: string | null;
+            rating?: components["schemas"]["RatingRead"] | null;
+        };
+        /** CycleInsightRead */
+        CycleInsightRead: {
+            /** Tracking */
+            tracking: boolean;
+            /** Reason */
+            reason?: string | null;
+            /** Summary */
+            summary: string;
+            /**
+             * Findings
+             * @description Every meaningful difference, in plain words.
+             */
+            findings: string[];
+            /** Sources */
+            sources: components["schemas"]["SourceInsightRead"][];
+            /**
+             * Routine Step
+             * @description A targeted PM step for the days before your period (ingredient, name, days_before_period, extra_nights, instructions, reason); only when your own scans show a meaningful luteal acne worsening and your active plan can take it.
+             */
+            routine_step?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
+         * CyclePhase
+         * @description The four phases of a menstrual cycle, as the app names them.
+         * @enum {string}
+         */
+        CyclePhase: "menstrual" | "follicular" | "ovulation" | "luteal";
+        /** CycleTodayRead */
+        CycleTodayRead: {
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /**
+             * Tracking
+             * @description False when no logged period covers today.
+             */
+            tracking: boolean;
+            /** Cycle Day */
+            cycle_day?: number | null;
+            phase?: components["schemas"]["CyclePhase"] | null;
+            /** Reason */
+            reason?: string | null;
+        };
+        /** DermatologistPage */
+        DermatologistPage: {
+            /** Items */
+            items: components["schemas"]["DermatologistRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** DermatologistRead */
+        DermatologistRead: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Specialties */
+            specialties: string[];
+            /** Languages */
+            languages: string[];
+            /** City */
+            city: string;
+            /** Country */
+            country: string;
+            /** Contact */
+            contact: {
+                [key: string]: string | null;
+            };
+            /** Accepts Teleconsultation */
+            accepts_teleconsultation: boolean;
+        };
+        /** DermatologistRef */
+        DermatologistRef: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+        };
+        /** DeviceCreate */
+        DeviceCreate: {
+            /**
+             * Platform
+             * @enum {string}
+             */
+            platform: "ios" | "android";
+            /**
+             * Token
+             * @description APNs or FCM token.
+             */
+            token: string;
+            /**
+             * Name
+             * @description A label the user recognises, e.g. 'Ada's phone'.
+             */
+            name?: string | null;
+        };
+        /** DevicePage */
+        DevicePage: {
+            /** Items */
+            items: components["schemas"]["DeviceRead"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` to get the next page.
+             */
+            next_cursor?: string | null;
+        };
+        /** DeviceRead */
+        DeviceRead: {
+            /** Device Id */
+            device_id: string;
+            /**
+             * Platform
+             * @enum {string}
+             */
+            platform: "ios" | "android";
+            /** Name */
+            name: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
         };
         /** EmailTokenConfirm */
         EmailTokenConfirm: {
@@ -932,6 +1637,12 @@ export interface components {
         ErrorEnvelope: {
             error: components["schemas"]["ErrorDetail"];
         };
+        /**
+         * Flow
+         * @description How heavy a period was, as the user rates it.
+         * @enum {string}
+         */
+        Flow: "light" | "medium" | "heavy";
         /**
          * IngredientCheckRequest
          * @example {
@@ -1022,6 +1733,124 @@ export interface components {
             /** Sources */
             sources: string[];
         };
+        /** JournalEntryCreate */
+        JournalEntryCreate: {
+            /**
+             * Date
+             * Format: date
+             * @description The day the entry is about (not after today).
+             */
+            date: string;
+            mood?: components["schemas"]["Mood"] | null;
+            /**
+             * Energy
+             * @description 0-100
+             */
+            energy?: number | null;
+            /**
+             * Stress
+             * @description 0-100
+             */
+            stress?: number | null;
+            /**
+             * Sleep Hours
+             * @description 0-24
+             */
+            sleep_hours?: number | null;
+            /**
+             * Text
+             * @description Up to 4000 characters.
+             */
+            text?: string | null;
+            /** Tags */
+            tags?: string[];
+        };
+        /** JournalEntryRead */
+        JournalEntryRead: {
+            /** Entry Id */
+            entry_id: string;
+            /** Date */
+            date: string;
+            mood?: components["schemas"]["Mood"] | null;
+            /** Energy */
+            energy?: number | null;
+            /** Stress */
+            stress?: number | null;
+            /** Sleep Hours */
+            sleep_hours?: number | null;
+            /** Text */
+            text?: string | null;
+            /** Tags */
+            tags: string[];
+            /**
+             * Cycle Day
+             * @description Set when your period logs cover the date.
+             */
+            cycle_day?: number | null;
+            cycle_phase?: components["schemas"]["CyclePhase"] | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * JournalEntryUpdate
+         * @description Only the fields sent change; null clears an optional field.
+         */
+        JournalEntryUpdate: {
+            /** Date */
+            date?: string | null;
+            mood?: components["schemas"]["Mood"] | null;
+            /** Energy */
+            energy?: number | null;
+            /** Stress */
+            stress?: number | null;
+            /** Sleep Hours */
+            sleep_hours?: number | null;
+            /** Text */
+            text?: string | null;
+            /** Tags */
+            tags?: string[] | null;
+        };
+        /** JournalPage */
+        JournalPage: {
+            /** Items */
+            items: components["schemas"]["JournalEntryRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** MetricChange */
+        MetricChange: {
+            /** Metric */
+            metric: string;
+            /**
+             * Change
+             * @description Latest minus first score (positive = healthier).
+             */
+            change: number;
+        };
+        /** MetricInsightRead */
+        MetricInsightRead: {
+            /** Metric */
+            metric: string;
+            /** Count */
+            count: number;
+            /** Overall Average */
+            overall_average: number;
+            /**
+             * Noise
+             * @description One reading's noise (points) the test allows for.
+             */
+            noise: number;
+            /** Phases */
+            phases: components["schemas"]["PhaseFigureRead"][];
+        };
         /** MetricProgress */
         MetricProgress: {
             /** Metric */
@@ -1040,6 +1869,140 @@ export interface components {
             slope_per_week: number | null;
             /** Trend */
             trend: string;
+        };
+        /** MetricScore */
+        MetricScore: {
+            /** Metric */
+            metric: string;
+            /** Score */
+            score: number;
+        };
+        /**
+         * Mood
+         * @description The moods a journal entry can carry (an enum in the OpenAPI document, for a picker).
+         * @enum {string}
+         */
+        Mood: "great" | "good" | "okay" | "low" | "sad" | "anxious" | "stressed" | "irritable" | "tired" | "calm";
+        /** NotificationPage */
+        NotificationPage: {
+            /** Items */
+            items: components["schemas"]["NotificationRead"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` to get the next page.
+             */
+            next_cursor?: string | null;
+        };
+        /** NotificationRead */
+        NotificationRead: {
+            /** Notification Id */
+            notification_id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "scan_completed" | "scan_failed" | "plan_unlocked" | "rescan_due" | "routine_am" | "routine_pm" | "severe_reaction";
+            /** Title */
+            title: string;
+            /** Body */
+            body: string;
+            /**
+             * Data
+             * @description Ids and links to open: scan_id, plan_id, link, referral_url.
+             */
+            data: {
+                [key: string]: string;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Read */
+            read: boolean;
+            /** Read At */
+            read_at?: string | null;
+        };
+        /**
+         * NotificationSettings
+         * @description Which notifications are made, and where they go.
+         */
+        NotificationSettings: {
+            /**
+             * In App
+             * @description Keep notifications in the in-app feed.
+             * @default true
+             */
+            in_app: boolean;
+            /**
+             * Push
+             * @description Send them to the registered devices.
+             * @default true
+             */
+            push: boolean;
+            /**
+             * Routine Reminders
+             * @description AM/PM routine reminders (skipped once checked in).
+             * @default true
+             */
+            routine_reminders: boolean;
+            /**
+             * Rescan Reminders
+             * @description A reminder when the next scan is due.
+             * @default true
+             */
+            rescan_reminders: boolean;
+            /**
+             * Scan Updates
+             * @description A scan's analysis finished or failed.
+             * @default true
+             */
+            scan_updates: boolean;
+            /**
+             * Plan Updates
+             * @description The plan's lock ended.
+             * @default true
+             */
+            plan_updates: boolean;
+        };
+        /** NotificationSettingsPatch */
+        NotificationSettingsPatch: {
+            /** In App */
+            in_app?: boolean | null;
+            /** Push */
+            push?: boolean | null;
+            /** Routine Reminders */
+            routine_reminders?: boolean | null;
+            /** Rescan Reminders */
+            rescan_reminders?: boolean | null;
+            /** Scan Updates */
+            scan_updates?: boolean | null;
+            /** Plan Updates */
+            plan_updates?: boolean | null;
+        };
+        /** OvulationEstimate */
+        OvulationEstimate: {
+            /**
+             * Date
+             * Format: date
+             * @description Estimated ovulation: 14 days before the predicted start.
+             */
+            date: string;
+            /**
+             * Fertile Window Start
+             * Format: date
+             */
+            fertile_window_start: string;
+            /**
+             * Fertile Window End
+             * Format: date
+             */
+            fertile_window_end: string;
+            /**
+             * Is Estimate
+             * @default true
+             */
+            is_estimate: boolean;
         };
         /** PasswordChange */
         PasswordChange: {
@@ -1062,6 +2025,89 @@ export interface components {
              * Format: email
              */
             email: string;
+        };
+        /** PeriodCreate */
+        PeriodCreate: {
+            /**
+             * Start Date
+             * Format: date
+             * @description First day of bleeding (not in the future).
+             */
+            start_date: string;
+            /**
+             * End Date
+             * @description Last day; leave out while the period lasts.
+             */
+            end_date?: string | null;
+            /** @default medium */
+            flow: components["schemas"]["Flow"];
+            /** Symptoms */
+            symptoms?: components["schemas"]["Symptom"][];
+        };
+        /** PeriodPage */
+        PeriodPage: {
+            /** Items */
+            items: components["schemas"]["PeriodRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** PeriodRead */
+        PeriodRead: {
+            /** Period Id */
+            period_id: string;
+            /** Start Date */
+            start_date: string;
+            /** End Date */
+            end_date?: string | null;
+            flow: components["schemas"]["Flow"];
+            /** Symptoms */
+            symptoms: components["schemas"]["Symptom"][];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * PeriodUpdate
+         * @description Only the fields sent change; `end_date: null` clears the end.
+         */
+        PeriodUpdate: {
+            /** Start Date */
+            start_date?: string | null;
+            /** End Date */
+            end_date?: string | null;
+            flow?: components["schemas"]["Flow"] | null;
+            /** Symptoms */
+            symptoms?: components["schemas"]["Symptom"][] | null;
+        };
+        /** PhaseFigureRead */
+        PhaseFigureRead: {
+            phase: components["schemas"]["CyclePhase"];
+            /**
+             * Count
+             * @description Readings behind the figure.
+             */
+            count: number;
+            /** Average */
+            average?: number | null;
+            /**
+             * Difference
+             * @description Phase average minus the overall average (points).
+             */
+            difference?: number | null;
+            /**
+             * Meaningful
+             * @description True only when the difference is larger than the metric's noise and chance explain for this many readings (never from one or two).
+             */
+            meaningful: boolean;
+            /** Note */
+            note: string;
         };
         /**
          * PlanCreate
@@ -1154,6 +2200,35 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** PlanStatistics */
+        PlanStatistics: {
+            /** Has Active Plan */
+            has_active_plan: boolean;
+            /** Plan Id */
+            plan_id?: string | null;
+            /**
+             * Am Percent
+             * @description Share of the plan's days with the AM routine done.
+             */
+            am_percent?: number | null;
+            /** Pm Percent */
+            pm_percent?: number | null;
+            /**
+             * Adherence Percent
+             * @description Mean of the AM and PM completion.
+             */
+            adherence_percent?: number | null;
+            /**
+             * Current Streak Days
+             * @default 0
+             */
+            current_streak_days: number;
+            /**
+             * Days Until Unlock
+             * @description 0 once the lock has ended.
+             */
+            days_until_unlock?: number | null;
+        };
         /** PlanStatusUpdate */
         PlanStatusUpdate: {
             /**
@@ -1184,6 +2259,192 @@ export interface components {
             created_at: string;
             /** Override Reason */
             override_reason?: string | null;
+        };
+        /** PredictedPeriodRead */
+        PredictedPeriodRead: {
+            /**
+             * Start Date
+             * Format: date
+             * @description The most likely first day.
+             */
+            start_date: string;
+            /**
+             * Window Start
+             * Format: date
+             */
+            window_start: string;
+            /**
+             * Window End
+             * Format: date
+             */
+            window_end: string;
+            ovulation_estimate: components["schemas"]["OvulationEstimate"];
+        };
+        /** PredictionsRead */
+        PredictionsRead: {
+            /**
+             * Predictions
+             * @description The next (up to) 3 periods, soonest first.
+             */
+            predictions: components["schemas"]["PredictedPeriodRead"][];
+            /**
+             * Confidence
+             * @description high, medium or low
+             */
+            confidence: string;
+            /**
+             * Insufficient History
+             * @description Fewer than 3 complete ordinary cycles logged.
+             */
+            insufficient_history: boolean;
+            /**
+             * Reason
+             * @description Why predictions are missing or weak: no_periods_logged, insufficient_history.
+             */
+            reason?: string | null;
+            /** Cycle Length Days */
+            cycle_length_days?: number | null;
+            /** Spread Days */
+            spread_days?: number | null;
+            /**
+             * Cycles Used
+             * @default 0
+             */
+            cycles_used: number;
+            /**
+             * Outlier Cycles
+             * @description Cycle lengths left out (e.g. a missed or unlogged period).
+             */
+            outlier_cycles?: number[];
+            /** Disclaimer */
+            disclaimer: string;
+        };
+        /**
+         * PreferencesPatch
+         * @description PATCH: only the fields sent change (`timezone: null` goes back to the profile's timezone).
+         */
+        PreferencesPatch: {
+            /** Am Reminder Time */
+            am_reminder_time?: string | null;
+            /** Pm Reminder Time */
+            pm_reminder_time?: string | null;
+            /** Timezone */
+            timezone?: string | null;
+            /** Rescan Interval Days */
+            rescan_interval_days?: number | null;
+            /** Units */
+            units?: ("metric" | "imperial") | null;
+            /** Language */
+            language?: string | null;
+            notifications?: components["schemas"]["NotificationSettingsPatch"] | null;
+            /** Cloud Ai Opt Out */
+            cloud_ai_opt_out?: boolean | null;
+        };
+        /**
+         * PreferencesRead
+         * @description The preferences, with the timezone reminders actually use.
+         */
+        PreferencesRead: {
+            /**
+             * Am Reminder Time
+             * @description Local time (HH:MM) of the morning reminder.
+             * @default 08:00
+             */
+            am_reminder_time: string;
+            /**
+             * Pm Reminder Time
+             * @description Local time (HH:MM) of the evening reminder.
+             * @default 21:00
+             */
+            pm_reminder_time: string;
+            /**
+             * Timezone
+             * @description IANA timezone of the reminders; null: the profile's timezone.
+             */
+            timezone?: string | null;
+            /**
+             * Rescan Interval Days
+             * @description Days between scans.
+             * @default 28
+             */
+            rescan_interval_days: number;
+            /**
+             * Units
+             * @default metric
+             * @enum {string}
+             */
+            units: "metric" | "imperial";
+            /**
+             * Language
+             * @description Language code, e.g. `en` or `pt-BR`.
+             * @default en
+             */
+            language: string;
+            notifications?: components["schemas"]["NotificationSettings"];
+            /**
+             * Cloud Ai Opt Out
+             * @description Never send my photos or messages to a cloud AI: use the offline analysers.
+             * @default false
+             */
+            cloud_ai_opt_out: boolean;
+            /**
+             * Effective Timezone
+             * @description `timezone`, else the profile's timezone, else UTC.
+             */
+            effective_timezone: string;
+            /**
+             * Updated At
+             * @description Null until the user first saves preferences.
+             */
+            updated_at?: string | null;
+        };
+        /**
+         * PreferencesReplace
+         * @description PUT: the whole document; a field left out goes back to its default.
+         */
+        PreferencesReplace: {
+            /**
+             * Am Reminder Time
+             * @description Local time (HH:MM) of the morning reminder.
+             * @default 08:00
+             */
+            am_reminder_time: string;
+            /**
+             * Pm Reminder Time
+             * @description Local time (HH:MM) of the evening reminder.
+             * @default 21:00
+             */
+            pm_reminder_time: string;
+            /**
+             * Timezone
+             * @description IANA timezone of the reminders; null: the profile's timezone.
+             */
+            timezone?: string | null;
+            /**
+             * Rescan Interval Days
+             * @description Days between scans.
+             * @default 28
+             */
+            rescan_interval_days: number;
+            /**
+             * Units
+             * @default metric
+             * @enum {string}
+             */
+            units: "metric" | "imperial";
+            /**
+             * Language
+             * @description Language code, e.g. `en` or `pt-BR`.
+             * @default en
+             */
+            language: string;
+            notifications?: components["schemas"]["NotificationSettings"];
+            /**
+             * Cloud Ai Opt Out
+             * @description Never send my photos or messages to a cloud AI: use the offline analysers.
+             * @default false
+             */
+            cloud_ai_opt_out: boolean;
         };
         /** ProductCheck */
         ProductCheck: {
@@ -1240,6 +2501,18 @@ export interface components {
             /** Metrics */
             metrics: components["schemas"]["MetricProgress"][];
         };
+        /** RatingRead */
+        RatingRead: {
+            /** Rating */
+            rating: number;
+            /** Comment */
+            comment?: string | null;
+            /**
+             * Rated At
+             * Format: date-time
+             */
+            rated_at: string;
+        };
         /** Reaction */
         Reaction: {
             /**
@@ -1252,6 +2525,14 @@ export interface components {
             /** Suspected Products */
             suspected_products?: string[];
         };
+        /** ReadAllResult */
+        ReadAllResult: {
+            /**
+             * Read Through
+             * @description Every notification up to this id now counts as read.
+             */
+            read_through: string | null;
+        };
         /** RefreshRequest */
         RefreshRequest: {
             /** Refresh Token */
@@ -1261,6 +2542,48 @@ export interface components {
         RegisterResponse: {
             user: components["schemas"]["UserRead"];
             tokens: components["schemas"]["TokenPair"];
+        };
+        /** ReportRead */
+        ReportRead: {
+            /**
+             * Url
+             * @description The link for the dermatologist (no sign-in); null once it stopped.
+             */
+            url?: string | null;
+            /**
+             * Link State
+             * @enum {string}
+             */
+            link_state: "active" | "expired" | "cancelled";
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Pages */
+            pages: number;
+            /** Bytes */
+            bytes: number;
+        };
+        /** RescanStatistics */
+        RescanStatistics: {
+            /** Rescan Interval Days */
+            rescan_interval_days: number;
+            /**
+             * Next Rescan Due Date
+             * @description Local date; null before the first scan.
+             */
+            next_rescan_due_date?: string | null;
+            /**
+             * Days Until Rescan
+             * @description 0 when due today or overdue.
+             */
+            days_until_rescan?: number | null;
+            /**
+             * Overdue
+             * @default false
+             */
+            overdue: boolean;
         };
         /**
          * ScanAngle
@@ -1386,6 +2709,263 @@ export interface components {
             };
             /** Overlay Url */
             overlay_url?: string | null;
+            /**
+             * Cycle Day
+             * @description Cycle day at scan time; only present for users who log their periods.
+             */
+            cycle_day?: number | null;
+            /**
+             * Cycle Phase
+             * @description menstrual, follicular, ovulation or luteal at scan time (users who log periods).
+             */
+            cycle_phase?: string | null;
+        };
+        /** ScanStatistics */
+        ScanStatistics: {
+            /**
+             * Scans Done
+             * @description Completed scans that passed the photo checks.
+             */
+            scans_done: number;
+            /** First Scan At */
+            first_scan_at: string | null;
+            /** Latest Scan At */
+            latest_scan_at: string | null;
+            /** First Overall */
+            first_overall: number | null;
+            /** Latest Overall */
+            latest_overall: number | null;
+            /** Overall Change */
+            overall_change: number | null;
+            /** @description The metric that gained most since the first scan. */
+            best_improving_metric: components["schemas"]["MetricChange"] | null;
+            /** @description The lowest-scoring metric of the latest scan. */
+            worst_metric: components["schemas"]["MetricScore"] | null;
+        };
+        /**
+         * SelfRatedStatistics
+         * @description The statistics' `self_rated` section: the user's own ratings, never scan scores.
+         */
+        SelfRatedStatistics: {
+            /**
+             * Window Days
+             * @description The section covers the user's last this many local days.
+             */
+            window_days: number;
+            /**
+             * Logs
+             * @description Skin logs in the window.
+             */
+            logs: number;
+            /**
+             * Days Logged
+             * @description Distinct days with a log in the window.
+             */
+            days_logged: number;
+            /**
+             * Latest Log Date
+             * @description The newest log's date (YYYY-MM-DD).
+             */
+            latest_log_date?: string | null;
+            /**
+             * Averages
+             * @description Mean self-rating (0-100, higher = more of it) of each slider rated in the window.
+             */
+            averages: {
+                [key: string]: number;
+            };
+            /**
+             * Breakout Days
+             * @description Logs rating breakouts none / few / many.
+             */
+            breakout_days: {
+                [key: string]: number;
+            };
+            /** Mild Reactions */
+            mild_reactions: number;
+            /** Severe Reactions */
+            severe_reactions: number;
+        };
+        /** SkinLogCreate */
+        SkinLogCreate: {
+            /**
+             * Date
+             * Format: date
+             * @description The day the log is about (the user's local date), not in the future.
+             */
+            date: string;
+            /** Breakouts */
+            breakouts?: ("none" | "few" | "many") | null;
+            /**
+             * Dryness
+             * @description 0 = not dry at all, 100 = very dry.
+             */
+            dryness?: number | null;
+            /**
+             * Oiliness
+             * @description 0 = not oily, 100 = very oily.
+             */
+            oiliness?: number | null;
+            /**
+             * Sensitivity
+             * @description 0 = calm, 100 = very sensitive.
+             */
+            sensitivity?: number | null;
+            /**
+             * Radiance
+             * @description 0 = dull, 100 = glowing.
+             */
+            radiance?: number | null;
+            /**
+             * Reaction
+             * @description mild/severe apply the plan's check-in rules to the active plan.
+             * @default none
+             * @enum {string}
+             */
+            reaction: "none" | "mild" | "severe";
+            /**
+             * Scan Id
+             * @description A scan of yours taken that day.
+             */
+            scan_id?: string | null;
+            /** Notes */
+            notes?: string | null;
+        };
+        /** SkinLogPage */
+        SkinLogPage: {
+            /** Items */
+            items: components["schemas"]["SkinLogRead"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** SkinLogRead */
+        SkinLogRead: {
+            /** Log Id */
+            log_id: string;
+            /** Date */
+            date: string;
+            /** Breakouts */
+            breakouts?: ("none" | "few" | "many") | null;
+            /** Dryness */
+            dryness?: number | null;
+            /** Oiliness */
+            oiliness?: number | null;
+            /** Sensitivity */
+            sensitivity?: number | null;
+            /** Radiance */
+            radiance?: number | null;
+            /**
+             * Reaction
+             * @enum {string}
+             */
+            reaction: "none" | "mild" | "severe";
+            /** Scan Id */
+            scan_id?: string | null;
+            /** Notes */
+            notes?: string | null;
+            /**
+             * Cycle Day
+             * @description Set when you track cycles.
+             */
+            cycle_day?: number | null;
+            /**
+             * Cycle Phase
+             * @description Set when you track cycles.
+             */
+            cycle_phase?: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * SkinLogResult
+         * @description A written log, with the plan advice its reaction triggered (if any).
+         */
+        SkinLogResult: {
+            /** Log Id */
+            log_id: string;
+            /** Date */
+            date: string;
+            /** Breakouts */
+            breakouts?: ("none" | "few" | "many") | null;
+            /** Dryness */
+            dryness?: number | null;
+            /** Oiliness */
+            oiliness?: number | null;
+            /** Sensitivity */
+            sensitivity?: number | null;
+            /** Radiance */
+            radiance?: number | null;
+            /**
+             * Reaction
+             * @enum {string}
+             */
+            reaction: "none" | "mild" | "severe";
+            /** Scan Id */
+            scan_id?: string | null;
+            /** Notes */
+            notes?: string | null;
+            /**
+             * Cycle Day
+             * @description Set when you track cycles.
+             */
+            cycle_day?: number | null;
+            /**
+             * Cycle Phase
+             * @description Set when you track cycles.
+             */
+            cycle_phase?: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Advice
+             * @description Set when the reaction needs attention.
+             */
+            advice?: string | null;
+            /**
+             * Plan Id
+             * @description The active plan the reaction was applied to.
+             */
+            plan_id?: string | null;
+        };
+        /**
+         * SkinLogUpdate
+         * @description Only the fields sent change; null clears an optional field.
+         */
+        SkinLogUpdate: {
+            /** Date */
+            date?: string | null;
+            /** Breakouts */
+            breakouts?: ("none" | "few" | "many") | null;
+            /** Dryness */
+            dryness?: number | null;
+            /** Oiliness */
+            oiliness?: number | null;
+            /** Sensitivity */
+            sensitivity?: number | null;
+            /** Radiance */
+            radiance?: number | null;
+            /** Reaction */
+            reaction?: ("none" | "mild" | "severe") | null;
+            /** Scan Id */
+            scan_id?: string | null;
+            /** Notes */
+            notes?: string | null;
         };
         /**
          * SkinMetric
@@ -1398,6 +2978,49 @@ export interface components {
          * @enum {string}
          */
         SkinType: "oily" | "dry" | "combination" | "normal" | "sensitive";
+        /** SourceInsightRead */
+        SourceInsightRead: {
+            /**
+             * Kind
+             * @description scan (photo scores) or self_rated; kinds are never mixed.
+             */
+            kind: string;
+            /** Readings */
+            readings: number;
+            /**
+             * Positioned
+             * @description Readings whose date your period logs place in a phase.
+             */
+            positioned: number;
+            /** Metrics */
+            metrics: components["schemas"]["MetricInsightRead"][];
+            /** Findings */
+            findings: string[];
+        };
+        /**
+         * StatisticsRead
+         * @description Every section's numbers; sections added later appear as more keys.
+         */
+        StatisticsRead: {
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            scans: components["schemas"]["ScanStatistics"];
+            plan: components["schemas"]["PlanStatistics"];
+            rescan: components["schemas"]["RescanStatistics"];
+            /** @description The user's own skin-log ratings of the last 30 days (kept apart from scan scores). */
+            self_rated?: components["schemas"]["SelfRatedStatistics"] | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * Symptom
+         * @description The symptoms a period log can carry (a fixed set, so clients can build a picker).
+         * @enum {string}
+         */
+        Symptom: "cramps" | "bloating" | "headache" | "backache" | "breast_tenderness" | "fatigue" | "nausea" | "mood_swings" | "acne" | "cravings" | "insomnia";
         /** TokenPair */
         TokenPair: {
             /** Access Token */
@@ -3762,6 +5385,2163 @@ export interface operations {
                 };
             };
             /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "preferences-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "preferences-replace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreferencesReplace"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "preferences-patch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreferencesPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "statistics-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatisticsRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "notifications-list": {
+        parameters: {
+            query?: {
+                /** @description Only notifications not read yet. */
+                unread_only?: boolean;
+                /** @description Page size. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPage"];
+                };
+            };
+            /** @description Bad request (e.g. a malformed cursor or token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "notifications-mark-all-read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadAllResult"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "notifications-mark-read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A notification id (ULID). */
+                notification_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "notifications-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A notification id (ULID). */
+                notification_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "notifications-list-devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DevicePage"];
+                };
+            };
+            /** @description Bad request (e.g. a malformed cursor or token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "notifications-register-device": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "notifications-remove-device": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A device id. */
+                device_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "skin-logs-list-skin-logs": {
+        parameters: {
+            query?: {
+                /** @description Inclusive start date (YYYY-MM-DD, UTC). */
+                from?: string | null;
+                /** @description Inclusive end date (YYYY-MM-DD, UTC). */
+                to?: string | null;
+                /** @description Page size. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkinLogPage"];
+                };
+            };
+            /** @description Bad request (e.g. a malformed cursor or token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "skin-logs-create-skin-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SkinLogCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkinLogResult"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "skin-logs-get-skin-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A skin log id (ULID). */
+                log_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkinLogRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "skin-logs-delete-skin-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A skin log id (ULID). */
+                log_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "skin-logs-update-skin-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A skin log id (ULID). */
+                log_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SkinLogUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkinLogResult"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "journal-list-entries": {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+                /** @description Inclusive start date (YYYY-MM-DD, UTC). */
+                from?: string | null;
+                /** @description Inclusive end date (YYYY-MM-DD, UTC). */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JournalPage"];
+                };
+            };
+            /** @description Bad request (e.g. a malformed cursor or token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "journal-create-entry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JournalEntryCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JournalEntryRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "journal-get-entry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A journal entry id (ULID). */
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JournalEntryRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "journal-delete-entry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A journal entry id (ULID). */
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "journal-update-entry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A journal entry id (ULID). */
+                entry_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JournalEntryUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JournalEntryRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "cycle-list-periods": {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeriodPage"];
+                };
+            };
+            /** @description Bad request (e.g. a malformed cursor or token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "cycle-log-period": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PeriodCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeriodRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "cycle-get-period": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A period log id (ULID). */
+                period_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeriodRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "cycle-delete-period": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A period log id (ULID). */
+                period_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "cycle-update-period": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A period log id (ULID). */
+                period_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PeriodUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeriodRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "cycle-get-predictions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PredictionsRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "cycle-get-today": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CycleTodayRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "insights-get-cycle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CycleInsightRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "consultations-list-dermatologists": {
+        parameters: {
+            query?: {
+                specialty?: string | null;
+                /** @description ISO 639 code, e.g. `en`. */
+                language?: string | null;
+                /** @description Case and accents ignored. */
+                city?: string | null;
+                teleconsultation?: boolean | null;
+                /** @description Page size. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DermatologistPage"];
+                };
+            };
+            /** @description Bad request (e.g. a malformed cursor or token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "consultations-list": {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsultationPage"];
+                };
+            };
+            /** @description Bad request (e.g. a malformed cursor or token) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "consultations-create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsultationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsultationRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (`details.retry_after` seconds) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "consultations-open-report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description Forbidden (e.g. an invalid or expired signed URL) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Gone (e.g. an expired or cancelled link) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "consultations-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A consultation id (ULID). */
+                consultation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsultationRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "consultations-cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A consultation id (ULID). */
+                consultation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsultationRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "consultations-send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A consultation id (ULID). */
+                consultation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsultationRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "consultations-rate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A consultation id (ULID). */
+                consultation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsultationRate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsultationRead"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also another user's object) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Validation error (`details` lists the fields) */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -6,8 +6,10 @@ instance per interval.
 scheduler: assert one reminder item per due reminder across both logs and the table).
 """
 
+import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +94,60 @@ def test_each_scan_is_analysed_once_and_the_sweep_runs_once_per_interval(
     sweeps = logged(both, "maintenance sweep ran")
     windows = Counter(line["window"] for line in sweeps)
     assert all(count == 1 for count in windows.values()), f"two instances swept in one interval: {windows}"
+
+
+@pytest.fixture
+def two_schedulers(dynamodb_endpoint: str, tmp_path: Path) -> Iterator[tuple[Child, Child]]:
+    """Two API instances on private tables, each running the reminder scheduler every second."""
+    env = process_env(
+        dynamodb_endpoint,
+        tmp_path / "data",
+        notification_scheduler_seconds=1,
+        **isolated_tables(f"remind-{new_id().lower()}"),
+    )
+    with api_instance(env, tmp_path / "a.log") as first, api_instance(env, tmp_path / "b.log") as second:
+        yield first, second
+
+
+def test_a_due_reminder_is_made_exactly_once_by_two_instances(two_schedulers: tuple[Child, Child]) -> None:
+    first, second = two_schedulers
+    registered = httpx.post(
+        f"{first.base_url}/api/v1/auth/register",
+        json={"email": unique_email(), "password": PASSWORD},
+        timeout=30,
+    )
+    assert registered.status_code == 201, registered.text
+    headers = {"Authorization": f"Bearer {registered.json()['tokens']['access_token']}"}
+    scan_id = upload(first.base_url, headers)
+    wait_until(
+        lambda: (
+            httpx.get(f"{first.base_url}/api/v1/scans/{scan_id}", headers=headers, timeout=10).json()[
+                "status"
+            ]
+            == "completed"
+        ),
+        timeout=120,
+        message="the scan analysed",
+    )
+    plan = httpx.post(f"{first.base_url}/api/v1/plans", headers=headers, json={}, timeout=30)
+    assert plan.status_code == 201, plan.text
+    # The next whole minute in UTC (the user's zone), far enough ahead that no tick passes it first.
+    now = datetime.now(UTC)
+    due = (now + timedelta(minutes=2 if now.second > 45 else 1)).replace(second=0, microsecond=0)
+    set_time = httpx.patch(
+        f"{second.base_url}/api/v1/users/me/preferences",
+        headers=headers,
+        json={"timezone": "UTC", "am_reminder_time": due.strftime("%H:%M")},
+        timeout=30,
+    )
+    assert set_time.status_code == 200, set_time.text
+
+    def reminders() -> list[dict[str, Any]]:
+        feed = httpx.get(f"{first.base_url}/api/v1/notifications", headers=headers, timeout=10).json()
+        return [n for n in feed["items"] if n["kind"] == "routine_am"]
+
+    wait_until(lambda: reminders() or None, timeout=180, message="the AM reminder")
+    # Both schedulers keep ticking over that minute (and catching up from the shared cursor).
+    time.sleep(4)
+    made = reminders()
+    assert len(made) == 1, made

@@ -142,9 +142,18 @@ def build_container(
     )
     plans = PlanService(plans=plans_repo, scans=scans_repo, lock_days=settings.plan_lock_days)
     processor = AnalysisProcessor(
-        scans=scans_repo, storage=storage, vision=vision, baseline_lookup=plans.baseline_scan
+        scans=scans_repo,
+        storage=storage,
+        vision=vision,
+        baseline_lookup=plans.baseline_scan,
+        lease_seconds=settings.analysis_lease_seconds,
     )
-    worker = AnalysisWorker(processor=processor, scans=scans_repo, workers=settings.analysis_workers)
+    worker = AnalysisWorker(
+        processor=processor,
+        scans=scans_repo,
+        workers=settings.analysis_workers,
+        sweep_seconds=settings.analysis_sweep_seconds,
+    )
     limits = ImageLimits(
         max_bytes=settings.max_image_bytes,
         max_pixels=settings.max_image_pixels,

@@ -89,7 +89,8 @@ class Settings(BaseSettings):
     gemini_api_key: str = ""
     gemini_model: str = "gemini-2.5-flash"
     gemini_base_url: str = ""
-    gemini_timeout_seconds: float = 30.0
+    # Per connect/read of one attempt; 15 (was 30) so that a retry still fits GEMINI_DEADLINE_SECONDS.
+    gemini_timeout_seconds: float = 15.0
     gemini_max_retries: int = 2
     chat_fallback_to_local: bool = False
 
@@ -155,6 +156,13 @@ class Settings(BaseSettings):
     image_decode_concurrency: int = Field(default=2, ge=1, le=32)
     upload_expiry_seconds: int = Field(default=3600, ge=60)
     storage_sweep_seconds: int = Field(default=3600, ge=0)
+
+    # Fault tolerance (issue 15). A scan's claim is a lease renewed while it is analysed: a
+    # crashed worker's scans are taken over within one lease plus one sweep. One Gemini answer
+    # (chat) takes at most GEMINI_DEADLINE_SECONDS, retries included; then fallback or 503.
+    analysis_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    analysis_sweep_seconds: float = Field(default=15.0, gt=0, le=3600)
+    gemini_deadline_seconds: float = Field(default=20.0, gt=0, le=300)
 
     # Chat streaming: a comment is sent after this many idle seconds (proxies cut idle streams at ~60 s)
     chat_sse_keepalive_seconds: float = Field(default=15.0, gt=0, le=55)

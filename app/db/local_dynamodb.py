@@ -180,7 +180,9 @@ class DynamoDBLocal:
             cmd += ["-dbPath", str(self.data_dir)]
         return cmd
 
-    def start(self, *, timeout_seconds: float = 30.0) -> "DynamoDBLocal":
+    def start(self, *, timeout_seconds: float = 120.0) -> "DynamoDBLocal":
+        """Launch and wait for the port; a child that exits fails at once, a slow one (a JVM
+        on a machine whose load average is many times its cores) gets `timeout_seconds`."""
         if _port_open(self._connect_host, self.port):
             raise DynamoDBLocalError(
                 f"port {self.port} is already in use; stop what runs there or set "

@@ -117,9 +117,10 @@ def test_a_stream_whose_first_piece_never_comes_ends_with_an_error_event_in_time
 def test_other_endpoints_keep_answering_while_chats_wait_on_a_slow_gemini(
     dynamodb_endpoint: str, tmp_path: Path, fake: FakeGemini
 ) -> None:
-    with gemini_app(dynamodb_endpoint, tmp_path, fake, gemini_deadline_seconds=4.0) as client:
+    gemini_delay = 6.0
+    with gemini_app(dynamodb_endpoint, tmp_path, fake, gemini_deadline_seconds=10.0) as client:
         users = [sign_up(client) for _ in range(4)]
-        fake.enqueue(*[slow(3.0)] * 8)
+        fake.enqueue(*[slow(gemini_delay)] * 8)
         chats: list[int] = []
         waiting = [
             threading.Thread(
@@ -131,12 +132,20 @@ def test_other_endpoints_keep_answering_while_chats_wait_on_a_slow_gemini(
         ]
         for thread in waiting:
             thread.start()
-        time.sleep(0.3)  # the eight chats are now waiting on Gemini
-        for index in range(20):
-            started = time.monotonic()
-            assert client.get("/api/v1/auth/me", headers=users[index % 4]).status_code == 200
-            assert time.monotonic() - started < 1.0
-        assert not chats, "the profile reads should all have been answered while the chats waited"
-        for thread in waiting:
-            thread.join(timeout=30)
+        try:
+            deadline = time.monotonic() + 10
+            while len(fake.requests) < len(waiting):  # all eight chats are now waiting on Gemini
+                assert time.monotonic() < deadline, "the chats did not reach Gemini"
+                time.sleep(0.05)
+            slowest = 0.0
+            for index in range(10):
+                started = time.monotonic()
+                assert client.get("/api/v1/auth/me", headers=users[index % 4]).status_code == 200
+                slowest = max(slowest, time.monotonic() - started)
+            # Not queued behind the chats: answered while every one of them was still waiting.
+            assert not chats
+            assert slowest < gemini_delay / 2
+        finally:
+            for thread in waiting:
+                thread.join(timeout=60)
         assert chats == [201] * 8

@@ -281,6 +281,7 @@ def build_container(
         sources=[ScanObservations(scans=ScanScoresRepository(client, names["scans"])), skin_log_observations],
         plans=plans,
     )
+    plans = PlanService(plans=plans_repo, scans=scans_repo, lock_days=settings.plan_lock_days)
     processor = AnalysisProcessor(
         scans=scans_repo,
         storage=storage,
@@ -289,13 +290,14 @@ def build_container(
         vision_for=vision_for.for_user,
         on_finished=events.scan_finished,
         cycle_lookup=cycles,
+        lease_seconds=settings.analysis_lease_seconds,
     )
     job_queue = build_job_queue(settings)
     worker = AnalysisWorker(
         processor=processor,
         scans=scans_repo,
         workers=settings.analysis_workers,
-        sweep_seconds=settings.analysis_recovery_seconds,
+        sweep_seconds=settings.analysis_sweep_seconds,
         queue=job_queue,
         queue_wait_seconds=settings.sqs_wait_seconds,
         resend_after_seconds=settings.sqs_visibility_timeout_seconds,

@@ -4,6 +4,10 @@ Both listen on loopback unless HOST / DYNAMODB_LOCAL_HOST say otherwise. Ctrl-C 
 SIGTERM) stops uvicorn, then DynamoDB Local; the Java child also dies with us if this
 process is killed outright (see `app.db.local_dynamodb`). Without a SECRET_KEY, the first
 run generates one under the data dir and later runs reuse it (see `get_settings`).
+
+With AWS_DYNAMODB_ENDPOINT set, that endpoint is used as it is and nothing is launched: a
+DynamoDB Local started by hand (`docker run -p 8000:8000 amazon/dynamodb-local`, as the
+first edition's README did), a counting proxy in front of one, or DynamoDB itself.
 """
 
 import logging
@@ -11,15 +15,19 @@ import os
 import signal
 import sys
 from types import FrameType
+from urllib.parse import urlsplit
 
 import uvicorn
 from pydantic import ValidationError
 
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
+from app.db.dynamodb import build_dynamodb_client, wait_for_dynamodb
 from app.db.local_dynamodb import DynamoDBLocal, DynamoDBLocalError
 
 logger = logging.getLogger("dermalens.devserver")
+# How long `make run` waits for an endpoint it did not start (a container still booting).
+EXTERNAL_WAIT_SECONDS = 20.0
 
 
 def main() -> int:
@@ -33,9 +41,8 @@ def main() -> int:
         print(f"cannot start: the configuration (environment and .env) is invalid\n{exc}", file=sys.stderr)  # noqa: T201
         return 2
     configure_logging(settings.log_level)
-    if settings.aws_dynamodb_endpoint and not settings.uses_local_dynamodb:
-        logger.info("AWS_DYNAMODB_ENDPOINT points elsewhere; not starting DynamoDB Local")
-        return _serve(settings.host, settings.port)
+    if settings.aws_dynamodb_endpoint:
+        return _serve_external(settings)
     data_dir = settings.dermalens_data_dir.resolve()
     local = DynamoDBLocal(
         host=settings.dynamodb_local_host,
@@ -55,6 +62,36 @@ def main() -> int:
     finally:
         local.stop()
         logger.info("DynamoDB Local stopped")
+
+
+def _serve_external(settings: Settings) -> int:
+    """Serve against an endpoint we did not start; refuse clearly when it cannot work."""
+    endpoint = settings.aws_dynamodb_endpoint
+    target = urlsplit(endpoint)
+    if not target.hostname or target.scheme not in ("http", "https"):
+        logger.error("AWS_DYNAMODB_ENDPOINT=%s is not an http(s) URL (e.g. http://localhost:8000)", endpoint)
+        return 2
+    target_port = target.port or (443 if target.scheme == "https" else 80)
+    if target_port == settings.port and target.hostname in ("localhost", "127.0.0.1", "::1"):
+        # The first edition ran DynamoDB Local in docker on 8000, the API's default port too.
+        logger.error(
+            "AWS_DYNAMODB_ENDPOINT=%s and the API both want port %s; set PORT to another port",
+            endpoint,
+            settings.port,
+        )
+        return 2
+    try:
+        wait_for_dynamodb(build_dynamodb_client(settings), timeout_seconds=EXTERNAL_WAIT_SECONDS)
+    except TimeoutError:
+        logger.error(
+            "DynamoDB at AWS_DYNAMODB_ENDPOINT=%s does not answer; start it (for example "
+            "`docker run -p 8000:8000 amazon/dynamodb-local`) or leave AWS_DYNAMODB_ENDPOINT "
+            "empty to let `make run` start DynamoDB Local itself",
+            endpoint,
+        )
+        return 1
+    logger.info("using DynamoDB at %s (AWS_DYNAMODB_ENDPOINT); not starting DynamoDB Local", endpoint)
+    return _serve(settings.host, settings.port)
 
 
 def _serve(host: str, port: int) -> int:

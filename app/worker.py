@@ -2,7 +2,7 @@
 
 Runs the same `AnalysisWorker` an API instance runs: with ANALYSIS_QUEUE=sqs its threads
 long-poll the queue; with the in-process queue it picks up queued scans from their job
-markers every ANALYSIS_RECOVERY_SECONDS. SIGTERM/SIGINT stop it after the analyses in
+markers every ANALYSIS_SWEEP_SECONDS. SIGTERM/SIGINT stop it after the analyses in
 progress finish (queued scans keep their markers or messages).
 """
 

@@ -30,7 +30,7 @@ def test_an_api_only_instance_and_a_worker_process_share_the_work(
         assert client.get(f"{SCANS}/{scan['scan_id']}", headers=headers).json()["status"] == "queued"
 
         env = process_env(
-            dynamodb_endpoint, tmp_path / "data", analysis_workers=1, analysis_recovery_seconds=0.5, **tables
+            dynamodb_endpoint, tmp_path / "data", analysis_workers=1, analysis_sweep_seconds=0.5, **tables
         )
         with child_process(["-m", "app.worker"], env, tmp_path / "worker.log") as worker:
             done = wait_for(client, headers, scan["scan_id"], timeout=90)

@@ -63,9 +63,10 @@ class Settings(BaseSettings):
     dynamodb_plans_table: str = "dermalens-treatment-plans"
     dynamodb_chat_table: str = "dermalens-chat-messages"
     dynamodb_records_table: str = "dermalens-records"
-    aws_connect_timeout_seconds: float = 2.0
-    aws_read_timeout_seconds: float = 5.0
-    aws_max_attempts: int = 3
+    # Per attempt; a failing call takes at most worst_case_call_seconds (15 s with these).
+    aws_connect_timeout_seconds: float = Field(default=1.0, gt=0, le=60)
+    aws_read_timeout_seconds: float = Field(default=3.0, gt=0, le=300)
+    aws_max_attempts: int = Field(default=3, ge=1, le=10)
     aws_max_pool_connections: int = 50
 
     # Storage
@@ -89,7 +90,8 @@ class Settings(BaseSettings):
     gemini_api_key: str = ""
     gemini_model: str = "gemini-2.5-flash"
     gemini_base_url: str = ""
-    gemini_timeout_seconds: float = 30.0
+    # Per connect/read of one attempt; 15 (was 30) so that a retry still fits GEMINI_DEADLINE_SECONDS.
+    gemini_timeout_seconds: float = 15.0
     gemini_max_retries: int = 2
     chat_fallback_to_local: bool = False
 
@@ -169,6 +171,15 @@ class Settings(BaseSettings):
     upload_expiry_seconds: int = Field(default=3600, ge=60)
     storage_sweep_seconds: int = Field(default=3600, ge=0)
 
+    # Fault tolerance (issue 15). A scan's claim is a lease renewed while it is analysed: a
+    # crashed worker's scans are taken over within one lease plus one sweep. One Gemini answer
+    # (chat) takes at most GEMINI_DEADLINE_SECONDS, retries included; then fallback or 503.
+    analysis_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    # Also how often every worker looks for pending scans it was not told about (another
+    # instance's crash, an API-only instance's submits with ANALYSIS_QUEUE=memory).
+    analysis_sweep_seconds: float = Field(default=15.0, gt=0, le=3600)
+    gemini_deadline_seconds: float = Field(default=20.0, gt=0, le=300)
+
     # Chat streaming: a comment is sent after this many idle seconds (proxies cut idle streams at ~60 s)
     chat_sse_keepalive_seconds: float = Field(default=15.0, gt=0, le=55)
 
@@ -211,9 +222,6 @@ class Settings(BaseSettings):
     # its maxReceiveCount receives.
     sqs_wait_seconds: int = Field(default=20, ge=0, le=20)
     sqs_visibility_timeout_seconds: int = Field(default=600, ge=1, le=43200)
-    # How often every worker looks for pending scans it was not told about (another
-    # instance's crash, an API-only instance's submits with ANALYSIS_QUEUE=memory).
-    analysis_recovery_seconds: float = Field(default=60.0, gt=0, le=3600)
     otel_enabled: bool = False
     otel_service_name: str = "dermalens-api"
     # The AWS Distro for OpenTelemetry collector's OTLP/HTTP receiver on the instance.

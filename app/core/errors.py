@@ -165,8 +165,19 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 async def _on_domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     if exc.status_code >= 500:
-        logger.warning("dependency unavailable: %s", exc.message)
+        # The cause (e.g. EndpointConnectionError, ReadTimeoutError, a DynamoDB error code) is
+        # what an operator needs; the client only sees the message.
+        logger.warning("dependency unavailable: %s (%s)", exc.message, _describe_cause(exc.__cause__))
     return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+
+def _describe_cause(cause: BaseException | None) -> str:
+    """The exception type, plus the error code an AWS service answered with, if any."""
+    if cause is None:
+        return "no cause"
+    response = getattr(cause, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return f"{type(cause).__name__}: {code}" if code else type(cause).__name__
 
 
 async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:

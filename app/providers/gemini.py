@@ -2,7 +2,10 @@
 
 Timeouts and retries live in the SDK's `HttpOptions`, so the sync (vision) and async (chat)
 paths behave the same: each HTTP attempt gets `timeout_seconds`; 408/429/5xx answers,
-timeouts and refused connections are retried with jittered exponential backoff.
+timeouts and refused connections are retried with jittered exponential backoff. The SDK's
+timeout is per connect/read, not per answer, so the chat provider also holds each answer to
+a total deadline (`GeminiChatProvider`, GEMINI_DEADLINE_SECONDS); see `worst_case_seconds`
+for what the attempts alone may add up to.
 """
 
 import json
@@ -21,6 +24,8 @@ logger = logging.getLogger("dermalens.gemini")
 # system instructions are documented against v1beta.
 API_VERSION = "v1beta"
 DEFAULT_BACKOFF_SECONDS = 1.0
+# The whole of one chat answer, attempts and backoff included (GEMINI_DEADLINE_SECONDS).
+DEFAULT_DEADLINE_SECONDS = 20.0
 MAX_BACKOFF_SECONDS = 10.0
 RETRYABLE_STATUS_CODES = (408, 429, 500, 502, 503, 504)
 
@@ -67,6 +72,15 @@ def build_gemini_client(
     )
     # vertexai=False: GOOGLE_GENAI_USE_VERTEXAI in the environment must not reroute us.
     return genai.Client(vertexai=False, api_key=api_key, http_options=options)
+
+
+def worst_case_seconds(*, timeout_seconds: float, max_retries: int, backoff_seconds: float) -> float:
+    """The longest the SDK's own attempts can take when each one times out (no deadline)."""
+    attempts = max(0, max_retries) + 1
+    # tenacity's wait_exponential_jitter: initial * 2**n plus up to `jitter`, capped at max_delay.
+    cap = max(backoff_seconds, MAX_BACKOFF_SECONDS)
+    waits = sum(min(backoff_seconds * 2.0**retry + backoff_seconds, cap) for retry in range(attempts - 1))
+    return attempts * timeout_seconds + waits
 
 
 def gemini_client_from_settings(settings: Settings) -> genai.Client:

@@ -3,6 +3,7 @@ harmless), and the upload-expiry marker the sweep walks."""
 
 from typing import Any
 
+from app.core.security import iso
 from app.db.dynamodb import from_item, to_attr
 from app.db.keys import (
     SCAN_JOBS_PARTITION,
@@ -75,6 +76,27 @@ class ScanTransitions(ScansTable):
         except ConditionFailed:
             return None
         return ScanRecord.model_validate(from_item(result["Attributes"]))
+
+    def renew_lease(self, *, scan: ScanRecord, lease_until: str) -> bool:
+        """Extend our claim on a processing scan (the worker's heartbeat); False once it is not ours."""
+        if scan.lease_expires_at is None:
+            return False
+        try:
+            self._call(
+                "update_item",
+                Key=scan_key(scan.user_id, scan.scan_id),
+                UpdateExpression="SET lease_expires_at = :lease",
+                ConditionExpression="#status = :processing AND lease_expires_at = :held",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":processing": to_attr("processing"),
+                    ":held": to_attr(iso(scan.lease_expires_at)),
+                    ":lease": to_attr(lease_until),
+                },
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     def finish(self, *, scan: ScanRecord, updates: dict[str, Any]) -> bool:
         """processing → completed | failed, removing the job marker in the same transaction;

@@ -3,6 +3,11 @@
 A crash or restart loses nothing: pending scans carry a job marker, and `start()` re-queues
 every one of them (a `processing` scan whose lease ran out is claimed again). Claims are
 conditional writes, so two workers or two instances never analyse one scan at once.
+
+A claim is a short lease (ANALYSIS_LEASE_SECONDS) that a heartbeat renews while the analysis
+runs: a live worker keeps its scan however long the analysis takes, and the scans of a worker
+that died (SIGKILL, power loss) are taken over within one lease plus one sweep
+(ANALYSIS_SWEEP_SECONDS), by this instance after its restart or by any other.
 """
 
 import asyncio
@@ -36,7 +41,10 @@ from app.scans.service import overlay_key
 
 logger = logging.getLogger("dermalens.analysis")
 
-LEASE = timedelta(minutes=5)
+DEFAULT_LEASE_SECONDS = 30.0
+# Renewals per lease: two beats can be missed (a slow or briefly unavailable database) before
+# another worker may take the scan over.
+BEATS_PER_LEASE = 3
 MAX_ATTEMPTS = 3
 
 BaselineLookup = Callable[[str], ScanRecord | None]
@@ -68,6 +76,43 @@ def delta_against(reference: ScanRecord | None, scores: dict[str, float]) -> Sco
     )
 
 
+class LeaseKeeper:
+    """Renews a claimed scan's lease in the background while its analysis runs."""
+
+    def __init__(self, *, scans: ScansRepository, scan: ScanRecord, lease_seconds: float) -> None:
+        self._scans = scans
+        self._scan = scan
+        self._lease = timedelta(seconds=lease_seconds)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{scan.scan_id}", daemon=True)
+        self.lost = False
+
+    def __enter__(self) -> "LeaseKeeper":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        # Joined before the result is written, so `scan.lease_expires_at` is settled by then.
+        self._thread.join()
+
+    def _beat(self) -> None:
+        interval = self._lease.total_seconds() / BEATS_PER_LEASE
+        while not self._stop.wait(interval):
+            until = utc_now() + self._lease
+            try:
+                renewed = self._scans.renew_lease(scan=self._scan, lease_until=iso(until))
+            except DomainError as exc:  # the database is briefly unavailable: try at the next beat
+                logger.warning("lease renewal failed: %s", exc.message, extra={"scan_id": self._scan.scan_id})
+                continue
+            if not renewed:
+                # Deleted, or taken over after missed beats: the conditional finish sorts it out.
+                self.lost = True
+                logger.warning("lease lost", extra={"scan_id": self._scan.scan_id})
+                return
+            self._scan.lease_expires_at = until
+
+
 class AnalysisProcessor:
     """Runs one scan's analysis from claim to result; safe to call twice for one scan."""
 
@@ -81,6 +126,7 @@ class AnalysisProcessor:
         vision_for: VisionSelector | None = None,
         on_finished: FinishedHook | None = None,
         cycle_lookup: CyclePositionLookup | None = None,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> None:
         self._scans = scans
         self._storage = storage
@@ -89,11 +135,13 @@ class AnalysisProcessor:
         self.vision_for = vision_for
         self.on_finished = on_finished
         self.cycle_lookup: CyclePositionLookup = cycle_lookup or NoCycleTracking()
+        self._lease_seconds = lease_seconds
 
     def process(self, user_id: str, scan_id: str) -> str | None:
         """Claim and analyse; returns the final status, or None if another worker holds it."""
         now = utc_now()
-        scan = self._scans.claim(user_id=user_id, scan_id=scan_id, now=iso(now), lease_until=iso(now + LEASE))
+        lease_until = now + timedelta(seconds=self._lease_seconds)
+        scan = self._scans.claim(user_id=user_id, scan_id=scan_id, now=iso(now), lease_until=iso(lease_until))
         if scan is None:
             return None
         log = {"scan_id": scan_id, "attempt": scan.attempts}
@@ -105,7 +153,8 @@ class AnalysisProcessor:
             return "failed"
         logger.info("analysis started", extra=log)
         try:
-            updates = self._analyse(scan)
+            with LeaseKeeper(scans=self._scans, scan=scan, lease_seconds=self._lease_seconds):
+                updates = self._analyse(scan)
         except DomainError as exc:
             updates = self._failure(exc.code, exc.message)
             logger.warning("analysis failed: %s", exc.code, extra=log)
@@ -381,13 +430,16 @@ class AnalysisWorker:
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def _sweep_forever(self) -> None:
-        # Picks up scans whose worker died in another instance (their lease expires).
+        # Picks up scans whose worker died, here or in another instance (their lease expires).
         while True:
             await asyncio.sleep(self._sweep_seconds)
             try:
                 await asyncio.to_thread(self.recover)
             except DomainError as exc:
                 logger.warning("pending-scan sweep skipped: %s", exc.message)
+            except Exception:
+                # Whatever went wrong, the loop must live on: it is how crashed scans finish.
+                logger.exception("pending-scan sweep failed")
 
     async def stop(self) -> None:
         """Let jobs being analysed finish; queued ones keep their markers (or messages)."""

@@ -6,7 +6,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from app.db.local_dynamodb import HOST_LAUNCHER, DynamoDBLocal, free_port
+from app.db import local_dynamodb
+from app.db.local_dynamodb import HOST_LAUNCHER, LAUNCHER_CLASS, DynamoDBLocal, free_port
 
 
 def _accepts(host: str, port: int) -> bool:
@@ -20,7 +21,10 @@ def _accepts(host: str, port: int) -> bool:
 def test_command_binds_loopback_and_disables_telemetry() -> None:
     command = DynamoDBLocal(port=8123).command()
     assert "-disableTelemetry" in command
-    launcher = command.index(str(HOST_LAUNCHER))
+    # The launcher compiled once (its class beside the jar), or its source when javac is missing.
+    launcher = (
+        command.index(LAUNCHER_CLASS) if LAUNCHER_CLASS in command else command.index(str(HOST_LAUNCHER))
+    )
     assert command[launcher + 1] == "127.0.0.1"
     assert command[command.index("-port") + 1] == "8123"
     assert "-jar" not in command
@@ -52,3 +56,16 @@ def test_listens_on_loopback_only_and_leaves_no_metadata_file(
         assert _accepts("127.0.0.1", port)
         assert not _accepts("127.0.0.2", port)
     assert not (tmp_path / "dynamodb-local-metadata.json").exists()
+
+
+def test_the_launcher_is_compiled_once_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(local_dynamodb, "LAUNCHER_CACHE", tmp_path / "cache")
+    java, jar = local_dynamodb.check_java(), local_dynamodb.find_jar()
+    first = local_dynamodb.compiled_launcher(java, jar)
+    if first is None:
+        pytest.skip("no javac next to java: the source-file launcher is used")
+    assert (first / f"{LAUNCHER_CLASS}.class").exists()
+    built_at = (first / f"{LAUNCHER_CLASS}.class").stat().st_mtime_ns
+    assert local_dynamodb.compiled_launcher(java, jar) == first
+    assert (first / f"{LAUNCHER_CLASS}.class").stat().st_mtime_ns == built_at
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [first.name]  # no draft left

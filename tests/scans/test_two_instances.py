@@ -33,7 +33,7 @@ def two_instances(dynamodb_endpoint: str, tmp_path: Path) -> Iterator[tuple[Chil
         dynamodb_endpoint,
         tmp_path / "data",
         analysis_workers=2,
-        analysis_recovery_seconds=0.3,
+        analysis_sweep_seconds=0.3,
         storage_sweep_seconds=1,
         **isolated_tables(f"two-{new_id().lower()}"),
     )

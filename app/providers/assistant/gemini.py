@@ -5,6 +5,7 @@ name), never photos. The model's text is untrusted: control characters are dropp
 answer is capped. The safety layer around every provider still runs on top of this.
 """
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
@@ -18,6 +19,7 @@ from app.providers.assistant.base import ChatContext, ChatProviderError, ChatRep
 from app.providers.assistant.prompt import MAX_TURN_CHARS, build_system_instruction
 from app.providers.assistant.safety import MAX_ANSWER_CHARS, clean_piece
 from app.providers.gemini import (
+    DEFAULT_DEADLINE_SECONDS,
     UNAVAILABLE_ERRORS,
     UNDECODABLE_ERRORS,
     describe_error,
@@ -35,19 +37,36 @@ _FINISHED_OK = {None, types.FinishReason.STOP, types.FinishReason.MAX_TOKENS}
 
 
 class GeminiChatProvider:
-    """`ChatProvider` backed by Gemini (async client; never blocks the event loop)."""
+    """`ChatProvider` backed by Gemini (async client; never blocks the event loop).
+
+    `deadline_seconds` bounds one answer whatever the SDK does inside it (attempts, backoff,
+    a server that trickles bytes): a reply, and a stream's first piece, arrive within it or the
+    call is cancelled and fails as `ChatProviderError`; so does a stream idle for that long.
+    """
 
     name = "gemini"
 
-    def __init__(self, *, client: genai.Client, model: str, temperature: float = 0.4) -> None:
+    def __init__(
+        self,
+        *,
+        client: genai.Client,
+        model: str,
+        temperature: float = 0.4,
+        deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    ) -> None:
         self._client = client
         self._model = model
         self._temperature = temperature
+        self._deadline = deadline_seconds
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "GeminiChatProvider":
         """The provider described by GEMINI_* settings."""
-        return cls(client=gemini_client_from_settings(settings), model=settings.gemini_model)
+        return cls(
+            client=gemini_client_from_settings(settings),
+            model=settings.gemini_model,
+            deadline_seconds=settings.gemini_deadline_seconds,
+        )
 
     def doctor_check(self) -> tuple[bool, str]:
         """Is the model reachable with this key? (a models.get call: no tokens spent)."""
@@ -60,11 +79,14 @@ class GeminiChatProvider:
     async def reply(self, *, message: str, context: ChatContext) -> ChatReply:
         """One whole answer, or `ChatProviderError`."""
         try:
-            response = await self._client.aio.models.generate_content(
-                model=self._model,
-                contents=build_contents(message=message, history=context.history),
-                config=self._config(context),
-            )
+            async with asyncio.timeout(self._deadline):
+                response = await self._client.aio.models.generate_content(
+                    model=self._model,
+                    contents=build_contents(message=message, history=context.history),
+                    config=self._config(context),
+                )
+        except TimeoutError as exc:
+            raise _timed_out(self._deadline) from exc
         except UNAVAILABLE_ERRORS as exc:
             raise _unavailable(exc) from exc
         except UNDECODABLE_ERRORS as exc:
@@ -78,16 +100,28 @@ class GeminiChatProvider:
     async def stream(self, *, message: str, context: ChatContext) -> AsyncIterator[str]:
         """The answer in pieces as they arrive; a failure mid-answer raises `ChatProviderError`."""
         sent = 0
+        loop = asyncio.get_running_loop()
+        # The call and its first piece share one deadline; every later piece gets its own.
+        first_by = loop.time() + self._deadline
         try:
-            chunks = await self._client.aio.models.generate_content_stream(
-                model=self._model,
-                contents=build_contents(message=message, history=context.history),
-                config=self._config(context),
-            )
+            async with asyncio.timeout_at(first_by):
+                chunks = await self._client.aio.models.generate_content_stream(
+                    model=self._model,
+                    contents=build_contents(message=message, history=context.history),
+                    config=self._config(context),
+                )
             # aclosing: leaving early (cap reached, client gone) still frees the connection.
             # The SDK annotates an AsyncIterator but returns an async generator (it has aclose).
-            async with aclosing(cast(AsyncGenerator[types.GenerateContentResponse, None], chunks)):
-                async for chunk in chunks:
+            stream = cast(AsyncGenerator[types.GenerateContentResponse, None], chunks)
+            async with aclosing(stream):
+                while True:
+                    # The timeout wraps the wait for one piece only, never a `yield`: the
+                    # consumer's time between pieces is not ours to cancel.
+                    try:
+                        async with asyncio.timeout_at(first_by if not sent else loop.time() + self._deadline):
+                            chunk = await anext(stream)
+                    except StopAsyncIteration:
+                        break
                     _check_finished(chunk)
                     piece = clean_piece(_text_of(chunk))
                     if not sent:
@@ -99,6 +133,8 @@ class GeminiChatProvider:
                     yield piece
                     if sent >= MAX_REPLY_CHARS:
                         break
+        except TimeoutError as exc:
+            raise _timed_out(self._deadline) from exc
         except UNAVAILABLE_ERRORS as exc:
             raise _unavailable(exc) from exc
         except UNDECODABLE_ERRORS as exc:
@@ -145,6 +181,15 @@ def _check_finished(response: types.GenerateContentResponse) -> None:
 def _unavailable(exc: Exception) -> ChatProviderError:
     logger.warning("gemini chat unavailable: %s", describe_error(exc))
     return ChatProviderError(code=UNAVAILABLE)
+
+
+def _timed_out(deadline: float) -> ChatProviderError:
+    logger.warning("gemini chat gave no answer within %ss", deadline)
+    return ChatProviderError(
+        "The assistant did not answer in time; try again shortly.",
+        code=UNAVAILABLE,
+        details={"reason": "timeout", "deadline_seconds": deadline},
+    )
 
 
 def _invalid(reason: str) -> ChatProviderError:

@@ -184,6 +184,11 @@ class FakeGemini:
         with self._script.lock:
             self._script.replies.extend(replies)
 
+    def clear(self) -> None:
+        """Forget the replies not used yet."""
+        with self._script.lock:
+            self._script.replies.clear()
+
     def __enter__(self) -> "FakeGemini":
         self._thread.start()
         return self

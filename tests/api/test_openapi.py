@@ -51,14 +51,14 @@ def test_operation_ids_are_readable_and_unique(document: dict[str, Any]) -> None
 
 def test_a_new_router_gets_readable_operation_ids_for_free(tmp_path: Path) -> None:
     app = create_app(make_settings("http://127.0.0.1:1", tmp_path))
-    journal = APIRouter(prefix="/journal", tags=["journal"])
+    wishlist = APIRouter(prefix="/wishlist", tags=["wishlist"])
 
-    @journal.get("/entries", responses=error_responses(401))
-    def list_entries() -> list[str]:
+    @wishlist.get("/items", responses=error_responses(401))
+    def list_items() -> list[str]:
         return []
 
-    app.include_router(journal, prefix="/api/v1")
-    assert app.openapi()["paths"]["/api/v1/journal/entries"]["get"]["operationId"] == "journal-list-entries"
+    app.include_router(wishlist, prefix="/api/v1")
+    assert app.openapi()["paths"]["/api/v1/wishlist/items"]["get"]["operationId"] == "wishlist-list-items"
 
 
 def test_each_operation_declares_its_own_errors_in_the_envelope(document: dict[str, Any]) -> None:

@@ -90,11 +90,11 @@ class ScanTransitions(ScansTable):
                 user_action=user_action,
             )
 
-        if updates.get("status") == "completed" and updates.get("passed_quality"):
-            # The user item's pointer moves to this scan unless it names a later one (scans
-            # can finish out of order) or is unknown (an old account): then the plain write.
-            if write(self._user_pointer(scan.user_id, scan.scan_id)):
-                return True
+        # A usable result moves the user item's pointer to this scan, unless it names a later
+        # one (scans can finish out of order) or is unknown (an old account): the plain write.
+        completed = updates.get("status") == "completed" and bool(updates.get("passed_quality"))
+        if completed and write(self._user_pointer(scan.user_id, scan.scan_id)):
+            return True
         return write(None)
 
     def _transition(

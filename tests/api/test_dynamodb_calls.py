@@ -109,7 +109,8 @@ def test_a_chat_message_in_an_existing_session_adds_the_session_and_its_history(
     _, calls = _chat(
         client, container, planned["headers"], content="And at night?", session_id=first["session_id"]
     )
-    assert calls == ["GetItem", "UpdateItem", "GetItem", "Query", "BatchGetItem", "TransactWriteItems"]
+    # No summary read: the history query proves the session (the turn's transaction re-checks it).
+    assert calls == ["GetItem", "UpdateItem", "Query", "BatchGetItem", "TransactWriteItems"]
 
 
 def test_a_user_without_scan_or_plan_skips_the_read(client: TestClient, container: Any, user: dict) -> None:

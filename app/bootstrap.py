@@ -18,6 +18,7 @@ from app.auth.login_guard import LockoutPolicy, LoginGuard
 from app.auth.repository import UsersRepository
 from app.auth.service import AuthService
 from app.chat.context import ChatContextBuilder
+from app.chat.context_reads import ContextReads
 from app.chat.repository import ChatRepository
 from app.chat.service import ChatService
 from app.consultations.directory import load_directory
@@ -328,6 +329,11 @@ def build_container(
             plans=plans,
             skin_logs=skin_logs,
             cycle=CycleChatContext(cycles=cycles, insights=insights),
+            mark_tracking=lambda uid, features: users.add_tracking(user_id=uid, features=features),
+            reads=ContextReads(client, scans_table=names["scans"], plans_table=names["plans"]),
+            repair_pointer=lambda uid, pointer, value, seen: users.fill_pointer(
+                user_id=uid, pointer=pointer, value=value, seen=seen
+            ),
         ),
         limiter=limiter,
         messages_per_minute=settings.chat_messages_per_minute,

@@ -163,7 +163,9 @@ class UsersData:
         if user is None:
             return {"profile": None, "sessions": []}
         return {
-            "profile": user.model_dump(exclude={"password_hash", "sessions"}),
+            "profile": user.model_dump(
+                exclude={"password_hash", "sessions", "tracking", "latest_scan_id", "current_plan_id"}
+            ),
             "sessions": [
                 {"created_at": s.created_at, "expires_at": s.expires_at, "user_agent": s.user_agent}
                 for s in user.sessions.values()

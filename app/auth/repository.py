@@ -16,6 +16,7 @@ from app.auth.models import AuthSession, UserRecord
 from app.auth.session_store import SessionWrites, version_condition
 from app.core.errors import AccountGoneError, ConflictError
 from app.db.dynamodb import from_item, to_attr, to_item
+from app.db.guards import TRACKING_ATTR
 from app.db.keys import (
     EMAIL_GUARD_PREFIX,
     EMAIL_INDEX,
@@ -199,6 +200,38 @@ class UsersRepository(SessionWrites):
         except ConditionFailed:
             return False
         return True
+
+    def add_tracking(self, *, user_id: str, features: list[str]) -> None:
+        """Add names to the user's `tracking` set (a no-op for an account that is gone)."""
+        try:
+            self._call(
+                "update_item",
+                Key=user_key(user_id),
+                UpdateExpression="ADD #tracking :features",
+                ConditionExpression="attribute_exists(user_id)",
+                ExpressionAttributeNames={"#tracking": TRACKING_ATTR},
+                ExpressionAttributeValues={":features": {"SS": sorted(set(features))}},
+            )
+        except ConditionFailed:
+            return
+
+    def fill_pointer(self, *, user_id: str, pointer: str, value: str, seen: str | None) -> None:
+        """Set a pointer attribute if it still holds `seen` (None: absent); else leave it (a writer won)."""
+        condition = "attribute_exists(user_id) AND " + (
+            "attribute_not_exists(#pointer)" if seen is None else "#pointer = :seen"
+        )
+        values = {":value": to_attr(value), **({":seen": to_attr(seen)} if seen is not None else {})}
+        try:
+            self._call(
+                "update_item",
+                Key=user_key(user_id),
+                UpdateExpression="SET #pointer = :value",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#pointer": pointer},
+                ExpressionAttributeValues=values,
+            )
+        except ConditionFailed:
+            return
 
     def mark_deletion_requested(self, *, user_id: str, requested_at: str) -> None:
         """Tokens stop working from this write on; the data is removed afterwards."""

@@ -22,6 +22,7 @@ from app.core.security import (
     utc_now,
     verify_password,
 )
+from app.db.guards import NO_POINTER, TRACKING_CHECKED
 from app.db.keys import register_ip_owner
 
 logger = logging.getLogger("dermalens.auth")
@@ -82,6 +83,10 @@ class AuthService:
             password_hash=hash_password(password),
             created_at=now,
             updated_at=now,
+            # A new account has no optional-feature data yet: readers need not look for any.
+            tracking=[TRACKING_CHECKED],
+            latest_scan_id=NO_POINTER,
+            current_plan_id=NO_POINTER,
             **{k: v for k, v in profile.items() if v is not None},
         )
         self._users.create(user=user)

@@ -6,8 +6,18 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from app.auth.models import UserRecord
+from app.chat.context_reads import ContextReads, PointerRepair, pointer_id
 from app.core.security import utc_now
-from app.plans.service import PlanService
+from app.db.guards import (
+    NO_POINTER,
+    PLAN_POINTER,
+    SCAN_POINTER,
+    TRACK_CYCLES,
+    TRACK_SKIN_LOGS,
+    TRACKING_CHECKED,
+)
+from app.plans.models import PlanRecord
+from app.plans.service import CURRENT_STATUSES, PlanService
 from app.plans.timeline import adherence, plan_timeline
 from app.providers.assistant.base import ChatContext
 from app.scans.repository import ScanRecord, ScansRepository
@@ -28,12 +38,20 @@ class ChatContextBuilder:
         plans: PlanService,
         skin_logs: "SkinLogService | None" = None,
         cycle: Callable[[UserRecord], dict[str, Any] | None] | None = None,
+        mark_tracking: Callable[[str, list[str]], None] | None = None,
+        reads: ContextReads | None = None,
+        repair_pointer: PointerRepair | None = None,
     ) -> None:
         self._scans = scans
         self._plans = plans
         self._skin_logs = skin_logs
         # The user's cycle section (app/insights/context.py); None without cycle tracking.
         self._cycle = cycle
+        # (user id, features) → added to the user's `tracking` set (UsersRepository.add_tracking).
+        self._mark_tracking = mark_tracking
+        # The scan and plan by the user item's pointers, in one call (app/chat/context_reads.py).
+        self._reads = reads
+        self._repair_pointer = repair_pointer
 
     def __call__(self, user: UserRecord) -> ChatContext:
         now = utc_now()
@@ -46,7 +64,7 @@ class ChatContextBuilder:
             "pregnant_or_breastfeeding": user.pregnant_or_breastfeeding,
             "age": now.year - user.birth_year if user.birth_year else None,
         }
-        scan = self._scans.latest_completed(user_id=user.user_id)
+        scan, plan_record = self._scan_and_plan(user)
         latest_scan = (
             {
                 "scan_id": scan.scan_id,
@@ -59,7 +77,6 @@ class ChatContextBuilder:
             if scan
             else None
         )
-        plan_record = self._plans.find_active(user_id=user.user_id)
         plan = None
         plan_adherence = None
         if plan_record:
@@ -87,9 +104,51 @@ class ChatContextBuilder:
             plan=plan,
             adherence=plan_adherence,
             today=today,
-            skin_logs=self._recent_skin_logs(user.user_id),
-            cycle=self._cycle(user) if self._cycle else None,
+            **self._tracked_sections(user),
         )
+
+    def _scan_and_plan(self, user: UserRecord) -> tuple[ScanRecord | None, PlanRecord | None]:
+        """The latest completed scan and the current plan: one BatchGetItem when the pointers are known."""
+        if self._reads is None:
+            return self._scans.latest_completed(user_id=user.user_id), self._plans.find_active(
+                user_id=user.user_id
+            )
+        scan_pointer, plan_pointer = user.latest_scan_id, user.current_plan_id
+        scan, plan = self._reads.scan_and_plan(
+            user_id=user.user_id, scan_id=pointer_id(scan_pointer), plan_id=pointer_id(plan_pointer)
+        )
+        if scan_pointer is None or (pointer_id(scan_pointer) and not _usable(scan)):
+            # Unknown (an account from before the pointer), or the scan it named was deleted.
+            scan = self._scans.latest_completed(user_id=user.user_id, consistent=True)
+            self._repair(user.user_id, SCAN_POINTER, scan.scan_id if scan else NO_POINTER, scan_pointer)
+        if plan_pointer is None:
+            plan = self._plans.find_active(user_id=user.user_id)
+            self._repair(user.user_id, PLAN_POINTER, plan.plan_id if plan else NO_POINTER, None)
+        # The pointer names the newest plan; once it is completed or abandoned there is none current.
+        return scan, plan if plan is not None and plan.status in CURRENT_STATUSES else None
+
+    def _repair(self, user_id: str, pointer: str, value: str, seen: str | None) -> None:
+        if self._repair_pointer is not None:
+            self._repair_pointer(user_id, pointer, value, seen)
+
+    def _tracked_sections(self, user: UserRecord) -> dict[str, Any]:
+        """Skin logs and cycle, each read only if the user's `tracking` marker says (or may say) so.
+
+        An account from before the marker existed is looked at once: what was found (and that
+        it was looked at) is added to its marker, so its next message reads only what it uses.
+        """
+        skin_known = user.tracks(TRACK_SKIN_LOGS)
+        cycle_known = user.tracks(TRACK_CYCLES)
+        skin_logs = self._recent_skin_logs(user.user_id) if skin_known is not False else None
+        cycle = self._cycle(user) if self._cycle and cycle_known is not False else None
+        unknown = skin_known is None or cycle_known is None
+        if unknown and self._mark_tracking and self._skin_logs is not None and self._cycle is not None:
+            found = [TRACKING_CHECKED]
+            # Any log at all marks the feature; `skin_logs` is None when there was none.
+            found += [TRACK_SKIN_LOGS] if skin_known is None and skin_logs else []
+            found += [TRACK_CYCLES] if cycle_known is None and cycle is not None else []
+            self._mark_tracking(user.user_id, found)
+        return {"skin_logs": skin_logs, "cycle": cycle}
 
     def _recent_skin_logs(self, user_id: str) -> list[dict[str, Any]] | None:
         """The newest self-rated logs, only the fields the assistant can talk about."""
@@ -104,6 +163,11 @@ class ChatContextBuilder:
             }
             for log in logs
         ] or None
+
+
+def _usable(scan: ScanRecord | None) -> bool:
+    """Whether a pointed-at scan is still what the pointer promises (completed, passed quality)."""
+    return scan is not None and scan.status == "completed" and bool(scan.passed_quality)
 
 
 def region_scores(scan: ScanRecord) -> dict[str, float]:

@@ -97,22 +97,45 @@ class ChatRepository(Repository):
             )
         else:
             actions.append(
-                {
-                    "Update": {
-                        "TableName": self.table_name,
-                        "Key": chat_summary_key(user_id, session.session_id),
-                        "UpdateExpression": "SET session_key = :key, last_activity_at = :at, "
-                        "last_message_preview = :preview ADD message_count :n",
-                        "ConditionExpression": "attribute_exists(message_id)",
-                        "ExpressionAttributeValues": {
-                            ":key": to_attr(session_key),
-                            ":at": to_attr(last.created_at),
-                            ":preview": to_attr(session.last_message_preview),
-                            ":n": to_attr(len(messages)),
-                        },
-                    }
-                }
+                self._summary_update(user_id, session.session_id, messages, session.last_message_preview)
             )
+        self._write_turn(user_id, actions)
+
+    def add_to_session(
+        self, *, user_id: str, session_id: str, preview: str, messages: list[ChatMessageRecord]
+    ) -> None:
+        """A turn in an existing session: the messages and the summary's update in one transaction.
+
+        The summary is not read first: the transaction's condition on it is the existence check
+        (SessionConflict when it is gone); UserGoneError as for `add_turn`.
+        """
+        actions: list[dict[str, Any]] = [
+            {"Put": {"TableName": self.table_name, "Item": to_item(m.stored())}} for m in messages
+        ]
+        actions.append(self._summary_update(user_id, session_id, messages, preview))
+        self._write_turn(user_id, actions)
+
+    def _summary_update(
+        self, user_id: str, session_id: str, messages: list[ChatMessageRecord], preview: str
+    ) -> dict[str, Any]:
+        last = messages[-1]
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": chat_summary_key(user_id, session_id),
+                "UpdateExpression": "SET session_key = :key, last_activity_at = :at, "
+                "last_message_preview = :preview ADD message_count :n",
+                "ConditionExpression": "attribute_exists(message_id)",
+                "ExpressionAttributeValues": {
+                    ":key": to_attr(chat_summary_session_key(last.message_id, session_id)),
+                    ":at": to_attr(last.created_at),
+                    ":preview": to_attr(preview),
+                    ":n": to_attr(len(messages)),
+                },
+            }
+        }
+
+    def _write_turn(self, user_id: str, actions: list[dict[str, Any]]) -> None:
         actions.extend(user_alive_check(users_table=self.users_table, user_id=user_id))
         reasons = transact(self._call, actions=actions)
         if reasons is None:
@@ -147,10 +170,19 @@ class ChatRepository(Repository):
         return [ChatSessionRecord.model_validate(i) for i in items], next_cursor
 
     def messages_page(
-        self, *, user_id: str, session_id: str, limit: int, cursor: str | None, newest_first: bool = False
+        self,
+        *,
+        user_id: str,
+        session_id: str,
+        limit: int,
+        cursor: str | None,
+        newest_first: bool = False,
+        consistent: bool = False,
     ) -> tuple[list[ChatMessageRecord], str | None]:
         """A session's messages in order (chronological unless `newest_first`)."""
+        extra: dict[str, Any] = {"ConsistentRead": True} if consistent else {}
         items, next_cursor = self._query_page(
+            **extra,
             user_id=user_id,
             limit=limit,
             cursor=cursor,

@@ -107,14 +107,17 @@ class ChatService:
             window_seconds=60,
             message=f"You can send {self._per_minute} messages a minute; wait a moment.",
         )
+        new_session = None
         if session_id:
-            session = self._chat.get_session(user_id=user.user_id, session_id=session_id)
-            if session is None:
-                raise SessionNotFoundError()
+            # No summary read: a session always holds its first turn, so history is the proof
+            # it exists (and is the caller's: the query is in their partition); the turn's
+            # transaction re-checks the summary in case it is deleted meanwhile.
             history = self._recent_turns(user_id=user.user_id, session_id=session_id)
+            if not history:
+                raise SessionNotFoundError()
         else:
             now = iso(utc_now())
-            session = ChatSessionRecord(
+            new_session = ChatSessionRecord(
                 user_id=user.user_id,
                 session_id=new_id(),
                 title=session_title(content),
@@ -129,15 +132,20 @@ class ChatService:
         return PreparedTurn(
             user=user,
             content=content,
-            session=session,
-            is_new=not session_id,
+            session_id=new_session.session_id if new_session else str(session_id),
+            new_session=new_session,
             context=context,
             provider=self._provider_for(user.user_id) if self._provider_for else None,
         )
 
     def _recent_turns(self, *, user_id: str, session_id: str) -> list[ChatTurn]:
         messages, _ = self._chat.messages_page(
-            user_id=user_id, session_id=session_id, limit=HISTORY_TURNS, cursor=None, newest_first=True
+            user_id=user_id,
+            session_id=session_id,
+            limit=HISTORY_TURNS,
+            cursor=None,
+            newest_first=True,
+            consistent=True,  # a message sent right after the first must find the session
         )
         return [ChatTurn(role=m.role, content=m.content) for m in reversed(messages)]
 

@@ -46,7 +46,7 @@ class TurnStreamer:
         )
         streamed: list[str] = []
         finished = False
-        yield {"event": "start", "data": {"session_id": prepared.session.session_id}}
+        yield {"event": "start", "data": {"session_id": prepared.session_id}}
         try:
             async for piece in self._pieces(
                 screened=screened, content=prepared.content, context=prepared.context, answer=answer

@@ -29,10 +29,16 @@ class PreparedTurn:
 
     user: UserRecord
     content: str
-    session: ChatSessionRecord
-    is_new: bool
+    session_id: str
+    # The summary a new session starts with; None for an existing session (its summary is
+    # updated in place by the turn's transaction, never read first).
+    new_session: ChatSessionRecord | None
     context: ChatContext
     provider: ChatProvider | None = None  # None: the configured one (else the user's, e.g. opted out)
+
+    @property
+    def is_new(self) -> bool:
+        return self.new_session is not None
 
 
 @dataclass
@@ -47,7 +53,7 @@ class Answer:
 
 @dataclass
 class Turn:
-    session: ChatSessionRecord
+    session_id: str
     user_message: ChatMessageRecord
     assistant_message: ChatMessageRecord
 
@@ -55,7 +61,7 @@ class Turn:
 def message_payload(turn: Turn) -> dict[str, Any]:
     """The stored turn as the API shows it (no owner id)."""
     return {
-        "session_id": turn.session.session_id,
+        "session_id": turn.session_id,
         "user_message": turn.user_message.model_dump(exclude={"user_id"}),
         "assistant_message": turn.assistant_message.model_dump(exclude={"user_id"}),
     }
@@ -69,7 +75,6 @@ class TurnRecorder:
 
     def record(self, *, prepared: PreparedTurn, answer: Answer) -> Turn:
         """Store the turn; the session comes back with its new preview and count."""
-        session = prepared.session
         user_message = self._message(prepared=prepared, answer=answer, role="user", text=prepared.content)
         assistant_message = self._message(
             prepared=prepared,
@@ -81,22 +86,31 @@ class TurnRecorder:
             context_refs=_context_refs(prepared.context),
             interrupted=answer.interrupted,
         )
-        session.last_message_preview = answer.text[:PREVIEW_CHARS]
-        session.last_activity_at = assistant_message.created_at
+        messages = [user_message, assistant_message]
+        preview = answer.text[:PREVIEW_CHARS]
         try:
-            self._chat.add_turn(
-                user_id=prepared.user.user_id,
-                session=session,
-                messages=[user_message, assistant_message],
-                is_new=prepared.is_new,
-            )
+            if prepared.new_session is not None:
+                session = prepared.new_session
+                session.last_message_preview = preview
+                session.last_activity_at = assistant_message.created_at
+                self._chat.add_turn(
+                    user_id=prepared.user.user_id, session=session, messages=messages, is_new=True
+                )
+            else:
+                self._chat.add_to_session(
+                    user_id=prepared.user.user_id,
+                    session_id=prepared.session_id,
+                    preview=preview,
+                    messages=messages,
+                )
         except SessionConflict as exc:
             raise SessionNotFoundError("The session was deleted meanwhile.") from exc
         except UserGoneError as exc:
             # The account was deleted (or is being deleted) while the answer was generated.
             raise AccountGoneError() from exc
-        session.message_count = 2 if prepared.is_new else session.message_count + 2
-        return Turn(session=session, user_message=user_message, assistant_message=assistant_message)
+        return Turn(
+            session_id=prepared.session_id, user_message=user_message, assistant_message=assistant_message
+        )
 
     @staticmethod
     def _message(
@@ -110,7 +124,7 @@ class TurnRecorder:
         return ChatMessageRecord(
             user_id=prepared.user.user_id,
             message_id=new_id(),
-            session_id=prepared.session.session_id,
+            session_id=prepared.session_id,
             role=role,
             content=text,
             created_at=iso(utc_now()),

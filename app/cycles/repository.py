@@ -10,7 +10,7 @@ from typing import Any
 
 from app.cycles.models import CycleSlot, PeriodRecord
 from app.db.dynamodb import from_item, to_attr, to_item
-from app.db.guards import UserGoneError, refused_by_user_check, transact, user_alive_check
+from app.db.guards import TRACK_CYCLES, UserGoneError, refused_by_user_check, transact, user_alive_tracking
 from app.db.keys import CYCLE_SLOT_SK, PERIOD_PREFIX, period_sk, record_key
 from app.db.repository import Repository
 
@@ -82,7 +82,10 @@ class CyclesRepository(Repository):
         if put is not None:
             item = {"user_id": user_id, "sk": new_sk, **put.model_dump(mode="json", exclude={"user_id"})}
             actions.append({"Put": {"TableName": self.table_name, "Item": to_item(item)}})
-        actions.extend(user_alive_check(users_table=self.users_table, user_id=user_id))
+        # The user check also marks the user as tracking cycles (the chat context reads it).
+        actions.extend(
+            user_alive_tracking(users_table=self.users_table, user_id=user_id, feature=TRACK_CYCLES)
+        )
         reasons = transact(self._call, actions=actions)
         if reasons is None:
             return

@@ -10,10 +10,31 @@ from collections.abc import Callable
 from typing import Any
 
 from app.core.errors import DependencyUnavailableError
+from app.db.dynamodb import to_attr
 from app.db.keys import user_key
 from app.db.repository import TransactionCancelled
 
 USER_ALIVE = "attribute_exists(user_id) AND attribute_not_exists(deletion_requested_at)"
+
+# The user item's `tracking` string set names the optional features a user ever wrote data
+# for, so readers (the chat context) skip a query for what a user never used. The first
+# write of a feature adds its name in the same transaction that checks the user (an Update
+# with the alive condition instead of a ConditionCheck: one action does both).
+# `TRACKING_CHECKED` says the set is complete: registration writes it; for an account made
+# before the marker existed it is added once a reader has looked (see app/chat/context.py).
+TRACKING_ATTR = "tracking"
+TRACK_CYCLES = "cycles"
+TRACK_SKIN_LOGS = "skin_logs"
+TRACKING_CHECKED = "checked"
+
+# Pointers on the user item, so the chat context reads the latest completed scan and the
+# current plan with one BatchGetItem: `latest_scan_id` (the newest completed scan that passed
+# quality; only ever moved forward) and `current_plan_id` (the newest plan, set by the
+# transaction that creates it). `NO_POINTER` = known to be none (new accounts); an absent
+# attribute = unknown (accounts from before the pointers): the reader queries and fills it.
+SCAN_POINTER = "latest_scan_id"
+PLAN_POINTER = "current_plan_id"
+NO_POINTER = "-"  # sorts before every ULID, so "move forward" conditions accept it
 _CONFLICT_RETRIES = 4
 
 
@@ -36,9 +57,49 @@ def user_alive_check(*, users_table: str, user_id: str) -> list[dict[str, Any]]:
     ]
 
 
+def user_alive_tracking(*, users_table: str, user_id: str, feature: str) -> list[dict[str, Any]]:
+    """The user check as an Update that also adds `feature` to the user's `tracking` set."""
+    if not users_table:
+        return []
+    return [
+        {
+            "Update": {
+                "TableName": users_table,
+                "Key": user_key(user_id),
+                "UpdateExpression": "ADD #tracking :feature",
+                "ConditionExpression": USER_ALIVE,
+                "ExpressionAttributeNames": {"#tracking": TRACKING_ATTR},
+                "ExpressionAttributeValues": {":feature": {"SS": [feature]}},
+            }
+        }
+    ]
+
+
+def user_alive_pointer(
+    *, users_table: str, user_id: str, pointer: str, value: str, forward_only: bool = False
+) -> list[dict[str, Any]]:
+    """The user check as an Update that also sets a pointer (`forward_only`: only to a later id)."""
+    if not users_table:
+        return []
+    condition = USER_ALIVE + (" AND #pointer < :value" if forward_only else "")
+    return [
+        {
+            "Update": {
+                "TableName": users_table,
+                "Key": user_key(user_id),
+                "UpdateExpression": "SET #pointer = :value",
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": {"#pointer": pointer},
+                "ExpressionAttributeValues": {":value": to_attr(value)},
+            }
+        }
+    ]
+
+
 def refused_by_user_check(*, actions: list[dict[str, Any]], reasons: list[str]) -> bool:
     """Whether the user check (placed last in `actions`) is what refused the transaction."""
-    return "ConditionCheck" in actions[-1] and reasons[-1:] == ["ConditionalCheckFailed"]
+    last = actions[-1].get("ConditionCheck") or actions[-1].get("Update") or {}
+    return last.get("ConditionExpression") == USER_ALIVE and reasons[-1:] == ["ConditionalCheckFailed"]
 
 
 def transact(call: Callable[..., Any], *, actions: list[dict[str, Any]]) -> list[str] | None:

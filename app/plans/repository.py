@@ -11,7 +11,7 @@ from typing import Any
 
 from app.core.security import iso, utc_now
 from app.db.dynamodb import from_item, to_attr, to_item
-from app.db.guards import UserGoneError, refused_by_user_check, transact, user_alive_check
+from app.db.guards import PLAN_POINTER, UserGoneError, refused_by_user_check, transact, user_alive_pointer
 from app.db.keys import CHECKIN_PATH, PLAN_SLOT_SK, checkin_path_names, plan_key, plan_slot_key
 from app.db.repository import (
     ConditionFailed,
@@ -92,7 +92,12 @@ class PlansRepository(Repository):
                     }
                 }
             )
-        actions.extend(user_alive_check(users_table=self.users_table, user_id=plan.user_id))
+        # The user check also points the user item at the new plan (the chat context reads it).
+        actions.extend(
+            user_alive_pointer(
+                users_table=self.users_table, user_id=plan.user_id, pointer=PLAN_POINTER, value=plan.plan_id
+            )
+        )
         reasons = transact(self._call, actions=actions)
         if reasons is None:
             return

@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from app.core.security import iso, utc_now
 from app.db.dynamodb import from_item, to_attr
-from app.db.guards import transact, user_alive_check
+from app.db.guards import SCAN_POINTER, transact, user_alive_check, user_alive_pointer
 from app.db.keys import scan_job_key, scan_key, upload_expiry_key
 from app.db.repository import Repository
 from app.scans.models import ScanRecord
@@ -29,6 +29,16 @@ class ScansTable(Repository):
     def _user_alive(self, user_id: str) -> list[dict[str, Any]]:
         """The shared ConditionCheck on the user (app/db/guards.py)."""
         return user_alive_check(users_table=self.users_table, user_id=user_id)
+
+    def _user_pointer(self, user_id: str, scan_id: str) -> list[dict[str, Any]]:
+        """The user check that also moves the user's latest-scan pointer forward to `scan_id`."""
+        return user_alive_pointer(
+            users_table=self.users_table,
+            user_id=user_id,
+            pointer=SCAN_POINTER,
+            value=scan_id,
+            forward_only=True,
+        )
 
     def _expiry_marker(self, scan: ScanRecord, action: MarkerAction) -> dict[str, Any]:
         """Put or delete the marker that lets the sweep find a scan still awaiting photos."""

@@ -61,7 +61,9 @@ class ScanQueries(ScansTable):
         )
         return [ScanRecord.model_validate(item) for item in items]
 
-    def latest_completed(self, *, user_id: str, before_scan_id: str | None = None) -> ScanRecord | None:
+    def latest_completed(
+        self, *, user_id: str, before_scan_id: str | None = None, consistent: bool = False
+    ) -> ScanRecord | None:
         """The newest completed scan that passed quality (optionally older than a scan)."""
         values = {":uid": to_attr(user_id), ":completed": to_attr("completed"), ":true": to_attr(True)}
         condition = "user_id = :uid"
@@ -76,6 +78,8 @@ class ScanQueries(ScansTable):
             "ScanIndexForward": False,
             "Limit": 25,
         }
+        if consistent:  # what a pointer is filled from must not miss a scan that just finished
+            kwargs["ConsistentRead"] = True
         while True:
             page = self._call("query", **kwargs)
             if page.get("Items"):

@@ -101,13 +101,23 @@ class ScanTransitions(ScansTable):
     def finish(self, *, scan: ScanRecord, updates: dict[str, Any]) -> bool:
         """processing → completed | failed, removing the job marker in the same transaction;
         False if the scan was deleted meanwhile (or its user is being deleted)."""
-        return self._transition(
-            scan=scan,
-            expected=("processing",),
-            updates=updates,
-            removes=("lease_expires_at",),
-            marker="delete",
-        )
+
+        def write(user_action: list[dict[str, Any]] | None) -> bool:
+            return self._transition(
+                scan=scan,
+                expected=("processing",),
+                updates=updates,
+                removes=("lease_expires_at",),
+                marker="delete",
+                user_action=user_action,
+            )
+
+        # A usable result moves the user item's pointer to this scan, unless it names a later
+        # one (scans can finish out of order) or is unknown (an old account): the plain write.
+        completed = updates.get("status") == "completed" and bool(updates.get("passed_quality"))
+        if completed and write(self._user_pointer(scan.user_id, scan.scan_id)):
+            return True
+        return write(None)
 
     def _transition(
         self,
@@ -118,6 +128,7 @@ class ScanTransitions(ScansTable):
         removes: tuple[str, ...] = (),
         marker: MarkerAction,
         also: list[dict[str, Any]] | None = None,
+        user_action: list[dict[str, Any]] | None = None,
     ) -> bool:
         expression, names, values = update_expression({**updates, **dict.fromkeys(removes)})
         names["#status"] = "status"
@@ -135,7 +146,8 @@ class ScanTransitions(ScansTable):
                 "ExpressionAttributeValues": values,
             }
         }
-        actions = [update, self._job_marker(scan, marker), *(also or []), *self._user_alive(scan.user_id)]
+        user = user_action if user_action is not None else self._user_alive(scan.user_id)
+        actions = [update, self._job_marker(scan, marker), *(also or []), *user]
         return self._write(actions) is None
 
     def pending_jobs(self) -> list[tuple[str, str]]:

@@ -10,7 +10,14 @@ from typing import Any
 
 from app.core.security import iso
 from app.db.dynamodb import from_item, to_attr, to_item
-from app.db.guards import UserGoneError, refused_by_user_check, transact, user_alive_check
+from app.db.guards import (
+    TRACK_SKIN_LOGS,
+    UserGoneError,
+    refused_by_user_check,
+    transact,
+    user_alive_check,
+    user_alive_tracking,
+)
 from app.db.keys import (
     SKIN_LOG_ID_PREFIX,
     SKIN_LOG_PREFIX,
@@ -42,7 +49,8 @@ class SkinLogsRepository(Repository):
         actions = [
             self._put_log(log, condition="attribute_not_exists(sk)"),
             self._put_pointer(log, condition="attribute_not_exists(sk)"),
-            *user_alive_check(users_table=self.users_table, user_id=log.user_id),
+            # The user check also marks the user as keeping skin logs (the chat context reads it).
+            *user_alive_tracking(users_table=self.users_table, user_id=log.user_id, feature=TRACK_SKIN_LOGS),
         ]
         reasons = transact(self._call, actions=actions)
         if reasons is None:

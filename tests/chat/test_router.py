@@ -179,6 +179,20 @@ def test_other_users_session_is_404_and_delete(client: TestClient, register, use
     assert client.get(f"{CHAT}/sessions", headers=user["headers"]).json()["items"] == []
 
 
+def test_a_message_to_a_deleted_or_unknown_session_is_404(client: TestClient, user: dict) -> None:
+    session_id = send(client, user, "hello")["session_id"]
+    assert client.delete(f"{CHAT}/sessions/{session_id}", headers=user["headers"]).status_code == 204
+    for target in (session_id, "01ARZ3NDEKTSV4RRFFQ69G5FAV"):
+        response = client.post(
+            f"{CHAT}/messages",
+            headers=user["headers"],
+            json={"content": "still there?", "session_id": target},
+        )
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "session_not_found"
+    assert client.get(f"{CHAT}/sessions", headers=user["headers"]).json()["items"] == [], "nothing recreated"
+
+
 @pytest.mark.parametrize("content", ["", "   ", "x" * 2001])
 def test_empty_or_oversized_message_is_422(client: TestClient, user: dict, content: str) -> None:
     assert (

@@ -102,7 +102,7 @@ def seed_demo(container: "Container", *, email: str = DEMO_EMAIL, password: str 
     session_id = None
     for question in DEMO_QUESTIONS:
         turn = asyncio.run(container.chat.send(user=user, content=question, session_id=session_id))
-        session_id = turn.session.session_id
+        session_id = turn.session_id
     return DemoAccount(
         user_id=user.user_id,
         email=email,

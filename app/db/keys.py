@@ -52,6 +52,16 @@ def is_email_guard(user_id: str) -> bool:
 # a token sit under a hashed owner so the table holds no raw emails, addresses or tokens.
 
 
+def dated_range(prefix: str, date_from: str | None, date_to: str | None) -> tuple[str, str]:
+    """Inclusive sort-key bounds of `<prefix><YYYY-MM-DD>#<id>` items dated `date_from`..`date_to`.
+
+    "#" < digits < "~": the bare prefix starts before any date, "<date>#~" ends after its ids.
+    """
+    low = f"{prefix}{date_from}#" if date_from else prefix
+    high = f"{prefix}{date_to}#~" if date_to else f"{prefix}~"
+    return low, high
+
+
 def record_key(owner: str, sk: str) -> dict[str, Any]:
     """A records item's key."""
     return {"user_id": to_attr(owner), "sk": to_attr(sk)}
@@ -401,10 +411,7 @@ def skin_log_sk(log_date: str, log_id: str) -> str:
 
 def skin_log_range(date_from: str | None, date_to: str | None) -> tuple[str, str]:
     """Inclusive sort-key bounds of the logs dated `date_from`..`date_to` (either may be open)."""
-    # "#" < digits < "~": the bare prefix starts before any date, "<date>#~" ends after its ids.
-    low = f"{SKIN_LOG_PREFIX}{date_from}#" if date_from else SKIN_LOG_PREFIX
-    high = f"{SKIN_LOG_PREFIX}{date_to}#~" if date_to else f"{SKIN_LOG_PREFIX}~"
-    return low, high
+    return dated_range(SKIN_LOG_PREFIX, date_from, date_to)
 
 
 def skin_log_key(user_id: str, log_date: str, log_id: str) -> dict[str, Any]:

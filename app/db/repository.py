@@ -149,6 +149,24 @@ class Repository:
         items = [from_item(item) for item in page.get("Items", [])]
         return items, encode_cursor(page.get("LastEvaluatedKey"), partition_key="user_id")
 
+    def _query_sk_range(
+        self, *, user_id: str, low: str, high: str, limit: int, cursor: str | None, newest_first: bool = True
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the user's items with `low <= sk <= high`, in sort-key order."""
+        return self._query_page(
+            user_id=user_id,
+            limit=limit,
+            cursor=cursor,
+            cursor_keys={"sk"},
+            forward=not newest_first,
+            KeyConditionExpression="user_id = :uid AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":uid": to_attr(user_id),
+                ":low": to_attr(low),
+                ":high": to_attr(high),
+            },
+        )
+
     def _delete_keys(self, keys: list[dict[str, Any]]) -> None:
         """Delete items by key in batches of 25, retrying unprocessed ones."""
         for start in range(0, len(keys), 25):

@@ -9,7 +9,14 @@ from typing import Any
 
 from app.db.dynamodb import from_item, to_attr, to_item
 from app.db.guards import UserGoneError, refused_by_user_check, transact, user_alive_check
-from app.db.keys import JOURNAL_PREFIX, JOURNAL_REF_PREFIX, journal_ref_sk, journal_sk, record_key
+from app.db.keys import (
+    JOURNAL_PREFIX,
+    JOURNAL_REF_PREFIX,
+    dated_range,
+    journal_ref_sk,
+    journal_sk,
+    record_key,
+)
 from app.db.repository import ConditionFailed, Repository, update_expression
 from app.journal.models import JournalEntryRecord
 
@@ -69,21 +76,9 @@ class JournalRepository(Repository):
         self, *, user_id: str, limit: int, cursor: str | None, date_from: str | None, date_to: str | None
     ) -> tuple[list[JournalEntryRecord], str | None]:
         """Newest date first, within inclusive YYYY-MM-DD bounds."""
-        low = JOURNAL_PREFIX + (date_from or "")
-        # "~" sorts after every id character, so the whole last day is included.
-        high = JOURNAL_PREFIX + (f"{date_to}#~" if date_to else "~")
-        items, next_cursor = self._query_page(
-            user_id=user_id,
-            limit=limit,
-            cursor=cursor,
-            cursor_keys={"sk"},
-            forward=False,
-            KeyConditionExpression="user_id = :uid AND sk BETWEEN :low AND :high",
-            ExpressionAttributeValues={
-                ":uid": to_attr(user_id),
-                ":low": to_attr(low),
-                ":high": to_attr(high),
-            },
+        low, high = dated_range(JOURNAL_PREFIX, date_from, date_to)
+        items, next_cursor = self._query_sk_range(
+            user_id=user_id, low=low, high=high, limit=limit, cursor=cursor
         )
         return [JournalEntryRecord.model_validate(item) for item in items], next_cursor
 

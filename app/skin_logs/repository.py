@@ -137,18 +137,8 @@ class SkinLogsRepository(Repository):
     ) -> tuple[list[SkinLogRecord], str | None]:
         """Logs dated `date_from`..`date_to` (inclusive), by date, with the API's cursor."""
         low, high = skin_log_range(date_from, date_to)
-        items, next_cursor = self._query_page(
-            user_id=user_id,
-            limit=limit,
-            cursor=cursor,
-            cursor_keys={"sk"},
-            forward=not newest_first,
-            KeyConditionExpression="user_id = :uid AND sk BETWEEN :low AND :high",
-            ExpressionAttributeValues={
-                ":uid": to_attr(user_id),
-                ":low": to_attr(low),
-                ":high": to_attr(high),
-            },
+        items, next_cursor = self._query_sk_range(
+            user_id=user_id, low=low, high=high, limit=limit, cursor=cursor, newest_first=newest_first
         )
         return [_record(item) for item in items], next_cursor
 

@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from moto.server import ThreadedMotoServer
 
 from app.core.config import get_settings
-from app.db.local_dynamodb import free_port
 from app.main import create_app
 from app.providers.storage.s3 import build_s3_client
 from tests.conftest import PASSWORD, unique_email
 from tests.envfiles import ENV_EXAMPLE, clear_setting_env, parse_systemd_env, setup_ec2_env_file
 from tests.helpers import fresh_ip
+from tests.moto_server import FAKE_CREDENTIALS, moto_server
 
 
 def _fresh_address() -> tuple[str, int]:
@@ -66,16 +65,10 @@ def test_starts_from_a_copy_of_env_example(
 
 @pytest.fixture
 def moto_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    # moto accepts any credentials; on EC2 the instance role supplies real ones.
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    for name, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.mark.usefixtures("fresh_settings")

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from app.core.config import Settings
-from app.db.local_dynamodb import free_port
+from tests.moto_server import moto_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "check_aws_access.py"
@@ -19,15 +18,15 @@ SCRIPT = ROOT / "scripts" / "check_aws_access.py"
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
-    ).create_bucket(Bucket="photos-ok")
-    yield endpoint
-    server.stop()
+    with moto_server() as endpoint:
+        boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="t",
+            aws_secret_access_key="t",
+        ).create_bucket(Bucket="photos-ok")
+        yield endpoint
 
 
 def run_check(settings: Settings, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:

@@ -7,35 +7,31 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto.server import ThreadedMotoServer
 
 from app.bootstrap import build_push
 from app.core.errors import UnprocessableError
-from app.db.local_dynamodb import free_port
 from app.notifications.repository import NotificationsRepository
 from app.notifications.service import NotificationService
 from app.preferences.repository import PreferencesRepository
 from app.preferences.service import PreferencesService
 from app.providers.push import SnsPush
 from tests.conftest import make_settings
+from tests.moto_server import moto_server
 
 ANDROID_TOKEN = "fcm-token-" + "x" * 60
 
 
 @pytest.fixture(scope="module")
 def sns_client() -> Iterator[Any]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    # moto accepts any credentials; real deployments use the instance role.
-    yield boto3.session.Session().client(
-        "sns",
-        region_name="us-east-1",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    server.stop()
+    with moto_server() as endpoint:
+        # moto accepts any credentials; real deployments use the instance role.
+        yield boto3.session.Session().client(
+            "sns",
+            region_name="us-east-1",
+            endpoint_url=endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,13 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from pydantic import ValidationError
 
 from app.core.config import Settings, get_settings
 from app.db.local_dynamodb import free_port
 from app.providers.secrets import SecretUnavailableError
 from tests.envfiles import clear_setting_env
+from tests.moto_server import moto_server
 
 KEY = "s" * 24 + "-from-the-parameter-store-" + "x" * 10
 GEMINI_KEY = "AIza-test-gemini-key"
@@ -25,11 +25,8 @@ GEMINI_KEY = "AIza-test-gemini-key"
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

@@ -7,42 +7,33 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from moto.server import ThreadedMotoServer
 from PIL import Image
 
-from app.db.local_dynamodb import free_port
 from app.main import create_app
 from app.providers.storage.s3 import build_s3_client
 from tests.conftest import PASSWORD, make_settings, unique_email
 from tests.helpers import wait_for
 from tests.images import face_jpeg_with_gps
+from tests.moto_server import FAKE_CREDENTIALS, moto_server
 
 BUCKET = "dermalens-api-test"
 
 
 @pytest.fixture(scope="module")
 def s3_client_app(dynamodb_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    patch = pytest.MonkeyPatch()
-    # moto accepts any credentials; production uses the instance role.
-    patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    settings = make_settings(
-        dynamodb_endpoint,
-        tmp_path_factory.mktemp("s3app"),
-        storage_backend="s3",
-        s3_bucket_name=BUCKET,
-        s3_endpoint_url=f"http://127.0.0.1:{port}",
-    )
-    build_s3_client(settings).create_bucket(Bucket=BUCKET)
-    try:
+    with pytest.MonkeyPatch.context() as patch, moto_server() as endpoint:
+        for name, value in FAKE_CREDENTIALS.items():
+            patch.setenv(name, value)
+        settings = make_settings(
+            dynamodb_endpoint,
+            tmp_path_factory.mktemp("s3app"),
+            storage_backend="s3",
+            s3_bucket_name=BUCKET,
+            s3_endpoint_url=endpoint,
+        )
+        build_s3_client(settings).create_bucket(Bucket=BUCKET)
         with TestClient(create_app(settings)) as client:
             yield client
-    finally:
-        patch.undo()
-        server.stop()
 
 
 def _headers(client: TestClient) -> dict[str, str]:

@@ -10,15 +10,14 @@ from typing import Any
 import boto3
 import pytest
 from fastapi.testclient import TestClient
-from moto.server import ThreadedMotoServer
 
 from app.core.security import new_id
-from app.db.local_dynamodb import free_port
 from app.main import create_app
 from app.providers.queue import SqsJobQueue
 from tests.conftest import PASSWORD, make_settings, unique_email
 from tests.helpers import SCANS, upload_scan, wait_for
 from tests.images import face_jpeg
+from tests.moto_server import moto_server
 from tests.processes import child_process, isolated_tables, process_env, wait_until
 
 MAX_RECEIVES = 2
@@ -26,11 +25,8 @@ MAX_RECEIVES = 2
 
 @pytest.fixture(scope="module")
 def sqs_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

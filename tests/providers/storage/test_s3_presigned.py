@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from app.core.config import Settings
 from app.core.errors import DependencyUnavailableError
@@ -15,17 +14,15 @@ from app.db.local_dynamodb import free_port
 from app.providers.storage.s3 import S3ImageStorage, build_s3_client
 from tests.conftest import make_settings
 from tests.images import face_jpeg
+from tests.moto_server import moto_server
 
 BUCKET = "dermalens-test-images"
 
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 def s3_settings(endpoint: str, tmp_path, monkeypatch: pytest.MonkeyPatch, **overrides) -> Settings:

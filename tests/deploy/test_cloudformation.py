@@ -15,7 +15,6 @@ from app.core.security import new_id
 from app.db.dynamodb import TABLE_SPECS, TablesNotReadyError, TableSpec, check_tables, table_problems
 from app.db.keys import RAW_UPLOADS_ROOT
 from app.main import create_app
-from app.scans.worker import LEASE
 from scripts.s3_lifecycle import RULE_ID
 from tests.conftest import make_settings
 
@@ -208,7 +207,10 @@ def test_the_analysis_queue_dead_letters_after_n_receives_and_outlasts_a_claim()
     assert redrive["maxReceiveCount"] == {"Ref": "AnalysisMaxReceives"}
     visibility = template()["Parameters"]["AnalysisVisibilitySeconds"]["Default"]
     # A message reappears only after the DynamoDB claim it guards has expired.
-    assert int(visibility) > LEASE.total_seconds()
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert int(visibility) > defaults.analysis_lease_seconds
+    # The app's own visibility timeout on receive is the one that applies; keep them alike.
+    assert int(visibility) == defaults.sqs_visibility_timeout_seconds
     assert queue["Properties"]["ReceiveMessageWaitTimeSeconds"] == 20  # long polling
 
 

@@ -282,7 +282,6 @@ def build_container(
         sources=[ScanObservations(scans=ScanScoresRepository(client, names["scans"])), skin_log_observations],
         plans=plans,
     )
-    plans = PlanService(plans=plans_repo, scans=scans_repo, lock_days=settings.plan_lock_days)
     processor = AnalysisProcessor(
         scans=scans_repo,
         storage=storage,

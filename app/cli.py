@@ -169,6 +169,18 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def embedded_default(settings: Settings) -> Settings:
+    """In development with no endpoint set, the DynamoDB Local that `make run` starts.
+
+    `make run` launches it on DYNAMODB_LOCAL_PORT and hands the endpoint to the API only, so
+    a CLI started beside it (`python -m app.cli doctor`) would otherwise look for AWS.
+    """
+    if settings.environment != "development" or settings.aws_dynamodb_endpoint:
+        return settings
+    endpoint = f"http://127.0.0.1:{settings.dynamodb_local_port}"
+    return settings.model_copy(update={"aws_dynamodb_endpoint": endpoint})
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -180,7 +192,7 @@ def main(
     out = out or sys.stdout
     args = parser().parse_args(argv)
     try:
-        settings = settings or get_settings()
+        settings = settings or embedded_default(get_settings())
     except ValidationError as exc:
         print(f"[FAIL] configuration  {exc.errors()[0]['msg']}", file=out)
         return 2

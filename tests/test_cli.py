@@ -67,6 +67,29 @@ def test_doctor_against_the_embedded_default_is_all_green(dynamodb_endpoint: str
         assert expected in report
 
 
+def test_doctor_beside_make_run_finds_the_dynamodb_local_it_started(
+    dynamodb_endpoint: str, tmp_path: Path
+) -> None:
+    """`make run` in one terminal, `python -m app.cli doctor` in another, both from `.env.example`:
+    no endpoint is configured, and the CLI looks where `make run` put DynamoDB Local."""
+    env = process_env(dynamodb_endpoint, tmp_path / "data")
+    for name in ("AWS_DYNAMODB_ENDPOINT", "LOG_FORMAT", "SECRET_KEY"):
+        env.pop(name)
+    env["ENVIRONMENT"] = "development"
+    env["DYNAMODB_LOCAL_PORT"] = dynamodb_endpoint.rsplit(":", 1)[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "doctor"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "all checks passed"
+    assert dynamodb_endpoint in result.stdout
+
+
 def test_doctor_says_what_to_do_about_missing_tables_and_create_tables_fixes_it(private: Container) -> None:
     code, report = run(["doctor"], private)
     assert code == 1

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 from statistics import fmean
 
 from app.auth.models import UserRecord
-from app.skin_logs.models import SLIDERS
+from app.db.guards import TRACK_SKIN_LOGS
+from app.skin_logs.models import SLIDERS, SkinLogRecord
 from app.skin_logs.repository import SkinLogsRepository
 from app.skin_logs.schemas import SelfRatedStatistics
 from app.statistics.repository import StatisticsInputs
@@ -16,7 +17,7 @@ MAX_LOGS = 100
 
 
 class SelfRatedSection:
-    """How the user rated their skin lately: averages, breakout days, reactions (one Query)."""
+    """How the user rated their skin lately: averages, breakout days, reactions (one Query, none for non-loggers)."""
 
     name = "self_rated"
 
@@ -26,13 +27,16 @@ class SelfRatedSection:
     def compute(self, *, user: UserRecord, inputs: StatisticsInputs, now: datetime) -> SelfRatedStatistics:
         today = now.astimezone(inputs.preferences.zone(user.timezone)).date()
         since = today - timedelta(days=WINDOW_DAYS - 1)
-        logs, _ = self._logs.page(
-            user_id=user.user_id,
-            date_from=since.isoformat(),
-            date_to=today.isoformat(),
-            limit=MAX_LOGS,
-            cursor=None,
-        )
+        # The user item's tracking marker (already read by auth) says when there is nothing to read.
+        logs: list[SkinLogRecord] = []
+        if user.tracks(TRACK_SKIN_LOGS) is not False:
+            logs, _ = self._logs.page(
+                user_id=user.user_id,
+                date_from=since.isoformat(),
+                date_to=today.isoformat(),
+                limit=MAX_LOGS,
+                cursor=None,
+            )
         averages = {
             name: round(fmean(values), 1)
             for name in SLIDERS

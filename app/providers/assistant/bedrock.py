@@ -64,15 +64,19 @@ class BedrockChatProvider:
         """Release the HTTP connections (called by the Container on shutdown)."""
         await to_thread.run_sync(self._client.close)
 
-    async def reply(self, *, message: str, context: ChatContext) -> ChatReply:
-        """One whole answer, or `ChatProviderError`."""
-        request = self._request(message=message, context=context)
+    async def _call(self, operation: str, request: dict[str, Any]) -> Any:
+        """One bedrock-runtime call in a worker thread, its failures as `ChatProviderError`s."""
+        method = getattr(self._client, operation)
         try:
-            response = await to_thread.run_sync(lambda: self._client.converse(**request))
+            return await to_thread.run_sync(lambda: method(**request))
         except CALL_ERRORS as exc:
             raise _failed(exc) from exc
         except UNDECODABLE_ERRORS as exc:
             raise _invalid(f"undecodable answer ({type(exc).__name__})") from exc
+
+    async def reply(self, *, message: str, context: ChatContext) -> ChatReply:
+        """One whole answer, or `ChatProviderError`."""
+        response = await self._call("converse", self._request(message=message, context=context))
         stop = response.get("stopReason") if isinstance(response, dict) else None
         if stop not in _FINISHED_OK:
             raise _invalid(f"answer stopped ({stop})")
@@ -87,13 +91,7 @@ class BedrockChatProvider:
         The pieces already yielded stay yielded: the chat streamer stores exactly those,
         marked interrupted, so the history matches what the user saw.
         """
-        request = self._request(message=message, context=context)
-        try:
-            response = await to_thread.run_sync(lambda: self._client.converse_stream(**request))
-        except CALL_ERRORS as exc:
-            raise _failed(exc) from exc
-        except UNDECODABLE_ERRORS as exc:
-            raise _invalid(f"undecodable answer ({type(exc).__name__})") from exc
+        response = await self._call("converse_stream", self._request(message=message, context=context))
         stream = response.get("stream") if isinstance(response, dict) else None
         if stream is None:
             raise _invalid("no event stream")

@@ -5,7 +5,6 @@ malformed answers, a timeout, and a stream cut half-way (what was yielded stays 
 """
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,21 +23,6 @@ from tests.providers.bedrock.fake_bedrock import (
 )
 
 MODEL = "amazon.nova-lite-v1:0"
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeBedrock]:
-    with FakeBedrock() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def aws_env(monkeypatch: pytest.MonkeyPatch, fake: FakeBedrock) -> None:
-    """The default credential chain finds these (as it would find the instance role on EC2)."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "fake-key-id")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-secret")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    fake.replies.clear()
 
 
 def provider_for(fake: FakeBedrock, **overrides: Any) -> BedrockChatProvider:

@@ -7,7 +7,6 @@ malformed or out-of-range answers. No failure ever produces a score.
 
 import base64
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -42,20 +41,6 @@ def angle(name: str, *, score: Any = 80, problems: tuple[str, ...] = (), **quali
 
 def answer(*angles: dict[str, Any]) -> Reply:
     return tool_reply(TOOL_NAME, {"angles": list(angles)})
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeBedrock]:
-    with FakeBedrock() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def aws_env(monkeypatch: pytest.MonkeyPatch, fake: FakeBedrock) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "fake-key-id")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-secret")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    fake.replies.clear()
 
 
 def provider_for(fake: FakeBedrock, **overrides: Any) -> BedrockVisionProvider:

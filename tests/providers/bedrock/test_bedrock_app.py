@@ -3,10 +3,8 @@ against the fake Bedrock Runtime: what is stored is what was streamed, and the l
 assistant answers when Bedrock throttles (CHAT_FALLBACK_TO_LOCAL)."""
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from app.core.vocabulary import METRICS
@@ -24,20 +22,6 @@ from tests.providers.bedrock.fake_bedrock import (
 )
 
 CHAT = "/api/v1/chat/messages"
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeBedrock]:
-    with FakeBedrock() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def aws_env(monkeypatch: pytest.MonkeyPatch, fake: FakeBedrock) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "fake-key-id")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-secret")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    fake.replies.clear()
 
 
 def bedrock_app(endpoint: str, tmp_path: Any, fake: FakeBedrock, **overrides: Any) -> TestClient:

@@ -2,10 +2,16 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import pytest
+from fastapi.testclient import TestClient
 from moto.server import ThreadedMotoServer
 
 from app.db.local_dynamodb import free_port
+from app.main import create_app
+from app.providers.storage.s3 import build_s3_client
+from tests.conftest import make_settings
 
 # moto accepts any credentials; on EC2 the instance role signs the requests instead.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -21,3 +27,17 @@ def moto_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
+
+
+@contextmanager
+def app_on_moto_s3(dynamodb_endpoint: str, data_dir: Path, bucket: str) -> Iterator[TestClient]:
+    """The app with STORAGE_BACKEND=s3 against a fresh moto S3 (the bucket created), started."""
+    with pytest.MonkeyPatch.context() as patch, moto_server() as endpoint:
+        for name, value in FAKE_CREDENTIALS.items():
+            patch.setenv(name, value)
+        settings = make_settings(
+            dynamodb_endpoint, data_dir, storage_backend="s3", s3_bucket_name=bucket, s3_endpoint_url=endpoint
+        )
+        build_s3_client(settings).create_bucket(Bucket=bucket)
+        with TestClient(create_app(settings)) as client:
+            yield client

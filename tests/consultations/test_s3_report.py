@@ -6,30 +6,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.db.keys import consultation_report_key
-from app.main import create_app
 from app.providers.storage.s3 import build_s3_client
-from tests.conftest import make_settings
 from tests.consultations.helpers import CONSULTATIONS, make_patient, request_consultation
-from tests.moto_server import FAKE_CREDENTIALS, moto_server
+from tests.moto_server import app_on_moto_s3
 
 BUCKET = "dermalens-consultations-test"
 
 
 @pytest.fixture(scope="module")
 def s3_app(dynamodb_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    with pytest.MonkeyPatch.context() as patch, moto_server() as endpoint:
-        for name, value in FAKE_CREDENTIALS.items():
-            patch.setenv(name, value)
-        settings = make_settings(
-            dynamodb_endpoint,
-            tmp_path_factory.mktemp("s3consult"),
-            storage_backend="s3",
-            s3_bucket_name=BUCKET,
-            s3_endpoint_url=endpoint,
-        )
-        build_s3_client(settings).create_bucket(Bucket=BUCKET)
-        with TestClient(create_app(settings)) as client:
-            yield client
+    with app_on_moto_s3(dynamodb_endpoint, tmp_path_factory.mktemp("s3consult"), BUCKET) as client:
+        yield client
 
 
 def test_the_report_lives_in_the_bucket_until_the_request_is_cancelled(s3_app: TestClient) -> None:

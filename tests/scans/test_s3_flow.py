@@ -9,31 +9,18 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from app.main import create_app
-from app.providers.storage.s3 import build_s3_client
-from tests.conftest import PASSWORD, make_settings, unique_email
+from tests.conftest import PASSWORD, unique_email
 from tests.helpers import wait_for
 from tests.images import face_jpeg_with_gps
-from tests.moto_server import FAKE_CREDENTIALS, moto_server
+from tests.moto_server import app_on_moto_s3
 
 BUCKET = "dermalens-api-test"
 
 
 @pytest.fixture(scope="module")
 def s3_client_app(dynamodb_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    with pytest.MonkeyPatch.context() as patch, moto_server() as endpoint:
-        for name, value in FAKE_CREDENTIALS.items():
-            patch.setenv(name, value)
-        settings = make_settings(
-            dynamodb_endpoint,
-            tmp_path_factory.mktemp("s3app"),
-            storage_backend="s3",
-            s3_bucket_name=BUCKET,
-            s3_endpoint_url=endpoint,
-        )
-        build_s3_client(settings).create_bucket(Bucket=BUCKET)
-        with TestClient(create_app(settings)) as client:
-            yield client
+    with app_on_moto_s3(dynamodb_endpoint, tmp_path_factory.mktemp("s3app"), BUCKET) as client:
+        yield client
 
 
 def _headers(client: TestClient) -> dict[str, str]:

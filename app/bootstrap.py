@@ -37,7 +37,6 @@ from app.db.dynamodb import build_dynamodb_client
 from app.db.leases import IntervalLeases
 from app.db.records import RecordsRepository
 from app.insights.context import CycleChatContext
-from app.insights.repository import ScanScoresRepository
 from app.insights.service import CycleInsightService
 from app.insights.sources import ScanObservations
 from app.journal.owner import JournalData
@@ -279,7 +278,7 @@ def build_container(
     insights = CycleInsightService(
         cycles=cycles,
         # Every series the insight averages by phase, each kept apart in the answer.
-        sources=[ScanObservations(scans=ScanScoresRepository(client, names["scans"])), skin_log_observations],
+        sources=[ScanObservations(scans=scans_repo), skin_log_observations],
         plans=plans,
     )
     processor = AnalysisProcessor(

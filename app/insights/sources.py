@@ -8,8 +8,8 @@ import math
 from datetime import date
 
 from app.cycles.position import Observation
-from app.insights.repository import ScanScoresRepository
 from app.providers.vision.noise import band
+from app.scans.repository import ScansRepository
 
 # BANDS are the 95th percentile of |Δ| between two photos of unchanged skin. With
 # independent noise s on each photo, the difference has spread s * sqrt(2), so s = band / (1.96 * sqrt(2)).
@@ -26,15 +26,15 @@ class ScanObservations:
 
     kind = "scan"
 
-    def __init__(self, *, scans: ScanScoresRepository) -> None:
+    def __init__(self, *, scans: ScansRepository) -> None:
         self._scans = scans
 
     def observations(self, *, user_id: str) -> list[Observation]:
         """One observation per scan and metric (overall included)."""
         return [
-            Observation(on=date.fromisoformat(scan_date[:10]), metric=metric, value=value)
-            for scan_date, scores in self._scans.scores(user_id=user_id)
-            for metric, value in scores.items()
+            Observation(on=date.fromisoformat(scan.scan_date[:10]), metric=metric, value=value)
+            for scan in self._scans.completed_scores(user_id=user_id)
+            for metric, value in scan.scores.items()
         ]
 
     def noise(self, *, metric: str) -> float:

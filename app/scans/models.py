@@ -1,5 +1,6 @@
 """Stored scan records and the repository's refusal (no DynamoDB, no FastAPI)."""
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -8,6 +9,15 @@ from app.core.security import UtcDateTime
 from app.db.dynamodb import StoredDocument
 
 ScanStatus = Literal["awaiting_upload", "queued", "processing", "completed", "failed", "expired"]
+
+
+@dataclass(frozen=True)
+class ScoredScan:
+    """A completed scan's id, date and scores (all a statistic or an insight needs of it)."""
+
+    scan_id: str
+    scan_date: str
+    scores: dict[str, float]
 
 
 class ScanGoneError(Exception):

@@ -4,7 +4,7 @@ from typing import Any
 
 from app.db.dynamodb import from_item, to_attr
 from app.db.keys import SCAN_DATE_INDEX
-from app.scans.models import ScanRecord
+from app.scans.models import ScanRecord, ScoredScan
 from app.scans.repository_base import ScansTable
 
 
@@ -45,7 +45,31 @@ class ScanQueries(ScansTable):
 
     def completed_between(self, *, user_id: str, date_from: str, date_to: str) -> list[ScanRecord]:
         """Completed scans that passed the quality gate, oldest first (progress series)."""
-        items = self._query_all(
+        items = self._completed(user_id=user_id, date_from=date_from, date_to=date_to)
+        return [ScanRecord.model_validate(item) for item in items]
+
+    def completed_scores(self, *, user_id: str) -> list[ScoredScan]:
+        """Id, date and scores of every completed, quality-passed scan, oldest first.
+
+        A projection: statistics and the cycle insight average a few numbers and need none of
+        the stored analysis summary (per-photo regions and measurements).
+        """
+        items = self._completed(user_id=user_id, projection="scan_id, scan_date, scores")
+        return [
+            ScoredScan(
+                scan_id=str(item["scan_id"]),
+                scan_date=str(item["scan_date"]),
+                scores={str(k): float(v) for k, v in item["scores"].items()},
+            )
+            for item in items
+            if item.get("scores")
+        ]
+
+    def _completed(
+        self, *, user_id: str, date_from: str = "0000", date_to: str = "9999", projection: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Completed, quality-passed scans dated `date_from`..`date_to`, oldest first."""
+        return self._query_all(
             TableName=self.table_name,
             IndexName=SCAN_DATE_INDEX,
             KeyConditionExpression="user_id = :uid AND scan_date BETWEEN :from AND :to",
@@ -58,8 +82,8 @@ class ScanQueries(ScansTable):
                 ":completed": to_attr("completed"),
                 ":true": to_attr(True),
             },
+            **({"ProjectionExpression": projection} if projection else {}),
         )
-        return [ScanRecord.model_validate(item) for item in items]
 
     def latest_completed(
         self, *, user_id: str, before_scan_id: str | None = None, consistent: bool = False

@@ -5,27 +5,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.core.errors import DependencyUnavailableError
-from app.db.dynamodb import from_item, to_attr
+from app.db.dynamodb import from_item
 from app.db.keys import plan_key, plan_slot_key, preferences_key
 from app.db.repository import call_dynamodb
 from app.plans.models import PlanRecord, PlanSlot
 from app.preferences.models import StoredPreferences
-
-_SCAN_FIELDS = "scan_id, scan_date, #status, passed_quality, scores"
-
-
-@dataclass(frozen=True)
-class ScanPoint:
-    """A completed scan's date and scores (all a statistic needs of it)."""
-
-    scan_id: str
-    scan_date: str
-    scores: dict[str, float]
+from app.scans.models import ScoredScan
+from app.scans.repository import ScansRepository
 
 
 @dataclass(frozen=True)
 class StatisticsInputs:
-    scans: list[ScanPoint]  # completed scans that passed quality, oldest first
+    scans: list[ScoredScan]  # completed scans that passed quality, oldest first
     preferences: StoredPreferences
     plan: PlanRecord | None
 
@@ -35,7 +26,8 @@ class StatisticsRepository:
 
     def __init__(self, client: Any, *, scans_table: str, plans_table: str, records_table: str) -> None:
         self._client = client
-        self._scans_table = scans_table
+        # The scans domain's own query (a projection of id, date and scores).
+        self._scan_reads = ScansRepository(client, scans_table, records_table)
         self._plans_table = plans_table
         self._records_table = records_table
 
@@ -69,27 +61,8 @@ class StatisticsRepository:
             StoredPreferences.model_validate(prefs) if prefs else StoredPreferences(),
         )
 
-    def _scans(self, user_id: str) -> list[ScanPoint]:
-        kwargs: dict[str, Any] = {
-            "TableName": self._scans_table,
-            "KeyConditionExpression": "user_id = :uid",
-            "ProjectionExpression": _SCAN_FIELDS,
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {":uid": to_attr(user_id)},
-            "ScanIndexForward": True,
-        }
-        points: list[ScanPoint] = []
-        while True:  # one page holds ~2000 projected scans: one call for nearly everyone
-            page = call_dynamodb(self._client.query, **kwargs)
-            for raw in page.get("Items", []):
-                item = from_item(raw)
-                if item.get("status") == "completed" and item.get("passed_quality") and item.get("scores"):
-                    points.append(
-                        ScanPoint(scan_id=item["scan_id"], scan_date=item["scan_date"], scores=item["scores"])
-                    )
-            if "LastEvaluatedKey" not in page:
-                return points
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    def _scans(self, user_id: str) -> list[ScoredScan]:
+        return self._scan_reads.completed_scores(user_id=user_id)
 
     def _plan(self, user_id: str, plan_id: str) -> PlanRecord | None:
         result = call_dynamodb(

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from app.auth.models import UserRecord
 from app.auth.repository import UsersRepository
 from app.core.errors import DomainError
+from app.core.referral import DERMATOLOGIST_DIRECTORY_PATH
 from app.db.guards import UserGoneError
 from app.notifications.scheduler import ReminderScheduler
 from app.notifications.service import NotificationService
@@ -19,7 +20,6 @@ from app.scans.models import ScanRecord
 
 logger = logging.getLogger("dermalens.notifications.events")
 
-REFERRAL_PATH = "/api/v1/consultations/dermatologists"
 T = TypeVar("T")
 
 
@@ -94,8 +94,8 @@ class NotificationEvents:
             data={
                 "plan_id": plan.plan_id,
                 "date": checkin.date,
-                "referral_url": REFERRAL_PATH,
-                "link": REFERRAL_PATH,
+                "referral_url": DERMATOLOGIST_DIRECTORY_PATH,
+                "link": DERMATOLOGIST_DIRECTORY_PATH,
             },
             dedupe_key=f"severe_reaction#{plan.plan_id}#{checkin.date}",
         )

@@ -244,7 +244,6 @@ _PRODUCT_REACTIONS = {"anaphylaxis", "facial_swelling", "hives", "severe_burn", 
 # Red flags a dermatologist should see: the answer also points to the referral flow (the
 # directory, and a report of the user's own scans, plan and reactions to send them). Not
 # added under an emergency: that answer must say one thing only.
-REFERRAL_PATH = DERMATOLOGIST_DIRECTORY_PATH
 REFERRAL_CATEGORIES = frozenset(
     {
         "changing_mole",
@@ -258,7 +257,7 @@ REFERRAL_CATEGORIES = frozenset(
 )
 REFERRAL_LINE = (
     "To find a dermatologist and send them a report of your scans, plan and reactions, open "
-    f"Consultations in the app ({REFERRAL_PATH})."
+    f"Consultations in the app ({DERMATOLOGIST_DIRECTORY_PATH})."
 )
 
 

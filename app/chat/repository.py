@@ -61,10 +61,6 @@ class SessionConflict(Exception):  # noqa: N818
 
 
 class ChatRepository(Repository):
-    def __init__(self, client: Any, table_name: str, users_table: str = "") -> None:
-        super().__init__(client, table_name)
-        self.users_table = users_table
-
     def add_turn(
         self, *, user_id: str, session: ChatSessionRecord, messages: list[ChatMessageRecord], is_new: bool
     ) -> None:

@@ -17,10 +17,6 @@ from app.db.repository import ConditionFailed, Repository
 
 
 class ConsultationsRepository(Repository):
-    def __init__(self, client: Any, records_table: str, users_table: str = "") -> None:
-        super().__init__(client, records_table)
-        self.users_table = users_table
-
     def create(self, *, record: ConsultationRecord) -> None:
         """Store a new consultation; UserGoneError if the account is gone or being deleted."""
         item = {"sk": consultation_sk(record.consultation_id), **record.model_dump(mode="json")}

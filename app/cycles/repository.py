@@ -22,10 +22,6 @@ class SlotMoved(Exception):  # noqa: N818
 
 
 class CyclesRepository(Repository):
-    def __init__(self, client: Any, table_name: str, users_table: str = "") -> None:
-        super().__init__(client, table_name)
-        self.users_table = users_table
-
     def periods(self, *, user_id: str) -> list[PeriodRecord]:
         """Every period log of the user, oldest start first (strongly consistent)."""
         items = self._query_all(

@@ -99,11 +99,13 @@ def decode_cursor(
 
 
 class Repository:
-    """Base: holds the injected client and the table name."""
+    """Base: holds the injected client, the table name, and the users table that writes
+    guarded by "the account still exists" check (`app/db/guards.py`)."""
 
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, users_table: str = "") -> None:
         self._client = client
         self.table_name = table_name
+        self.users_table = users_table
 
     def _call(self, operation_name: str, **kwargs: Any) -> Any:
         operation = getattr(self._client, operation_name)

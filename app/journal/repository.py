@@ -28,10 +28,6 @@ class EntryGone(Exception):  # noqa: N818
 
 
 class JournalRepository(Repository):
-    def __init__(self, client: Any, table_name: str, users_table: str = "") -> None:
-        super().__init__(client, table_name)
-        self.users_table = users_table
-
     def _item(self, entry: JournalEntryRecord) -> dict[str, Any]:
         return to_item({"sk": journal_sk(entry.date, entry.entry_id), **entry.model_dump(mode="json")})
 

@@ -26,10 +26,6 @@ _FEED_END = NOTIFICATION_PREFIX + "~"
 
 
 class NotificationsRepository(Repository):
-    def __init__(self, client: Any, table_name: str, users_table: str = "") -> None:
-        super().__init__(client, table_name)
-        self.users_table = users_table
-
     # ---- making ----
 
     def create(

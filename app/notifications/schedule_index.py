@@ -16,10 +16,6 @@ _REF = "ref_"
 class ScheduleIndex(Repository):
     """The schedule index: one partition per UTC minute, so a tick reads only what is due then."""
 
-    def __init__(self, client: Any, table_name: str, users_table: str = "") -> None:
-        super().__init__(client, table_name)
-        self.users_table = users_table
-
     def entries(self, *, partition: str) -> list[ScheduleEntry]:
         items = self._query_all(
             TableName=self.table_name,

@@ -29,9 +29,8 @@ class PlanConflict(Exception):  # noqa: N818
 
 class PlansRepository(Repository):
     def __init__(self, client: Any, table_name: str, records_table: str, users_table: str = "") -> None:
-        super().__init__(client, table_name)
+        super().__init__(client, table_name, users_table)
         self.records_table = records_table
-        self.users_table = users_table
 
     def get_slot(self, *, user_id: str) -> PlanSlot:
         result = self._call(

@@ -14,10 +14,6 @@ class PreferencesChanged(Exception):  # noqa: N818 - reads as an outcome
 
 
 class PreferencesRepository(Repository):
-    def __init__(self, client: Any, table_name: str, users_table: str = "") -> None:
-        super().__init__(client, table_name)
-        self.users_table = users_table
-
     def get(self, *, user_id: str) -> StoredPreferences | None:
         """The stored document, or None if the user never saved one."""
         result = self._call("get_item", Key=preferences_key(user_id), ConsistentRead=True)

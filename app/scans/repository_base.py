@@ -16,9 +16,8 @@ class ScansTable(Repository):
     """The scans table plus the records-table markers that travel with its items."""
 
     def __init__(self, client: Any, table_name: str, records_table: str, users_table: str = "") -> None:
-        super().__init__(client, table_name)
+        super().__init__(client, table_name, users_table)
         self.records_table = records_table
-        self.users_table = users_table
 
     def get(self, *, user_id: str, scan_id: str) -> ScanRecord | None:
         """One scan, read consistently; None if it does not exist."""

@@ -38,10 +38,6 @@ class SkinLogChanged(Exception):  # noqa: N818 - reads as an outcome
 
 
 class SkinLogsRepository(Repository):
-    def __init__(self, client: Any, table_name: str, users_table: str = "") -> None:
-        super().__init__(client, table_name)
-        self.users_table = users_table
-
     # ---- writes ----
 
     def create(self, *, log: SkinLogRecord) -> None:

@@ -30,7 +30,7 @@ from app.statistics.service import StatisticsService
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     # Starlette's State is untyped; the lifespan stores the Container there.
     container: Container = request.app.state.container
     return container
@@ -39,59 +39,59 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def get_settings_dep(container: ContainerDep) -> Settings:
+async def get_settings_dep(container: ContainerDep) -> Settings:
     return container.settings
 
 
-def get_auth_service(container: ContainerDep) -> AuthService:
+async def get_auth_service(container: ContainerDep) -> AuthService:
     return container.auth
 
 
-def get_account_service(container: ContainerDep) -> AccountService:
+async def get_account_service(container: ContainerDep) -> AccountService:
     return container.account
 
 
-def get_scan_service(container: ContainerDep) -> ScanService:
+async def get_scan_service(container: ContainerDep) -> ScanService:
     return container.scans
 
 
-def get_plan_service(container: ContainerDep) -> PlanService:
+async def get_plan_service(container: ContainerDep) -> PlanService:
     return container.plans
 
 
-def get_chat_service(container: ContainerDep) -> ChatService:
+async def get_chat_service(container: ContainerDep) -> ChatService:
     return container.chat
 
 
-def get_preferences_service(container: ContainerDep) -> PreferencesService:
+async def get_preferences_service(container: ContainerDep) -> PreferencesService:
     return container.preferences
 
 
-def get_statistics_service(container: ContainerDep) -> StatisticsService:
+async def get_statistics_service(container: ContainerDep) -> StatisticsService:
     return container.statistics
 
 
-def get_notification_service(container: ContainerDep) -> NotificationService:
+async def get_notification_service(container: ContainerDep) -> NotificationService:
     return container.notifications
 
 
-def get_skin_log_service(container: ContainerDep) -> SkinLogService:
+async def get_skin_log_service(container: ContainerDep) -> SkinLogService:
     return container.skin_logs
 
 
-def get_cycle_service(container: ContainerDep) -> CycleService:
+async def get_cycle_service(container: ContainerDep) -> CycleService:
     return container.cycles
 
 
-def get_journal_service(container: ContainerDep) -> JournalService:
+async def get_journal_service(container: ContainerDep) -> JournalService:
     return container.journal
 
 
-def get_insight_service(container: ContainerDep) -> CycleInsightService:
+async def get_insight_service(container: ContainerDep) -> CycleInsightService:
     return container.insights
 
 
-def get_consultation_service(container: ContainerDep) -> ConsultationService:
+async def get_consultation_service(container: ContainerDep) -> ConsultationService:
     return container.consultations
 
 
@@ -117,7 +117,7 @@ def _proxies(entries: tuple[str, ...]) -> tuple[Network, ...]:
     return parse_networks(entries)
 
 
-def client_ip(request: Request, settings: SettingsDep) -> str:
+async def client_ip(request: Request, settings: SettingsDep) -> str:
     """The caller's address: the peer, or the rightmost hop a TRUSTED_PROXIES proxy appended."""
     return resolve_client_ip(
         peer=request.client.host if request.client else None,
@@ -158,7 +158,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 DeletingPrincipalDep = Annotated[Principal, Depends(get_principal_for_deletion)]
 
 
-def get_current_user(principal: PrincipalDep) -> UserRecord:
+async def get_current_user(principal: PrincipalDep) -> UserRecord:
     return principal.user
 
 

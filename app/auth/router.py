@@ -113,7 +113,8 @@ def logout(body: RefreshRequest, auth: AuthServiceDep) -> Response:
 
 
 @router.get("/me", response_model=UserRead, responses=error_responses(401, 503))
-def read_me(user: CurrentUser) -> UserRead:
+async def read_me(user: CurrentUser) -> UserRead:
+    # No I/O here (auth already read the user): answered on the event loop, not a worker thread.
     return UserRead.model_validate(user.model_dump())
 
 

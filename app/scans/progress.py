@@ -1,11 +1,25 @@
 """Progress over time: per-metric series, change since the first scan, weekly trend (pure)."""
 
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
 from pydantic import BaseModel
 
 from app.core.security import parse_iso
 from app.core.vocabulary import METRICS_WITH_OVERALL
 from app.providers.vision.noise import within_noise
-from app.scans.repository import ScanRecord
+
+
+class Scored(Protocol):
+    """What progress needs of a scan: a stored record, or the scores-only projection."""
+
+    @property
+    def scan_id(self) -> str: ...
+    @property
+    def scan_date(self) -> str: ...
+    @property
+    def scores(self) -> Mapping[str, float] | None: ...
+
 
 SECONDS_PER_WEEK = 7 * 24 * 3600
 STABLE_SLOPE = 0.5  # points/week below which a trend is called stable
@@ -42,7 +56,7 @@ def slope_per_week(points: list[ProgressPoint]) -> float | None:
     return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
 
 
-def metric_progress(scans: list[ScanRecord], metric: str) -> MetricProgress:
+def metric_progress(scans: Sequence[Scored], metric: str) -> MetricProgress:
     points = [
         ProgressPoint(scan_id=s.scan_id, scan_date=s.scan_date, value=s.scores[metric])
         for s in scans
@@ -70,7 +84,7 @@ def metric_progress(scans: list[ScanRecord], metric: str) -> MetricProgress:
     )
 
 
-def progress(scans: list[ScanRecord], metric: str | None) -> list[MetricProgress]:
+def progress(scans: Sequence[Scored], metric: str | None) -> list[MetricProgress]:
     """Scans must be completed, quality-passed and oldest first."""
     metrics = [metric] if metric else list(METRICS_WITH_OVERALL)
     return [metric_progress(scans, m) for m in metrics]

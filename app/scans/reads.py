@@ -60,7 +60,7 @@ class ScanReader:
     ) -> ProgressRead:
         """Per-metric series over completed, quality-passed scans in the range, with trends."""
         start, end = date_bounds(date_from, date_to)
-        history = self._scans.completed_between(
+        history = self._scans.completed_scores(
             user_id=user_id, date_from=start or "0000", date_to=end or "9999"
         )
         return ProgressRead(

@@ -48,13 +48,18 @@ class ScanQueries(ScansTable):
         items = self._completed(user_id=user_id, date_from=date_from, date_to=date_to)
         return [ScanRecord.model_validate(item) for item in items]
 
-    def completed_scores(self, *, user_id: str) -> list[ScoredScan]:
-        """Id, date and scores of every completed, quality-passed scan, oldest first.
+    def completed_scores(
+        self, *, user_id: str, date_from: str = "0000", date_to: str = "9999"
+    ) -> list[ScoredScan]:
+        """Id, date and scores of every completed, quality-passed scan in the range, oldest first.
 
-        A projection: statistics and the cycle insight average a few numbers and need none of
-        the stored analysis summary (per-photo regions and measurements).
+        A projection: progress, statistics and the cycle insight use a few numbers and need
+        none of the stored analysis summary (per-photo regions and measurements, ~80 % of an
+        item), which DynamoDB would otherwise send and we would parse.
         """
-        items = self._completed(user_id=user_id, projection="scan_id, scan_date, scores")
+        items = self._completed(
+            user_id=user_id, date_from=date_from, date_to=date_to, projection="scan_id, scan_date, scores"
+        )
         return [
             ScoredScan(
                 scan_id=str(item["scan_id"]),

@@ -1,5 +1,6 @@
 """/scans and /progress: thin routes over ScanService."""
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
@@ -23,10 +24,19 @@ from app.scans.schemas import (
 router = APIRouter(tags=["scans"])
 
 
-def to_read(view: ScanView, request: Request) -> ScanRead:
+_SCAN_ID_SLOT = "SCANIDSLOT"  # scan ids are ULIDs: no character of this can clash with one
+
+
+def overlay_links(request: Request) -> Callable[[str], str]:
+    """scan id → its overlay link; the route is resolved once (url_for walks every router)."""
+    template = str(request.url_for("get_scan_overlay", scan_id=_SCAN_ID_SLOT))
+    return lambda scan_id: template.replace(_SCAN_ID_SLOT, scan_id)
+
+
+def to_read(view: ScanView, request: Request, overlay_link: Callable[[str], str] | None = None) -> ScanRead:
     """The answer with absolute links (local storage hands out app-relative ones)."""
     scan = view.read
-    overlay_url = str(request.url_for("get_scan_overlay", scan_id=scan.scan_id)) if view.has_overlay else None
+    overlay_url = (overlay_link or overlay_links(request))(scan.scan_id) if view.has_overlay else None
     image_urls = {angle: absolute(request, url) for angle, url in scan.image_urls.items()}
     return scan.model_copy(update={"image_urls": image_urls, "overlay_url": overlay_url})
 
@@ -113,7 +123,8 @@ def list_scans(
     views, next_cursor = scans.list_page(
         user_id=user.user_id, limit=limit, cursor=cursor, date_from=date_from, date_to=date_to
     )
-    return ScanPage(items=[to_read(view, request) for view in views], next_cursor=next_cursor)
+    link = overlay_links(request)
+    return ScanPage(items=[to_read(view, request, link) for view in views], next_cursor=next_cursor)
 
 
 @router.get("/scans/{scan_id}", response_model=ScanRead, responses=error_responses(401, 404, 503))

@@ -29,6 +29,7 @@ from app.consultations.service import ConsultationService
 from app.core.config import Settings
 from app.core.errors import DomainError
 from app.core.rate_limit import RateLimiter
+from app.core.read_cache import ReadCache
 from app.core.security import TokenCodec, configure_password_hashing
 from app.cycles.owner import CycleData
 from app.cycles.repository import CyclesRepository
@@ -264,7 +265,14 @@ def build_container(
         local=_local_chat,
     )
 
-    plans = PlanService(plans=plans_repo, scans=scans_repo, lock_days=settings.plan_lock_days, events=events)
+    read_cache = ReadCache(seconds=settings.read_cache_seconds, max_entries=settings.read_cache_entries)
+    plans = PlanService(
+        plans=plans_repo,
+        scans=scans_repo,
+        lock_days=settings.plan_lock_days,
+        events=events,
+        read_cache=read_cache,
+    )
     # Journal, cycle tracking, skin logs and the cycle insight, all in the records table.
     cycles_repo = CyclesRepository(client, names["records"], names["users"])
     journal_repo = JournalRepository(client, names["records"], names["users"])
@@ -317,6 +325,7 @@ def build_container(
         photo_checks_per_day=settings.photo_checks_per_day,
         # Never before the upload links themselves have expired.
         upload_expiry_seconds=max(settings.upload_expiry_seconds, settings.upload_url_ttl_seconds + 300),
+        read_cache=read_cache,
     )
     chat = ChatService(
         chat=chat_repo,

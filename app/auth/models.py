@@ -51,6 +51,8 @@ class UserRecord(BaseModel):
     # "-" = none, None = unknown (an account from before the pointers).
     latest_scan_id: str | None = None
     current_plan_id: str | None = None
+    # +1 with every write to the user's scans or plans (app.db.guards.DATA_VERSION_ATTR).
+    data_version: int = 0
 
     def tracks(self, feature: str) -> bool | None:
         """True/False when the marker knows whether the user has `feature` data, None when unknown."""

@@ -179,6 +179,11 @@ class Settings(BaseSettings):
     # instance's crash, an API-only instance's submits with ANALYSIS_QUEUE=memory).
     analysis_sweep_seconds: float = Field(default=15.0, gt=0, le=3600)
     gemini_deadline_seconds: float = Field(default=20.0, gt=0, le=300)
+    # Read cache (issue 15, app/core/read_cache.py): GET /scans, /progress and /plans/active
+    # answered from memory while the user's data version is unchanged. The age bound stays
+    # under DOWNLOAD_URL_TTL_SECONDS, so a cached photo link is never near expiry. 0 turns it off.
+    read_cache_seconds: float = Field(default=30.0, ge=0, le=120)
+    read_cache_entries: int = Field(default=20_000, ge=0, le=1_000_000)
 
     # Chat streaming: a comment is sent after this many idle seconds (proxies cut idle streams at ~60 s)
     chat_sse_keepalive_seconds: float = Field(default=15.0, gt=0, le=55)

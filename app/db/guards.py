@@ -5,6 +5,7 @@ exists and no deletion was requested. An account deletion writes that mark first
 every such write after it is refused and the deletion leaves nothing behind.
 """
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from app.core.errors import DependencyUnavailableError
 from app.db.dynamodb import to_attr
 from app.db.keys import user_key
-from app.db.repository import TransactionCancelled
+from app.db.repository import ConditionFailed, TransactionCancelled
 
 USER_ALIVE = "attribute_exists(user_id) AND attribute_not_exists(deletion_requested_at)"
 
@@ -34,6 +35,10 @@ TRACKING_CHECKED = "checked"
 # attribute = unknown (accounts from before the pointers): the reader queries and fills it.
 SCAN_POINTER = "latest_scan_id"
 PLAN_POINTER = "current_plan_id"
+# `data_version` on the user item: +1 with every write to the user's scans or plans (in the
+# write's transaction, or just after it), so app/core/read_cache.py can tell a cached read
+# model is still current from the user item that authentication reads anyway.
+DATA_VERSION_ATTR = "data_version"
 NO_POINTER = "-"  # sorts before every ULID, so "move forward" conditions accept it
 _CONFLICT_RETRIES = 4
 
@@ -75,10 +80,48 @@ def user_alive_tracking(*, users_table: str, user_id: str, feature: str) -> list
     ]
 
 
+def user_alive_bump(*, users_table: str, user_id: str) -> list[dict[str, Any]]:
+    """The user check as an Update that also moves the user's data version on."""
+    if not users_table:
+        return []
+    return [
+        {
+            "Update": {
+                "TableName": users_table,
+                "Key": user_key(user_id),
+                "UpdateExpression": "ADD #version :one",
+                "ConditionExpression": USER_ALIVE,
+                "ExpressionAttributeNames": {"#version": DATA_VERSION_ATTR},
+                "ExpressionAttributeValues": {":one": to_attr(1)},
+            }
+        }
+    ]
+
+
+def bump_data_version(call: Callable[..., Any], *, users_table: str, user_id: str) -> None:
+    """Move the data version on after a write that had no transaction to carry it.
+
+    Only an existing user item is touched (a deleted account gets no stray item back).
+    """
+    if not users_table:
+        return
+    with contextlib.suppress(ConditionFailed):
+        call(
+            "update_item",
+            TableName=users_table,
+            Key=user_key(user_id),
+            UpdateExpression="ADD #version :one",
+            ConditionExpression="attribute_exists(user_id)",
+            ExpressionAttributeNames={"#version": DATA_VERSION_ATTR},
+            ExpressionAttributeValues={":one": to_attr(1)},
+        )
+
+
 def user_alive_pointer(
     *, users_table: str, user_id: str, pointer: str, value: str, forward_only: bool = False
 ) -> list[dict[str, Any]]:
-    """The user check as an Update that also sets a pointer (`forward_only`: only to a later id)."""
+    """The user check as an Update that sets a pointer (`forward_only`: only to a later id) and
+    moves the data version on (pointers are set by scan and plan writes)."""
     if not users_table:
         return []
     condition = USER_ALIVE + (" AND #pointer < :value" if forward_only else "")
@@ -87,10 +130,10 @@ def user_alive_pointer(
             "Update": {
                 "TableName": users_table,
                 "Key": user_key(user_id),
-                "UpdateExpression": "SET #pointer = :value",
+                "UpdateExpression": "SET #pointer = :value ADD #version :one",
                 "ConditionExpression": condition,
-                "ExpressionAttributeNames": {"#pointer": pointer},
-                "ExpressionAttributeValues": {":value": to_attr(value)},
+                "ExpressionAttributeNames": {"#pointer": pointer, "#version": DATA_VERSION_ATTR},
+                "ExpressionAttributeValues": {":value": to_attr(value), ":one": to_attr(1)},
             }
         }
     ]

@@ -11,7 +11,14 @@ from typing import Any
 
 from app.core.security import iso, utc_now
 from app.db.dynamodb import from_item, to_attr, to_item
-from app.db.guards import PLAN_POINTER, UserGoneError, refused_by_user_check, transact, user_alive_pointer
+from app.db.guards import (
+    PLAN_POINTER,
+    UserGoneError,
+    bump_data_version,
+    refused_by_user_check,
+    transact,
+    user_alive_pointer,
+)
 from app.db.keys import CHECKIN_PATH, PLAN_SLOT_SK, checkin_path_names, plan_key, plan_slot_key
 from app.db.repository import (
     ConditionFailed,
@@ -31,6 +38,10 @@ class PlansRepository(Repository):
     def __init__(self, client: Any, table_name: str, records_table: str, users_table: str = "") -> None:
         super().__init__(client, table_name, users_table)
         self.records_table = records_table
+
+    def _bump(self, user_id: str) -> None:
+        """After a write without the user in its transaction: the user's data version moves on."""
+        bump_data_version(self._call, users_table=self.users_table, user_id=user_id)
 
     def get_slot(self, *, user_id: str) -> PlanSlot:
         result = self._call(
@@ -183,11 +194,12 @@ class PlansRepository(Repository):
             )
         try:
             self._call("transact_write_items", TransactItems=actions)
-            return True
         except TransactionCancelled as exc:
             if "ConditionalCheckFailed" in exc.reasons or "TransactionConflict" in exc.reasons:
                 return False
             raise
+        self._bump(plan.user_id)
+        return True
 
     def put_checkin(self, *, plan: PlanRecord, checkin: CheckIn, extra_warning: str | None) -> PlanRecord:
         """One check-in per day: a later one for the same date replaces it."""
@@ -212,6 +224,7 @@ class PlansRepository(Repository):
             )
         except ConditionFailed:
             return plan
+        self._bump(plan.user_id)
         return PlanRecord.model_validate(from_item(result["Attributes"]))
 
     def add_warning(self, *, plan: PlanRecord, warning: str) -> PlanRecord:
@@ -233,6 +246,7 @@ class PlansRepository(Repository):
             )
         except ConditionFailed:
             return self.get(user_id=plan.user_id, plan_id=plan.plan_id) or plan
+        self._bump(plan.user_id)
         return PlanRecord.model_validate(from_item(result["Attributes"]))
 
     def delete_all(self, *, user_id: str) -> int:

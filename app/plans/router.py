@@ -44,7 +44,7 @@ def create_plan(body: PlanCreate, user: CurrentUser, plans: PlanServiceDep) -> P
 @router.get("/active", response_model=PlanRead, responses=error_responses(401, 404, 503))
 def get_active_plan(user: CurrentUser, plans: PlanServiceDep) -> PlanRead:
     """The current plan with lock state and today's routine."""
-    return to_read(plans.get_active(user_id=user.user_id), user)
+    return to_read(plans.get_active(user_id=user.user_id, data_version=user.data_version), user)
 
 
 @router.get("", response_model=PlanPage, responses=error_responses(400, 401, 422, 503))

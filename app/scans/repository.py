@@ -48,6 +48,7 @@ class ScansRepository(ScanCreation, ScanQueries, ScanTransitions):
                 }
             )
         self._call("transact_write_items", TransactItems=actions)
+        self._bump(user_id)
 
     def delete_all(self, *, user_id: str) -> int:
         """Every scan of the user and their job and expiry markers (account deletion); safe to repeat."""

@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from app.core.security import iso, utc_now
 from app.db.dynamodb import from_item, to_attr
-from app.db.guards import SCAN_POINTER, transact, user_alive_check, user_alive_pointer
+from app.db.guards import SCAN_POINTER, bump_data_version, transact, user_alive_bump, user_alive_pointer
 from app.db.keys import scan_job_key, scan_key, upload_expiry_key
 from app.db.repository import Repository
 from app.scans.models import ScanRecord
@@ -26,8 +26,12 @@ class ScansTable(Repository):
         return ScanRecord.model_validate(from_item(item)) if item else None
 
     def _user_alive(self, user_id: str) -> list[dict[str, Any]]:
-        """The shared ConditionCheck on the user (app/db/guards.py)."""
-        return user_alive_check(users_table=self.users_table, user_id=user_id)
+        """The user check (app/db/guards.py) that also moves the user's data version on."""
+        return user_alive_bump(users_table=self.users_table, user_id=user_id)
+
+    def _bump(self, user_id: str) -> None:
+        """After a write without a transaction: the user's data version moves on."""
+        bump_data_version(self._call, users_table=self.users_table, user_id=user_id)
 
     def _user_pointer(self, user_id: str, scan_id: str) -> list[dict[str, Any]]:
         """The user check that also moves the user's latest-scan pointer forward to `scan_id`."""

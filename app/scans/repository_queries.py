@@ -19,14 +19,15 @@ class ScanQueries(ScansTable):
         cursor: str | None,
         date_from: str | None = None,
         date_to: str | None = None,
+        consistent: bool = False,
     ) -> tuple[list[ScanRecord], str | None]:
         """Newest first; with a date range, through the scan-date index."""
         values = {":uid": to_attr(user_id)}
         condition = "user_id = :uid"
-        index: dict[str, Any] = {}
+        index: dict[str, Any] = {"ConsistentRead": True} if consistent else {}
         cursor_keys = {"scan_id"}
         if date_from or date_to:
-            index = {"IndexName": SCAN_DATE_INDEX}
+            index["IndexName"] = SCAN_DATE_INDEX
             cursor_keys = {"scan_id", "scan_date"}
             values[":from"] = to_attr(date_from or "0000")
             values[":to"] = to_attr(date_to or "9999")
@@ -49,7 +50,7 @@ class ScanQueries(ScansTable):
         return [ScanRecord.model_validate(item) for item in items]
 
     def completed_scores(
-        self, *, user_id: str, date_from: str = "0000", date_to: str = "9999"
+        self, *, user_id: str, date_from: str = "0000", date_to: str = "9999", consistent: bool = False
     ) -> list[ScoredScan]:
         """Id, date and scores of every completed, quality-passed scan in the range, oldest first.
 
@@ -58,7 +59,11 @@ class ScanQueries(ScansTable):
         item), which DynamoDB would otherwise send and we would parse.
         """
         items = self._completed(
-            user_id=user_id, date_from=date_from, date_to=date_to, projection="scan_id, scan_date, scores"
+            user_id=user_id,
+            date_from=date_from,
+            date_to=date_to,
+            projection="scan_id, scan_date, scores",
+            consistent=consistent,
         )
         return [
             ScoredScan(
@@ -71,7 +76,13 @@ class ScanQueries(ScansTable):
         ]
 
     def _completed(
-        self, *, user_id: str, date_from: str = "0000", date_to: str = "9999", projection: str | None = None
+        self,
+        *,
+        user_id: str,
+        date_from: str = "0000",
+        date_to: str = "9999",
+        projection: str | None = None,
+        consistent: bool = False,
     ) -> list[dict[str, Any]]:
         """Completed, quality-passed scans dated `date_from`..`date_to`, oldest first."""
         return self._query_all(
@@ -88,6 +99,7 @@ class ScanQueries(ScansTable):
                 ":true": to_attr(True),
             },
             **({"ProjectionExpression": projection} if projection else {}),
+            **({"ConsistentRead": True} if consistent else {}),  # a local index allows it
         )
 
     def latest_completed(

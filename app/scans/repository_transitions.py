@@ -5,6 +5,7 @@ from typing import Any
 
 from app.core.security import iso
 from app.db.dynamodb import from_item, to_attr
+from app.db.guards import user_alive_check
 from app.db.keys import (
     SCAN_JOBS_PARTITION,
     UPLOAD_EXPIRY_PARTITION,
@@ -52,7 +53,8 @@ class ScanTransitions(ScansTable):
                 "ExpressionAttributeValues": {":awaiting": to_attr("awaiting_upload")},
             }
         }
-        return self._write([check, *self._user_alive(user_id)]) is None
+        # A check only (nothing the user reads changes): no data version bump.
+        return self._write([check, *user_alive_check(users_table=self.users_table, user_id=user_id)]) is None
 
     def claim(self, *, user_id: str, scan_id: str, now: str, lease_until: str) -> ScanRecord | None:
         """queued (or processing with an expired lease) → processing; None if someone else has it."""
@@ -75,6 +77,7 @@ class ScanTransitions(ScansTable):
             )
         except ConditionFailed:
             return None
+        self._bump(user_id)  # the scan lists show it processing now
         return ScanRecord.model_validate(from_item(result["Attributes"]))
 
     def renew_lease(self, *, scan: ScanRecord, lease_until: str) -> bool:
@@ -193,9 +196,10 @@ class ScanTransitions(ScansTable):
                     ),
                 },
             )
-            return True
         except ConditionFailed:
             return False
+        self._bump(scan.user_id)
+        return True
 
     def abandoned_uploads(self, *, created_before: str, limit: int = 100) -> list[tuple[str, str, str]]:
         """(user_id, scan_id, created_at) of scans still awaiting photos, created before a time."""

@@ -121,7 +121,12 @@ def list_scans(
 ) -> ScanPage:
     """Newest first, optionally within a date range."""
     views, next_cursor = scans.list_page(
-        user_id=user.user_id, limit=limit, cursor=cursor, date_from=date_from, date_to=date_to
+        user_id=user.user_id,
+        limit=limit,
+        cursor=cursor,
+        date_from=date_from,
+        date_to=date_to,
+        data_version=user.data_version,
     )
     link = overlay_links(request)
     return ScanPage(items=[to_read(view, request, link) for view in views], next_cursor=next_cursor)
@@ -183,4 +188,10 @@ def get_progress(
     date_to: DateTo = None,
 ) -> ProgressRead:
     """Per-metric series over completed scans that passed the quality check, with a weekly trend."""
-    return scans.progress(user_id=user.user_id, metric=metric, date_from=date_from, date_to=date_to)
+    return scans.progress(
+        user_id=user.user_id,
+        metric=metric,
+        date_from=date_from,
+        date_to=date_to,
+        data_version=user.data_version,
+    )

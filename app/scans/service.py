@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from app.core.errors import ConflictError
 from app.core.rate_limit import RateLimiter
+from app.core.read_cache import ReadCache
 from app.core.security import iso, utc_now
 from app.core.vocabulary import ScanAngle
 from app.db.keys import scan_file_prefixes, scan_image_key, scan_overlay_key, user_file_prefixes
@@ -58,6 +59,7 @@ class ScanService:
         scans_per_day: int = 0,
         photo_checks_per_day: int = 0,
         upload_expiry_seconds: int = 3600,
+        read_cache: ReadCache | None = None,
     ) -> None:
         self._scans = scans
         self._storage = storage
@@ -71,7 +73,7 @@ class ScanService:
         self._intake = UploadIntake(
             scans=scans, storage=storage, limits=limits, quota=self._quota, enqueue=enqueue
         )
-        self._reader = ScanReader(scans=scans, storage=storage)
+        self._reader = ScanReader(scans=scans, storage=storage, cache=read_cache)
         self._housekeeping = ScanHousekeeping(
             scans=scans, storage=storage, upload_expiry=timedelta(seconds=upload_expiry_seconds)
         )
@@ -108,18 +110,38 @@ class ScanService:
         return self._reader.view(self._reader.get(user_id=user_id, scan_id=scan_id))
 
     def list_page(
-        self, *, user_id: str, limit: int, cursor: str | None, date_from: date | None, date_to: date | None
+        self,
+        *,
+        user_id: str,
+        limit: int,
+        cursor: str | None,
+        date_from: date | None,
+        date_to: date | None,
+        data_version: int | None = None,
     ) -> tuple[list[ScanView], str | None]:
         """Newest first, optionally within an inclusive date range (400 if it is reversed)."""
         return self._reader.list_page(
-            user_id=user_id, limit=limit, cursor=cursor, date_from=date_from, date_to=date_to
+            user_id=user_id,
+            limit=limit,
+            cursor=cursor,
+            date_from=date_from,
+            date_to=date_to,
+            data_version=data_version,
         )
 
     def progress(
-        self, *, user_id: str, metric: str | None, date_from: date | None, date_to: date | None
+        self,
+        *,
+        user_id: str,
+        metric: str | None,
+        date_from: date | None,
+        date_to: date | None,
+        data_version: int | None = None,
     ) -> ProgressRead:
         """Per-metric series and trends over completed scans that passed the quality check."""
-        return self._reader.progress(user_id=user_id, metric=metric, date_from=date_from, date_to=date_to)
+        return self._reader.progress(
+            user_id=user_id, metric=metric, date_from=date_from, date_to=date_to, data_version=data_version
+        )
 
     def overlay(self, *, user_id: str, scan_id: str) -> bytes:
         """The annotated front photo of one of the user's scans."""

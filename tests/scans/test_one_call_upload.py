@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.core.security import iso, utc_now
+from app.db.guards import USER_ALIVE
 from app.scans.service import AccountGoneError
 from tests.helpers import upload_scan, wait_for
 from tests.images import face_jpeg
@@ -76,7 +77,12 @@ def test_the_one_call_upload_is_one_transaction(
     assert "upload_keys" not in item or item["upload_keys"] == {"M": {}}
     # The job marker travels with the scan, and the write still depends on the user existing.
     assert any("Put" in a and a["Put"]["Item"].get("owner_id") == {"S": user_id} for a in actions)
-    assert any("ConditionCheck" in a for a in actions)
+    # (an Update with the alive condition: it also moves the user's data version on)
+    user_checks = [
+        a["Update"] for a in actions if a.get("Update", {}).get("ConditionExpression") == USER_ALIVE
+    ]
+    assert user_checks
+    assert "ADD #version" in user_checks[0]["UpdateExpression"]
     # No second write moves it to queued afterwards (the one update is the quota counter).
     scans_table = container.settings.table_names["scans"]
     for operation in ("UpdateItem", "PutItem"):

@@ -1,0 +1,71 @@
+"""Per-process cache of a user's read models, valid while the user's data version is unchanged.
+
+Every write to a user's scans or plans adds 1 to `data_version` on the user item (inside the
+write's transaction where it has one, right after it otherwise). Every authenticated request
+already reads the user item with a strongly consistent GetItem, so a cached answer built
+under the version that read returns is still the answer: a repeated `GET /scans`,
+`/progress` or `/plans/active` costs that one GetItem instead of a query of large items.
+
+Why it is correct with several processes: the version only grows and is read before the
+data. A fill that races a write either sees the old data under the old version (replaced at
+the next read, which sees the new version) or the new data under the old version (newer
+than needed, never older). A bump after a non-transactional write that is lost to a crash
+leaves an entry stale for at most `seconds`, which also bounds how old a cached download
+link can get.
+"""
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    version: int
+    expires_at: float
+    value: Any
+
+
+class ReadCache:
+    """Bounded LRU of (key → value built under a data version), entries dropped after `seconds`."""
+
+    def __init__(self, *, seconds: float, max_entries: int) -> None:
+        self._seconds = seconds
+        self._max_entries = max_entries
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self._seconds > 0 and self._max_entries > 0
+
+    def get_or_load(self, key: Hashable, *, version: int | None, load: Callable[[], T]) -> T:
+        """The cached value for `key` if it was built under `version`, else `load()` (then kept).
+
+        `version` None (the caller does not know the user's data version) always loads.
+        """
+        if version is None or not self.enabled:
+            return load()
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry.version == version and entry.expires_at > now:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                value: T = entry.value
+                return value
+            self.misses += 1
+        value = load()  # outside the lock: a DynamoDB call
+        with self._lock:
+            self._entries[key] = _Entry(version=version, expires_at=now + self._seconds, value=value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+        return value

@@ -69,16 +69,24 @@ def in_threads(count: int, work: Callable[[], Any]) -> list[Any]:
     return results
 
 
+# The app's own background work (the periodic sweeps run by asyncio.to_thread, the analysis
+# pool, lease heartbeats): not part of the request being counted, even when it coincides.
+BACKGROUND_THREADS = ("asyncio_", "analysis", "lease-")
+
+
 class DynamoDBCalls:
     """Counts the DynamoDB calls a client makes (botocore events), with their consumed capacity.
 
+    `requests_only=True` leaves out the app's background threads (sweeps, analysis), whose
+    periodic calls would otherwise land in a request's count when they coincide.
     `capacity=True` also asks DynamoDB for `ReturnConsumedCapacity=TOTAL` on every call that
     takes it, so the capacity units of each call are recorded beside its name.
     """
 
-    def __init__(self, client: Any, *, capacity: bool = False) -> None:
+    def __init__(self, client: Any, *, capacity: bool = False, requests_only: bool = False) -> None:
         self._client = client
         self._capacity = capacity
+        self._requests_only = requests_only
         self._lock = threading.Lock()
         self.calls: list[tuple[str, float]] = []
         self._recording = False
@@ -89,6 +97,8 @@ class DynamoDBCalls:
 
     def _after(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
         if not self._recording:
+            return
+        if self._requests_only and threading.current_thread().name.startswith(BACKGROUND_THREADS):
             return
         consumed = parsed.get("ConsumedCapacity") or []
         if isinstance(consumed, dict):

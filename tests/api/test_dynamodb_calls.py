@@ -32,7 +32,7 @@ def planned(client: TestClient) -> dict[str, Any]:
 
 
 def _count(container: Any, call: Any) -> tuple[Any, list[str]]:
-    with DynamoDBCalls(container.dynamodb) as counted:
+    with DynamoDBCalls(container.dynamodb, requests_only=True) as counted:
         response = call()
     return response, counted.names
 

@@ -43,7 +43,7 @@ def test_a_repeated_read_costs_only_the_user_read(client: TestClient, container:
     assert client.post(f"{API}/plans", headers=user["headers"], json={}).status_code == 201
     for path in ("/scans", "/progress", "/plans/active"):
         first = client.get(f"{API}{path}", headers=user["headers"])
-        with DynamoDBCalls(container.dynamodb) as counted:
+        with DynamoDBCalls(container.dynamodb, requests_only=True) as counted:
             again = client.get(f"{API}{path}", headers=user["headers"])
         assert again.json() == first.json(), path
         assert counted.names == ["GetItem"], path

@@ -183,7 +183,10 @@ class Settings(BaseSettings):
     # answered from memory while the user's data version is unchanged. The age bound stays
     # under DOWNLOAD_URL_TTL_SECONDS, so a cached photo link is never near expiry. 0 turns it off.
     read_cache_seconds: float = Field(default=30.0, ge=0, le=120)
-    read_cache_entries: int = Field(default=20_000, ge=0, le=1_000_000)
+    # Entries per process: a scan page is ~170 KB in memory, progress ~110 KB, a plan ~60 KB,
+    # so 1,000 entries stay under ~120 MB (reached only with ~330 users active within
+    # READ_CACHE_SECONDS on one instance; the least recently used entry goes first).
+    read_cache_entries: int = Field(default=1_000, ge=0, le=100_000)
 
     # Chat streaming: a comment is sent after this many idle seconds (proxies cut idle streams at ~60 s)
     chat_sse_keepalive_seconds: float = Field(default=15.0, gt=0, le=55)

@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -113,6 +114,49 @@ class LeaseKeeper:
             self._scan.lease_expires_at = until
 
 
+@dataclass
+class ScanContext:
+    """What a completed scan is compared with and labelled by, read beside its analysis."""
+
+    previous: ScanRecord | None = None
+    baseline: ScanRecord | None = None
+    cycle: dict[str, Any] = field(default_factory=dict)
+
+
+class ContextReads:
+    """The scan's context reads (previous scan, plan baseline, cycle day) in a thread of their
+    own while the photo is analysed: they do not depend on the result, and waiting on
+    DynamoDB for them after the analysis added their round trips to every scan's latency."""
+
+    def __init__(self, read: Callable[[], ScanContext], *, scan_id: str) -> None:
+        self._read = read
+        self._result: ScanContext | None = None
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._run, name=f"context-{scan_id}", daemon=True)
+
+    def start(self) -> "ContextReads":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            self._result = self._read()
+        except Exception as exc:  # noqa: BLE001 - re-raised in the worker thread by result()
+            self._error = exc
+
+    def wait(self) -> None:
+        """Until the reads are over (their outcome unused)."""
+        self._thread.join()
+
+    def result(self) -> ScanContext:
+        """The reads' outcome; an error they raised is raised here, in the worker's thread."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+
 class AnalysisProcessor:
     """Runs one scan's analysis from claim to result; safe to call twice for one scan."""
 
@@ -195,7 +239,27 @@ class AnalysisProcessor:
                 )
             images[angle] = data
         vision = self.vision_for(scan.user_id) if self.vision_for else self._vision
-        analysis = vision.analyze(images)
+        context = ContextReads(lambda: self._context(scan), scan_id=scan.scan_id).start()
+        try:
+            return self._record(scan, images, vision.analyze(images), vision, context)
+        finally:
+            context.wait()  # on every path: no read outlives the claim it was made under
+
+    def _context(self, scan: ScanRecord) -> ScanContext:
+        """The previous usable scan, the plan's baseline and the cycle fields of this scan."""
+        previous = self._scans.latest_completed(user_id=scan.user_id, before_scan_id=scan.scan_id)
+        baseline = self.baseline_lookup(scan.user_id) if self.baseline_lookup else None
+        return ScanContext(previous=previous, baseline=baseline, cycle=self._cycle_fields(scan))
+
+    def _record(
+        self,
+        scan: ScanRecord,
+        images: dict[str, bytes],
+        analysis: ScanAnalysis,
+        vision: VisionProvider,
+        reads: ContextReads,
+    ) -> dict[str, Any]:
+        """The scan item's updates for an analysis result (the overlay stored first)."""
         now = iso(utc_now())
         base: dict[str, Any] = {
             "passed_quality": analysis.passed_quality,
@@ -213,8 +277,8 @@ class AnalysisProcessor:
             failure = ScanFailureRecord(code="quality_check_failed", message=first, problems=problems)
             return {**base, "status": "failed", "failure": failure.model_dump()}
         self._store_overlay(scan, images, analysis, vision)
-        previous = self._scans.latest_completed(user_id=scan.user_id, before_scan_id=scan.scan_id)
-        baseline = self.baseline_lookup(scan.user_id) if self.baseline_lookup else None
+        context = reads.result()
+        previous, baseline = context.previous, context.baseline
         deltas = ScanDeltas(
             previous=delta_against(previous, analysis.scores),
             baseline=delta_against(baseline, analysis.scores)
@@ -227,7 +291,7 @@ class AnalysisProcessor:
             "scores": analysis.scores,
             "deltas": deltas.model_dump(),
             "overlay_key": overlay_key(scan.user_id, scan.scan_id),
-            **self._cycle_fields(scan),
+            **context.cycle,
         }
 
     def _cycle_fields(self, scan: ScanRecord) -> dict[str, Any]:

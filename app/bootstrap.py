@@ -312,6 +312,8 @@ def build_container(
         storage=storage,
         limits=limits,
         enqueue=worker.enqueue,
+        # One-call uploads are analysed while their request writes the scan (idle worker only).
+        start_early=worker.start_early,
         limiter=limiter,
         scans_per_day=settings.scans_per_day,
         photo_checks_per_day=settings.photo_checks_per_day,

@@ -290,6 +290,9 @@ def build_container(
         on_finished=events.scan_finished,
         cycle_lookup=cycles,
         lease_seconds=settings.analysis_lease_seconds,
+        latest_pointer=lambda user_id: (
+            found.latest_scan_id if (found := users.get(user_id=user_id)) else None
+        ),
     )
     job_queue = build_job_queue(settings)
     worker = AnalysisWorker(

@@ -181,7 +181,7 @@ class EarlyStart:
     """
 
     def __init__(self, *, scan: ScanRecord, images: dict[str, bytes]) -> None:
-        self.scan = scan
+        self.record = scan
         self.images = images
         self._decided = threading.Event()
         self._created = False
@@ -236,7 +236,7 @@ class AnalysisProcessor:
 
         The context reads start at once as well, so the claim, the overlay's storage write and
         the completion transaction are all that is left once the analysis is done."""
-        scan = early.scan
+        scan = early.record
         context = ContextReads(lambda: self._context(scan), scan_id=scan.scan_id).start()
         try:
             prepared = self._prepare(scan.user_id, early.images)

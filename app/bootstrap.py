@@ -298,6 +298,9 @@ def build_container(
         on_finished=events.scan_finished,
         cycle_lookup=cycles,
         lease_seconds=settings.analysis_lease_seconds,
+        latest_pointer=lambda user_id: (
+            found.latest_scan_id if (found := users.get(user_id=user_id)) else None
+        ),
     )
     job_queue = build_job_queue(settings)
     worker = AnalysisWorker(
@@ -320,6 +323,8 @@ def build_container(
         storage=storage,
         limits=limits,
         enqueue=worker.enqueue,
+        # One-call uploads are analysed while their request writes the scan (idle worker only).
+        start_early=worker.start_early,
         limiter=limiter,
         scans_per_day=settings.scans_per_day,
         photo_checks_per_day=settings.photo_checks_per_day,

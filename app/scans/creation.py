@@ -4,6 +4,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Protocol
 
 from app.core.errors import ConflictError, UnprocessableError
 from app.core.security import iso, new_id, utc_now
@@ -20,6 +21,19 @@ logger = logging.getLogger("dermalens.scans")
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 Enqueue = Callable[[str, str], None]
+
+
+class EarlyHandle(Protocol):
+    """An analysis begun before its scan is written (see `AnalysisWorker.start_early`)."""
+
+    def created(self) -> None: ...
+
+    def cancel(self) -> None: ...
+
+
+# Begin analysing a one-call upload's checked photos while its request writes the scan;
+# None when no worker here is free (the scan is then enqueued once written, as always).
+StartEarly = Callable[[ScanRecord, dict[str, bytes]], EarlyHandle | None]
 
 
 def ordered_angles(angles: list[ScanAngle]) -> list[str]:
@@ -41,12 +55,14 @@ class ScanCreator:
         limits: ImageLimits,
         quota: ScanQuota,
         enqueue: Enqueue,
+        start_early: StartEarly | None = None,
     ) -> None:
         self._scans = scans
         self._storage = storage
         self._limits = limits
         self._quota = quota
         self._enqueue = enqueue
+        self._start_early = start_early
 
     def create(
         self, *, user_id: str, angles: list[ScanAngle], idempotency_key: str | None
@@ -118,10 +134,27 @@ class ScanCreator:
             updated_at=now,
             submitted_at=now,
         )
-        # Photos first, item second: the worker only ever sees a scan whose photos exist, and
-        # a crash in between leaves files with no scan, which the orphan sweep removes.
+        # An idle worker starts on the photos now, while they and the item are written; it
+        # claims the scan only after `created()`, so it never records a scan that is not there.
+        early = self._start_early(scan, cleaned) if self._start_early else None
+        try:
+            self._store_queued(scan, keys, cleaned)
+        except BaseException:
+            if early is not None:
+                early.cancel()
+            raise
+        if early is not None:
+            early.created()
+        else:
+            self._enqueue(user_id, scan_id)
+        logger.info("scan queued", extra={"scan_id": scan_id, "angles": angles})
+        return scan
+
+    def _store_queued(self, scan: ScanRecord, keys: dict[str, str], images: dict[str, bytes]) -> None:
+        """Photos first, item second: the worker only ever sees a scan whose photos exist, and
+        a crash in between leaves files with no scan, which the orphan sweep removes."""
         for angle, key in keys.items():
-            self._storage.put(key=key, data=cleaned[angle], content_type="image/jpeg")
+            self._storage.put(key=key, data=images[angle], content_type="image/jpeg")
         try:
             self._scans.create_queued(scan=scan)
         except ScanGoneError as exc:
@@ -129,9 +162,6 @@ class ScanCreator:
             for key in keys.values():
                 self._storage.delete_prefix(prefix=key)
             raise AccountGoneError() from exc
-        self._enqueue(user_id, scan_id)
-        logger.info("scan queued", extra={"scan_id": scan_id, "angles": angles})
-        return scan
 
     def upload_targets(self, scan: ScanRecord) -> dict[str, UploadTarget]:
         """Signed upload targets, one per angle, while the scan still awaits its photos."""

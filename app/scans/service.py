@@ -16,7 +16,7 @@ from app.core.security import iso, utc_now
 from app.core.vocabulary import ScanAngle
 from app.db.keys import scan_file_prefixes, scan_image_key, scan_overlay_key, user_file_prefixes
 from app.providers.storage.base import ImageStorage, UploadTarget
-from app.scans.creation import Enqueue, ScanCreator
+from app.scans.creation import Enqueue, ScanCreator, StartEarly
 from app.scans.errors import AccountGoneError, ScanExpiredError, ScanNotFoundError
 from app.scans.intake import ImageLimits
 from app.scans.models import ScanRecord
@@ -60,6 +60,7 @@ class ScanService:
         photo_checks_per_day: int = 0,
         upload_expiry_seconds: int = 3600,
         read_cache: ReadCache | None = None,
+        start_early: StartEarly | None = None,
     ) -> None:
         self._scans = scans
         self._storage = storage
@@ -68,7 +69,12 @@ class ScanService:
             limiter=limiter, scans_per_day=scans_per_day, photo_checks_per_day=photo_checks_per_day
         )
         self._creator = ScanCreator(
-            scans=scans, storage=storage, limits=limits, quota=self._quota, enqueue=enqueue
+            scans=scans,
+            storage=storage,
+            limits=limits,
+            quota=self._quota,
+            enqueue=enqueue,
+            start_early=start_early,
         )
         self._intake = UploadIntake(
             scans=scans, storage=storage, limits=limits, quota=self._quota, enqueue=enqueue

@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from app.core.errors import DomainError
 from app.core.security import iso, utc_now
 from app.core.vocabulary import METRICS_WITH_OVERALL
 from app.cycles.position import CyclePositionLookup, NoCycleTracking
+from app.db.guards import NO_POINTER
 from app.providers.queue.base import JobQueue
 from app.providers.storage.base import ImageStorage
 from app.providers.vision.base import AnalysisFailedError, ScanAnalysis, VisionProvider
@@ -48,6 +50,8 @@ BEATS_PER_LEASE = 3
 MAX_ATTEMPTS = 3
 
 BaselineLookup = Callable[[str], ScanRecord | None]
+# The user item's latest-scan pointer (app/db/guards.py): a scan id, NO_POINTER, or None (unknown).
+PointerLookup = Callable[[str], str | None]
 # The provider for a user (the cloud-AI opt-out), and who hears about a recorded result.
 VisionSelector = Callable[[str], VisionProvider]
 FinishedHook = Callable[[ScanRecord, dict[str, Any]], None]
@@ -113,6 +117,94 @@ class LeaseKeeper:
             self._scan.lease_expires_at = until
 
 
+@dataclass
+class ScanContext:
+    """What a completed scan is compared with and labelled by, read beside its analysis."""
+
+    previous: ScanRecord | None = None
+    baseline: ScanRecord | None = None
+    cycle: dict[str, Any] = field(default_factory=dict)
+
+
+class ContextReads:
+    """The scan's context reads (previous scan, plan baseline, cycle day) in a thread of their
+    own while the photo is analysed: they do not depend on the result, and waiting on
+    DynamoDB for them after the analysis added their round trips to every scan's latency."""
+
+    def __init__(self, read: Callable[[], ScanContext], *, scan_id: str) -> None:
+        self._read = read
+        self._result: ScanContext | None = None
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._run, name=f"analysis-context-{scan_id}", daemon=True)
+
+    def start(self) -> "ContextReads":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            self._result = self._read()
+        except Exception as exc:  # noqa: BLE001 - re-raised in the worker thread by result()
+            self._error = exc
+
+    def wait(self) -> None:
+        """Until the reads are over (their outcome unused)."""
+        self._thread.join()
+
+    def result(self) -> ScanContext:
+        """The reads' outcome; an error they raised is raised here, in the worker's thread."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+
+@dataclass
+class PreparedResult:
+    """A scan's photos with their analysis and overlay, or the error that stopped them."""
+
+    images: dict[str, bytes]
+    vision: VisionProvider
+    analysis: ScanAnalysis | None = None
+    overlay: bytes | None = None
+    error: Exception | None = None
+
+
+class EarlyStart:
+    """A one-call upload analysed while its request is still writing the scan.
+
+    The request hands over the checked photos before it stores them and writes the item;
+    the analysis (and the overlay) run meanwhile, and only once the request says the item
+    exists (`created`) does the worker claim it and record the result, exactly as for a
+    queued scan. A request that fails says `cancel` and the result is dropped.
+    """
+
+    def __init__(self, *, scan: ScanRecord, images: dict[str, bytes]) -> None:
+        self.record = scan
+        self.images = images
+        self._decided = threading.Event()
+        self._created = False
+
+    def created(self) -> None:
+        """The scan item is written: the worker may claim it."""
+        self._created = True
+        self._decided.set()
+
+    def cancel(self) -> None:
+        """The request failed before the item existed: nothing is to be recorded."""
+        self._decided.set()
+
+    def wait_created(self, timeout: float) -> bool:
+        """Whether the item was written (False if cancelled or not decided in time)."""
+        return self._decided.wait(timeout) and self._created
+
+
+# How long an early analysis waits for its request to write the scan; past it, the job
+# marker (if the item was written after all) brings the scan back through the sweep.
+EARLY_DECISION_SECONDS = 60.0
+
+
 class AnalysisProcessor:
     """Runs one scan's analysis from claim to result; safe to call twice for one scan."""
 
@@ -127,8 +219,10 @@ class AnalysisProcessor:
         on_finished: FinishedHook | None = None,
         cycle_lookup: CyclePositionLookup | None = None,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        latest_pointer: PointerLookup | None = None,
     ) -> None:
         self._scans = scans
+        self.latest_pointer = latest_pointer
         self._storage = storage
         self._vision = vision
         self.baseline_lookup = baseline_lookup
@@ -137,8 +231,46 @@ class AnalysisProcessor:
         self.cycle_lookup: CyclePositionLookup = cycle_lookup or NoCycleTracking()
         self._lease_seconds = lease_seconds
 
-    def process(self, user_id: str, scan_id: str) -> str | None:
-        """Claim and analyse; returns the final status, or None if another worker holds it."""
+    def process_early(self, early: EarlyStart) -> str | None:
+        """Analyse an upload's photos while its request writes the scan, then claim and record.
+
+        The context reads start at once as well, so the claim, the overlay's storage write and
+        the completion transaction are all that is left once the analysis is done."""
+        scan = early.record
+        context = ContextReads(lambda: self._context(scan), scan_id=scan.scan_id).start()
+        try:
+            prepared = self._prepare(scan.user_id, early.images)
+            if not early.wait_created(EARLY_DECISION_SECONDS):
+                logger.info(
+                    "early analysis dropped: the scan was not written", extra={"scan_id": scan.scan_id}
+                )
+                return None
+            return self.process(scan.user_id, scan.scan_id, prepared=prepared, context=context)
+        finally:
+            context.wait()
+
+    def _prepare(self, user_id: str, images: dict[str, bytes]) -> PreparedResult:
+        """The analysis and overlay of photos; an error is kept to be recorded after the claim."""
+        vision = self.vision_for(user_id) if self.vision_for else self._vision
+        prepared = PreparedResult(images=images, vision=vision)
+        try:
+            prepared.analysis = vision.analyze(images)
+            prepared.overlay = self._render_overlay(images, prepared.analysis, vision)
+        except Exception as exc:  # noqa: BLE001 - raised again under the claim, as a normal analysis would
+            prepared.error = exc
+        return prepared
+
+    def process(
+        self,
+        user_id: str,
+        scan_id: str,
+        *,
+        prepared: PreparedResult | None = None,
+        context: "ContextReads | None" = None,
+    ) -> str | None:
+        """Claim and analyse; returns the final status, or None if another worker holds it.
+
+        `prepared` and `context` come from an early start (the photos already analysed)."""
         now = utc_now()
         lease_until = now + timedelta(seconds=self._lease_seconds)
         scan = self._scans.claim(user_id=user_id, scan_id=scan_id, now=iso(now), lease_until=iso(lease_until))
@@ -154,7 +286,7 @@ class AnalysisProcessor:
         logger.info("analysis started", extra=log)
         try:
             with LeaseKeeper(scans=self._scans, scan=scan, lease_seconds=self._lease_seconds):
-                updates = self._analyse(scan)
+                updates = self._analyse(scan, prepared=prepared, context=context)
         except DomainError as exc:
             updates = self._failure(exc.code, exc.message)
             logger.warning("analysis failed: %s", exc.code, extra=log)
@@ -185,7 +317,11 @@ class AnalysisProcessor:
             extra={"scan_id": scan.scan_id, "reason": "scan deleted" if current is None else "scan changed"},
         )
 
-    def _analyse(self, scan: ScanRecord) -> dict[str, Any]:
+    def _analyse(
+        self, scan: ScanRecord, *, prepared: PreparedResult | None, context: "ContextReads | None"
+    ) -> dict[str, Any]:
+        if prepared is not None and context is not None:
+            return self._record(scan, prepared, context)
         images = {}
         for angle, key in scan.image_keys.items():
             data = self._storage.get(key=key)
@@ -194,8 +330,24 @@ class AnalysisProcessor:
                     "A photo of this scan is missing from storage.", code="image_missing"
                 )
             images[angle] = data
-        vision = self.vision_for(scan.user_id) if self.vision_for else self._vision
-        analysis = vision.analyze(images)
+        reads = ContextReads(lambda: self._context(scan), scan_id=scan.scan_id).start()
+        try:
+            return self._record(scan, self._prepare(scan.user_id, images), reads)
+        finally:
+            reads.wait()  # on every path: no read outlives the claim it was made under
+
+    def _context(self, scan: ScanRecord) -> ScanContext:
+        """The previous usable scan, the plan's baseline and the cycle fields of this scan."""
+        previous = self._previous(scan)
+        baseline = self.baseline_lookup(scan.user_id) if self.baseline_lookup else None
+        return ScanContext(previous=previous, baseline=baseline, cycle=self._cycle_fields(scan))
+
+    def _record(self, scan: ScanRecord, prepared: PreparedResult, reads: ContextReads) -> dict[str, Any]:
+        """The scan item's updates for an analysis result (the overlay stored first)."""
+        if prepared.error is not None:
+            raise prepared.error
+        analysis = prepared.analysis
+        assert analysis is not None
         now = iso(utc_now())
         base: dict[str, Any] = {
             "passed_quality": analysis.passed_quality,
@@ -212,9 +364,12 @@ class AnalysisProcessor:
             first = problems[0].message if problems else "The photo did not pass the quality check."
             failure = ScanFailureRecord(code="quality_check_failed", message=first, problems=problems)
             return {**base, "status": "failed", "failure": failure.model_dump()}
-        self._store_overlay(scan, images, analysis, vision)
-        previous = self._scans.latest_completed(user_id=scan.user_id, before_scan_id=scan.scan_id)
-        baseline = self.baseline_lookup(scan.user_id) if self.baseline_lookup else None
+        if prepared.overlay is not None:
+            self._storage.put(
+                key=overlay_key(scan.user_id, scan.scan_id), data=prepared.overlay, content_type="image/jpeg"
+            )
+        context = reads.result()
+        previous, baseline = context.previous, context.baseline
         deltas = ScanDeltas(
             previous=delta_against(previous, analysis.scores),
             baseline=delta_against(baseline, analysis.scores)
@@ -227,8 +382,22 @@ class AnalysisProcessor:
             "scores": analysis.scores,
             "deltas": deltas.model_dump(),
             "overlay_key": overlay_key(scan.user_id, scan.scan_id),
-            **self._cycle_fields(scan),
+            **context.cycle,
         }
+
+    def _previous(self, scan: ScanRecord) -> ScanRecord | None:
+        """The newest usable scan before this one: from the user's latest-scan pointer when it
+        names an earlier scan (two small GetItems), else by the query, which parses up to 25
+        full scan items and took most of the context reads' time for a user with many scans."""
+        pointer = self.latest_pointer(scan.user_id) if self.latest_pointer else None
+        if pointer == NO_POINTER:
+            return None  # this account has never had a usable scan
+        if pointer and pointer < scan.scan_id:
+            found = self._scans.get(user_id=scan.user_id, scan_id=pointer)
+            if found is not None and found.status == "completed" and found.passed_quality:
+                return found
+        # Unknown (an old account), a later scan finished first, or the scan is gone.
+        return self._scans.latest_completed(user_id=scan.user_id, before_scan_id=scan.scan_id)
 
     def _cycle_fields(self, scan: ScanRecord) -> dict[str, Any]:
         """Cycle day and phase on the scan's date; nothing for users who do not log periods."""
@@ -244,16 +413,15 @@ class AnalysisProcessor:
             return {}
         return {"cycle_day": position.cycle_day, "cycle_phase": position.phase.value}
 
-    def _store_overlay(
-        self, scan: ScanRecord, images: dict[str, bytes], analysis: ScanAnalysis, vision: VisionProvider
-    ) -> None:
+    @staticmethod
+    def _render_overlay(
+        images: dict[str, bytes], analysis: ScanAnalysis, vision: VisionProvider
+    ) -> bytes | None:
+        """The annotated front photo of a result that passed the quality check."""
         front = next((a for a in analysis.angles if a.angle == "front"), None)
-        if front is None or "front" not in images:
-            return
-        overlay = vision.render_overlay(images["front"], front)
-        self._storage.put(
-            key=overlay_key(scan.user_id, scan.scan_id), data=overlay, content_type="image/jpeg"
-        )
+        if not analysis.passed_quality or front is None or "front" not in images:
+            return None
+        return vision.render_overlay(images["front"], front)
 
     @staticmethod
     def _failure(code: str, message: str) -> dict[str, Any]:
@@ -337,6 +505,37 @@ class AnalysisWorker:
                 return  # not started (e.g. a CLI): the marker makes the next start pick it up
             self._in_flight.add(job)
         self._executor.submit(self._run, job)
+
+    def start_early(self, scan: ScanRecord, images: dict[str, bytes]) -> EarlyStart | None:
+        """Begin analysing a one-call upload before its scan is written, if a worker here is
+        idle (this process's queue only: a shared queue's worker may be anywhere). None: the
+        caller enqueues as usual once the item exists."""
+        if self._queue is not None:
+            return None
+        job = (scan.user_id, scan.scan_id)
+        with self._lock:
+            # Only onto an idle worker: a backlog would hold every waiting upload's photos in memory.
+            if self._executor is None or job in self._in_flight or len(self._in_flight) >= self._workers:
+                return None
+            self._in_flight.add(job)
+        early = EarlyStart(scan=scan, images=images)
+        self._executor.submit(self._run_early, job, early)
+        return early
+
+    def _run_early(self, job: tuple[str, str], early: EarlyStart) -> None:
+        try:
+            self._processor.process_early(early)
+        except Exception:
+            logger.exception(
+                "early analysis failed; the scan goes through the queue", extra={"scan_id": job[1]}
+            )
+            with self._lock:
+                self._in_flight.discard(job)
+            # The usual path claims it if it is still queued (a claimed one waits for its lease).
+            self.enqueue(*job)
+        else:
+            with self._lock:
+                self._in_flight.discard(job)
 
     def _run(self, job: tuple[str, str]) -> None:
         try:

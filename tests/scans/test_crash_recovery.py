@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 
 from app.core.security import new_id
 from app.db.dynamodb import build_dynamodb_client
@@ -25,11 +26,19 @@ from app.db.local_dynamodb import free_port
 from app.scans.repository import ScansRepository
 from tests.conftest import PASSWORD, make_settings, unique_email
 from tests.envfiles import ROOT, setting_names
-from tests.images import face_jpeg
+from tests.images import encode, face_rgb
 
 LEASE_SECONDS = 3
 SWEEP_SECONDS = 1
 SCANS = 4
+
+
+def phone_photo() -> bytes:
+    """The face at a 12 MP phone's size: its analysis lasts long enough for the kill to land
+    inside it (a 1 MP one is over in tens of milliseconds, about the gap between two scans)."""
+    from PIL import Image
+
+    return encode(np.asarray(Image.fromarray(face_rgb()).resize((3024, 4032))), quality=90)
 
 
 @contextmanager
@@ -96,7 +105,7 @@ def test_every_submitted_scan_finishes_after_the_api_is_sigkilled_mid_analysis(
     )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    photo = face_jpeg()
+    photo = phone_photo()
     with api_process(tmp_path, port=port, endpoint=dynamodb_endpoint, tables=tables) as first:
         registered = httpx.post(
             f"{base}/api/v1/auth/register", json={"email": unique_email(), "password": PASSWORD}

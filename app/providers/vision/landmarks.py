@@ -152,30 +152,44 @@ def _crop_transform(cx: float, cy: float, size: float, angle: float) -> np.ndarr
     return np.array([[cos, -sin, half - cos * cx + sin * cy], [sin, cos, half - sin * cx - cos * cy]])
 
 
-def _mesh(
-    rgb: np.ndarray,
-    cx: float,
-    cy: float,
-    size: float,
-    angle: float,
-    shrunk: dict[int, np.ndarray] | None = None,
-) -> tuple[np.ndarray, float]:
-    """468 landmarks (x, y, z) in image pixels and the face-presence probability.
+class Shrinks:
+    """A photo averaged down by whole factors for the mesh (big faces), each computed once.
 
-    `shrunk` keeps the averaged-down photo per factor between the two passes of one face
-    (the same photo and, nearly always, the same factor: computing it once is the same result)."""
+    The mirror's copies are the photo's flipped whenever that is bit-identical to shrinking
+    the mirror (factor a power of two dividing the width: every block sum is exact), which
+    saves a full-size resize per photo without moving a single pixel.
+    """
+
+    def __init__(self, image: np.ndarray, *, mirror_of: "Shrinks | None" = None) -> None:
+        self.image = image
+        self._mirror_of = mirror_of
+        self._by_factor: dict[int, np.ndarray] = {}
+
+    def get(self, k: int) -> np.ndarray:
+        """The photo averaged down by k (OpenCV INTER_AREA to width // k x height // k)."""
+        cached = self._by_factor.get(k)
+        if cached is not None:
+            return cached
+        h, w = self.image.shape[:2]
+        if self._mirror_of is not None and k & (k - 1) == 0 and w % k == 0:
+            shrunk = cv2.flip(self._mirror_of.get(k), 1)
+        else:
+            shrunk = cv2.resize(self.image, (w // k, h // k), interpolation=cv2.INTER_AREA)
+        self._by_factor[k] = shrunk
+        return shrunk
+
+
+def _mesh(
+    rgb: np.ndarray, cx: float, cy: float, size: float, angle: float, shrinks: Shrinks
+) -> tuple[np.ndarray, float]:
+    """468 landmarks (x, y, z) in image pixels and the face-presence probability."""
     matrix = _crop_transform(cx, cy, size, angle)
     source = rgb
     shrink = size / LANDMARK_SIZE
     if shrink > 2.0:
         # Big faces are averaged down first: bilinear sampling alone would alias.
         k = int(shrink)
-        cached = shrunk.get(k) if shrunk is not None else None
-        if cached is None:
-            cached = cv2.resize(rgb, (rgb.shape[1] // k, rgb.shape[0] // k), interpolation=cv2.INTER_AREA)
-            if shrunk is not None:
-                shrunk[k] = cached
-        source = cached
+        source = shrinks.get(k)
         matrix = np.vstack([matrix, [0, 0, 1]]) @ np.array([[k, 0, 0], [0, k, 0], [0, 0, 1]])
     crop = cv2.warpAffine(
         source,
@@ -249,14 +263,18 @@ def eye_centres(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mesh[list(EYE_L), :2].mean(0), mesh[list(EYE_R), :2].mean(0)
 
 
-def face_mesh(rgb: np.ndarray, detection: FaceDetection) -> tuple[np.ndarray, float] | None:
-    """The refined 468-point mesh of a detected face, or None if the mesh finds no face."""
+def face_mesh(
+    rgb: np.ndarray, detection: FaceDetection, *, shrinks: Shrinks | None = None
+) -> tuple[np.ndarray, float] | None:
+    """The refined 468-point mesh of a detected face, or None if the mesh finds no face.
+
+    `shrinks` are this photo's averaged-down copies (shared with its mirror's, see `Shrinks`)."""
     kp = detection.keypoints
     left, right = sorted((kp[0], kp[1]), key=lambda p: p[0])
     angle = math.atan2(right[1] - left[1], right[0] - left[0])
     x, y, w, h = detection.box
-    shrunk: dict[int, np.ndarray] = {}
-    mesh, prob = _mesh(rgb, x + w / 2, y + h / 2, max(w, h) * DETECT_CROP_SCALE, angle, shrunk)
+    shrinks = shrinks if shrinks is not None else Shrinks(rgb)
+    mesh, prob = _mesh(rgb, x + w / 2, y + h / 2, max(w, h) * DETECT_CROP_SCALE, angle, shrinks)
     if prob < LANDMARK_MIN_PRESENCE:
         return None
     el, er = eye_centres(mesh)
@@ -270,7 +288,7 @@ def face_mesh(rgb: np.ndarray, detection: FaceDetection) -> tuple[np.ndarray, fl
     mid = (lo + hi) / 2
     cx = centre[0] + mid[0] * math.cos(angle) - mid[1] * math.sin(angle)
     cy = centre[1] + mid[0] * math.sin(angle) + mid[1] * math.cos(angle)
-    refined, prob2 = _mesh(rgb, cx, cy, float(max(hi - lo)) * REFINE_CROP_SCALE, angle, shrunk)
+    refined, prob2 = _mesh(rgb, cx, cy, float(max(hi - lo)) * REFINE_CROP_SCALE, angle, shrinks)
     if prob2 < LANDMARK_MIN_PRESENCE:
         return mesh, prob
     return refined, prob2

@@ -52,6 +52,9 @@ ANGLE_ORDER: tuple[str, ...] = tuple(a.value for a in ScanAngle)
 OVERLAY_MIN_LONG_SIDE = 2000
 # Analyses whose overlay shapes are kept for `render_overlay` (a few KB each).
 REMEMBERED_DRAWINGS = 16
+# Decoded photos kept for their overlay when the analysis decoded them at the overlay's own
+# scale (photos up to ≈ 2000 px on the long side): a few MB each, so only the latest few.
+REMEMBERED_CANVASES = 2
 
 
 def overlay_reduction(width: int, height: int) -> int:
@@ -131,6 +134,7 @@ class LocalVisionProvider:
         self.second_face_ratio = second_face_ratio
         self.front_weight = front_weight
         self._drawings: OrderedDict[tuple[bytes, str], Drawing] = OrderedDict()
+        self._canvases: OrderedDict[tuple[bytes, str], np.ndarray] = OrderedDict()
         self._drawings_lock = threading.Lock()
 
     # ---- public API -------------------------------------------------------------------------
@@ -182,7 +186,11 @@ class LocalVisionProvider:
         if not quality.passed:
             return AngleAnalysis(angle=angle, quality=quality, face_box=face_box, measurements=measurements)
         result = self._measure(prepared, angle=angle)
-        self._remember(data, angle, _drawing_of(decoded, face, prepared, result.blobs))
+        # The overlay decodes at overlay_reduction(); when that is the analysis's own, these
+        # very pixels are its canvas (same bytes, same DCT scale, same flags).
+        same_scale = overlay_reduction(decoded.width, decoded.height) == decoded.reduction
+        canvas = decoded.image if same_scale else None
+        self._remember(data, angle, _drawing_of(decoded, face, prepared, result.blobs), canvas)
         return AngleAnalysis(
             angle=angle,
             quality=quality,
@@ -201,14 +209,15 @@ class LocalVisionProvider:
         The drawing itself comes from the analysis of the same bytes when it is remembered
         (the worker renders right after analysing), so the face is not found twice.
         """
-        drawing = self._remembered(image, analysis.angle)
+        drawing, canvas = self._remembered(image, analysis.angle)
         if drawing is None:
             drawing = self._drawing(image, analysis)
         header = decode_header(image)
-        reduction = overlay_reduction(header[1], header[2]) if header[0] == "JPEG" else 1
-        canvas = cv2.imdecode(
-            np.frombuffer(image, np.uint8), REDUCED_FLAGS[reduction] | cv2.IMREAD_IGNORE_ORIENTATION
-        )
+        if canvas is None:
+            reduction = overlay_reduction(header[1], header[2]) if header[0] == "JPEG" else 1
+            canvas = cv2.imdecode(
+                np.frombuffer(image, np.uint8), REDUCED_FLAGS[reduction] | cv2.IMREAD_IGNORE_ORIENTATION
+            )
         if canvas is None:
             raise AnalysisFailedError("The photo could not be decoded.", code="undecodable_image")
         box = analysis.face_box
@@ -241,25 +250,32 @@ class LocalVisionProvider:
         blobs = self._measure(prepared, angle=analysis.angle).blobs if analysis.scores else ()
         return _drawing_of(decoded, face, prepared, blobs)
 
-    def _remember(self, image: bytes, angle: str, drawing: "Drawing") -> None:
+    def _remember(self, image: bytes, angle: str, drawing: "Drawing", canvas: np.ndarray | None) -> None:
         key = (hashlib.blake2b(image, digest_size=16).digest(), angle)
         with self._drawings_lock:
             self._drawings[key] = drawing
             self._drawings.move_to_end(key)
             while len(self._drawings) > REMEMBERED_DRAWINGS:
                 self._drawings.popitem(last=False)
+            self._canvases.pop(key, None)
+            if canvas is not None:
+                self._canvases[key] = canvas
+                while len(self._canvases) > REMEMBERED_CANVASES:
+                    self._canvases.popitem(last=False)
 
-    def _remembered(self, image: bytes, angle: str) -> "Drawing | None":
+    def _remembered(self, image: bytes, angle: str) -> "tuple[Drawing | None, np.ndarray | None]":
+        """The shapes (and, if kept, the decoded canvas) of an analysis of these bytes, once."""
         key = (hashlib.blake2b(image, digest_size=16).digest(), angle)
         with self._drawings_lock:
-            return self._drawings.pop(key, None)
+            return self._drawings.pop(key, None), self._canvases.pop(key, None)
 
     # ---- detection --------------------------------------------------------------------------
 
     def _find_face(self, image: np.ndarray) -> Face | None:
         """The largest detected face with a mesh, and how many faces are of similar size."""
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        flipped = np.ascontiguousarray(rgb[:, ::-1])
+        # cv2.flip writes the mirror in one pass (≈ 15x quicker than a NumPy reversed-view copy).
+        flipped = cv2.flip(rgb, 1)
         width = rgb.shape[1]
         detections = lm.detect_faces(rgb)
         if not detections:
@@ -271,11 +287,14 @@ class LocalVisionProvider:
         mirrored = sorted(lm.detect_faces(flipped), key=lambda d: -d.box[2] * d.box[3])
         if mirrored and lm.iou(best.box, lm.mirror_detection(mirrored[0], width).box) > 0.5:
             best = lm.average_detections(best, lm.mirror_detection(mirrored[0], width))
-        found = lm.face_mesh(rgb, best)
+        shrinks = lm.Shrinks(rgb)
+        found = lm.face_mesh(rgb, best, shrinks=shrinks)
         if found is None:
             return None
         mesh, _ = found
-        found_mirror = lm.face_mesh(flipped, lm.mirror_detection(best, width))
+        found_mirror = lm.face_mesh(
+            flipped, lm.mirror_detection(best, width), shrinks=lm.Shrinks(flipped, mirror_of=shrinks)
+        )
         if found_mirror is not None:
             mesh = lm.symmetrise(mesh, found_mirror[0], width)
         similar = sum(1 for d in detections if d.box[2] >= self.second_face_ratio * best.box[2])

@@ -1,0 +1,130 @@
+"""A one-call upload is analysed while its request is still writing the scan (issue 15).
+
+The request hands the checked photos to an idle worker before it stores them and writes the
+item; the worker claims and records only once the item exists. These tests hold the write
+back until the analysis has begun, so the overlap is proven rather than hoped for.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.core.security import iso, utc_now
+from app.scans.service import AccountGoneError
+from tests.helpers import upload_scan, wait_for
+from tests.images import face_jpeg
+
+
+def idle(container: Any, timeout: float = 30) -> None:
+    """Until this process's workers have nothing in flight."""
+    deadline = time.monotonic() + timeout
+    while container.analysis_worker._in_flight and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not container.analysis_worker._in_flight, "the worker did not finish"
+
+
+def spy_analyze(monkeypatch: pytest.MonkeyPatch, container: Any, before: Callable[[], None]) -> list[int]:
+    """Run `before` at the start of every analysis; returns the list counting them."""
+    vision = container.vision
+    original = vision.analyze
+    started: list[int] = []
+
+    def analyze(images: dict[str, bytes]) -> Any:
+        started.append(len(started))
+        before()
+        return original(images)
+
+    monkeypatch.setattr(vision, "analyze", analyze)
+    return started
+
+
+def test_the_photo_is_analysed_before_the_scan_is_written_and_the_result_is_the_usual_one(
+    client: TestClient, container: Any, user: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_id = user["user"]["user_id"]
+    idle(container)
+    began = threading.Event()
+    stored_at_start: list[int] = []
+
+    def note() -> None:
+        stored_at_start.append(len(container.scans_repo.all_for_user(user_id=user_id)))
+        began.set()
+
+    spy_analyze(monkeypatch, container, note)
+    repo = container.scans_repo
+    original_create = repo.create_queued
+
+    def create_queued(**kwargs: Any) -> Any:
+        # The write waits for the analysis: only an analysis begun before it can let it go.
+        assert began.wait(10), "the analysis did not begin before the scan was written"
+        return original_create(**kwargs)
+
+    monkeypatch.setattr(repo, "create_queued", create_queued)
+    before = len(repo.all_for_user(user_id=user_id))
+    scan = upload_scan(client, user["headers"], face_jpeg())
+    assert scan["status"] == "queued"
+    assert stored_at_start == [before]  # the new scan was not in DynamoDB yet
+
+    done = wait_for(client, user["headers"], scan["scan_id"])
+    assert done["status"] == "completed"
+    # The scores are those of analysing the stored photo, as a queued scan would be.
+    record = repo.get(user_id=user_id, scan_id=scan["scan_id"])
+    stored = container.storage.get(key=record.image_keys["front"])
+    monkeypatch.undo()
+    assert done["scores"] == container.vision.analyze({"front": stored}).scores
+    overlay = client.get(done["overlay_url"], headers=user["headers"])
+    assert overlay.status_code == 200
+    assert overlay.content[:2] == b"\xff\xd8"
+
+
+def test_an_upload_refused_after_the_hand_over_leaves_no_scan_and_no_files(
+    user: dict[str, Any], container: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_id = user["user"]["user_id"]
+    idle(container)
+    started = spy_analyze(monkeypatch, container, lambda: None)
+    # The account's deletion begins after the request was authenticated: the write is refused.
+    container.users.mark_deletion_requested(user_id=user_id, requested_at=iso(utc_now()))
+    with pytest.raises(AccountGoneError):
+        container.scans.create_from_upload(user_id=user_id, images={"front": face_jpeg()})
+    idle(container)
+    assert started, "the photo was not handed to the idle worker"
+    assert container.scans_repo.all_for_user(user_id=user_id) == []
+    # Neither the photo nor an overlay of the dropped analysis was left in storage.
+    assert list(container.storage.list_objects(prefix=f"users/{user_id}/")) == []
+
+
+def test_a_crash_in_the_early_analysis_fails_the_scan_with_a_reason(
+    client: TestClient, container: Any, user: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    idle(container)
+
+    def crash() -> None:
+        raise RuntimeError("model file unreadable")
+
+    spy_analyze(monkeypatch, container, crash)
+    scan = upload_scan(client, user["headers"], face_jpeg())
+    done = wait_for(client, user["headers"], scan["scan_id"])
+    assert done["status"] == "failed"
+    assert done["failure"]["code"] == "internal_error"
+
+
+def test_with_every_worker_busy_an_upload_is_queued_and_finishes_after_them(
+    client: TestClient, container: Any, user: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    idle(container)
+    release = threading.Event()
+    spy_analyze(monkeypatch, container, lambda: release.wait(30) or None)
+    workers = container.settings.analysis_workers
+    scans = [upload_scan(client, user["headers"], face_jpeg()) for _ in range(workers + 1)]
+    # Every worker holds an analysis; the last upload still answered at once, queued.
+    assert len(container.analysis_worker._in_flight) == workers + 1
+    assert all(s["status"] == "queued" for s in scans)
+    release.set()
+    assert [wait_for(client, user["headers"], s["scan_id"])["status"] for s in scans] == ["completed"] * (
+        workers + 1
+    )

@@ -62,8 +62,16 @@ def user_alive_check(*, users_table: str, user_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def user_alive_tracking(*, users_table: str, user_id: str, feature: str) -> list[dict[str, Any]]:
-    """The user check as an Update that also adds `feature` to the user's `tracking` set."""
+def _user_update(
+    *,
+    users_table: str,
+    user_id: str,
+    expression: str,
+    names: dict[str, str],
+    values: dict[str, Any],
+    condition: str = USER_ALIVE,
+) -> list[dict[str, Any]]:
+    """The user check as an Update action that also writes to the user item (one action, both)."""
     if not users_table:
         return []
     return [
@@ -71,31 +79,35 @@ def user_alive_tracking(*, users_table: str, user_id: str, feature: str) -> list
             "Update": {
                 "TableName": users_table,
                 "Key": user_key(user_id),
-                "UpdateExpression": "ADD #tracking :feature",
-                "ConditionExpression": USER_ALIVE,
-                "ExpressionAttributeNames": {"#tracking": TRACKING_ATTR},
-                "ExpressionAttributeValues": {":feature": {"SS": [feature]}},
+                "UpdateExpression": expression,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
             }
         }
     ]
+
+
+def user_alive_tracking(*, users_table: str, user_id: str, feature: str) -> list[dict[str, Any]]:
+    """The user check as an Update that also adds `feature` to the user's `tracking` set."""
+    return _user_update(
+        users_table=users_table,
+        user_id=user_id,
+        expression="ADD #tracking :feature",
+        names={"#tracking": TRACKING_ATTR},
+        values={":feature": {"SS": [feature]}},
+    )
 
 
 def user_alive_bump(*, users_table: str, user_id: str) -> list[dict[str, Any]]:
     """The user check as an Update that also moves the user's data version on."""
-    if not users_table:
-        return []
-    return [
-        {
-            "Update": {
-                "TableName": users_table,
-                "Key": user_key(user_id),
-                "UpdateExpression": "ADD #version :one",
-                "ConditionExpression": USER_ALIVE,
-                "ExpressionAttributeNames": {"#version": DATA_VERSION_ATTR},
-                "ExpressionAttributeValues": {":one": to_attr(1)},
-            }
-        }
-    ]
+    return _user_update(
+        users_table=users_table,
+        user_id=user_id,
+        expression="ADD #version :one",
+        names={"#version": DATA_VERSION_ATTR},
+        values={":one": to_attr(1)},
+    )
 
 
 def bump_data_version(call: Callable[..., Any], *, users_table: str, user_id: str) -> None:
@@ -122,21 +134,14 @@ def user_alive_pointer(
 ) -> list[dict[str, Any]]:
     """The user check as an Update that sets a pointer (`forward_only`: only to a later id) and
     moves the data version on (pointers are set by scan and plan writes)."""
-    if not users_table:
-        return []
-    condition = USER_ALIVE + (" AND #pointer < :value" if forward_only else "")
-    return [
-        {
-            "Update": {
-                "TableName": users_table,
-                "Key": user_key(user_id),
-                "UpdateExpression": "SET #pointer = :value ADD #version :one",
-                "ConditionExpression": condition,
-                "ExpressionAttributeNames": {"#pointer": pointer, "#version": DATA_VERSION_ATTR},
-                "ExpressionAttributeValues": {":value": to_attr(value), ":one": to_attr(1)},
-            }
-        }
-    ]
+    return _user_update(
+        users_table=users_table,
+        user_id=user_id,
+        expression="SET #pointer = :value ADD #version :one",
+        names={"#pointer": pointer, "#version": DATA_VERSION_ATTR},
+        values={":value": to_attr(value), ":one": to_attr(1)},
+        condition=USER_ALIVE + (" AND #pointer < :value" if forward_only else ""),
+    )
 
 
 def refused_by_user_check(*, actions: list[dict[str, Any]], reasons: list[str]) -> bool:

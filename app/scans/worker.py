@@ -160,6 +160,49 @@ class ContextReads:
         return self._result
 
 
+class ClaimAhead:
+    """An early start's claim, in a thread of its own: it waits for the request to write the
+    item (`EarlyStart.created`) and claims it then, while the photos are still analysed."""
+
+    def __init__(self, claim: Callable[[], ScanRecord | None], *, early: "EarlyStart") -> None:
+        self._claim = claim
+        self._early = early
+        self._created = False
+        self._result: ScanRecord | None = None
+        self._error: Exception | None = None
+        self._thread = threading.Thread(
+            target=self._run, name=f"analysis-claim-{early.record.scan_id}", daemon=True
+        )
+
+    def start(self) -> "ClaimAhead":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        self._created = self._early.wait_created(EARLY_DECISION_SECONDS)
+        if not self._created:
+            return
+        try:
+            self._result = self._claim()
+        except Exception as exc:  # noqa: BLE001 - re-raised in the worker thread by result()
+            self._error = exc
+
+    def created(self) -> bool:
+        """Whether the request wrote the item (False: cancelled, or not decided in time)."""
+        self._thread.join()
+        return self._created
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> ScanRecord | None:
+        """The claimed scan, None if another worker holds it; a claim error is raised here."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
 @dataclass
 class PreparedResult:
     """A scan's photos with their analysis and overlay, or the error that stopped them."""
@@ -238,15 +281,25 @@ class AnalysisProcessor:
         the completion transaction are all that is left once the analysis is done."""
         scan = early.record
         context = ContextReads(lambda: self._context(scan), scan_id=scan.scan_id).start()
+        # The claim, too, is made beside the analysis, as soon as the request has written the
+        # item (well before the analysis ends): its round trip left the critical path. The
+        # lease it takes (ANALYSIS_LEASE_SECONDS) covers the analysis until the keeper starts.
+        claim = ClaimAhead(lambda: self._claim(scan.user_id, scan.scan_id), early=early).start()
         try:
             prepared = self._prepare(scan.user_id, early.images)
-            if not early.wait_created(EARLY_DECISION_SECONDS):
+            if not claim.created():
                 logger.info(
                     "early analysis dropped: the scan was not written", extra={"scan_id": scan.scan_id}
                 )
                 return None
-            return self.process(scan.user_id, scan.scan_id, prepared=prepared, context=context)
+            claimed = claim.result()
+            if claimed is None:
+                return None  # another worker holds it
+            return self.process(
+                scan.user_id, scan.scan_id, prepared=prepared, context=context, claimed=claimed
+            )
         finally:
+            claim.wait()
             context.wait()
 
     def _prepare(self, user_id: str, images: dict[str, bytes]) -> PreparedResult:
@@ -267,13 +320,13 @@ class AnalysisProcessor:
         *,
         prepared: PreparedResult | None = None,
         context: "ContextReads | None" = None,
+        claimed: ScanRecord | None = None,
     ) -> str | None:
         """Claim and analyse; returns the final status, or None if another worker holds it.
 
-        `prepared` and `context` come from an early start (the photos already analysed)."""
-        now = utc_now()
-        lease_until = now + timedelta(seconds=self._lease_seconds)
-        scan = self._scans.claim(user_id=user_id, scan_id=scan_id, now=iso(now), lease_until=iso(lease_until))
+        `prepared`, `context` and `claimed` come from an early start (the photos already
+        analysed, the scan already claimed)."""
+        scan = claimed or self._claim(user_id, scan_id)
         if scan is None:
             return None
         log = {"scan_id": scan_id, "attempt": scan.attempts}
@@ -302,6 +355,12 @@ class AnalysisProcessor:
         if self.on_finished:
             self.on_finished(scan, updates)
         return str(updates["status"])
+
+    def _claim(self, user_id: str, scan_id: str) -> ScanRecord | None:
+        """queued → processing under a fresh lease; None if another worker holds it."""
+        now = utc_now()
+        lease_until = now + timedelta(seconds=self._lease_seconds)
+        return self._scans.claim(user_id=user_id, scan_id=scan_id, now=iso(now), lease_until=iso(lease_until))
 
     def _discard_result(self, scan: ScanRecord, updates: dict[str, Any]) -> None:
         """The result could not be recorded: the scan was deleted, its account is being

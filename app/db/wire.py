@@ -43,7 +43,12 @@ def parse_item_response(
     body = response_dict.get("body")
     if not isinstance(body, bytes) or not body:
         return
-    document = json.loads(body)
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return  # not JSON (a proxy's page?): botocore's parser reports it as it always did
+    if not isinstance(document, dict):
+        return
     if _BINARY_VALUE.search(body):  # decode base64 as botocore would
         document = _decode_binary(document)
     customized_response_dict.update(document)

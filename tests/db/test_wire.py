@@ -145,3 +145,16 @@ def test_from_item_gives_the_values_the_two_pass_conversion_gave() -> None:
     assert converted["float"] == 61.25
     assert converted["exponent"] == 100
     assert converted["blob"] == Binary(b"\x00\x01binary\xff")
+
+
+def test_a_body_that_is_not_json_is_left_to_botocore() -> None:
+    from app.db.wire import parse_item_response
+
+    class Operation:
+        name = "GetItem"
+
+    response = {"status_code": 200, "body": b"<html>gateway</html>"}
+    customized: dict[str, Any] = {}
+    parse_item_response(Operation(), response, customized)
+    assert response["body"] == b"<html>gateway</html>"
+    assert customized == {}

@@ -5,7 +5,9 @@ local analyser is run on the photo as sent (JPEG q95), on ten benign capture cha
 four controlled real changes drawn on the skin. Prints the issue's tables in Markdown:
 acceptance, readings below 30, p90 |Δ| under benign changes and under mirroring alone,
 skin-tone correlation (Spearman rho with ITA° from CIELAB), real-change hit rate, signal ÷
-noise, cross-talk, quality flips, and the analysis time of a 12 MP photo. `--json` writes
+noise, cross-talk, quality flips, the analysis time of a 12 MP photo, and a causal skin-tone
+test: the same face with added melanin (ITA° +10 ... -50, the photo's noise re-added at the
+darker level) and the p90 score shift per metric. `--json` writes
 the per-metric repeatability bands (p90 |Δ| under the benign changes) for
 app/providers/vision/noise.py. Photos are never copied anywhere.
 """

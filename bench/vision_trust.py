@@ -372,6 +372,7 @@ def run(photo_dir: Path) -> dict:
     real: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     tone: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     tone_ita: dict[str, list[float]] = defaultdict(list)
+    tone_flips: list[str] = []
     raws: dict[str, list[float]] = defaultdict(list)
     first_image = None
     records: list[dict] = []
@@ -433,7 +434,7 @@ def run(photo_dir: Path) -> dict:
             record["tone"][name] = {"ita": reached, "raws": _raws(var) if var.quality.passed else None}
             tone_ita[name].append(reached)
             if not var.quality.passed:
-                flips.append(f"{path.name}:{name}:{[p.code for p in var.quality.problems]}")
+                tone_flips.append(f"{path.name}:{name}:{[p.code for p in var.quality.problems]}")
                 continue
             for m in METRICS:
                 if m in base.scores and m in var.scores:
@@ -462,6 +463,7 @@ def run(photo_dir: Path) -> dict:
         "real": {k: {m: list(v) for m, v in d.items()} for k, d in real.items()},
         "tone": {k: {m: list(v) for m, v in d.items()} for k, d in tone.items()},
         "tone_ita": dict(tone_ita),
+        "tone_flips": tone_flips,
         "timing_ms": timing,
         "records": records,
     }
@@ -524,6 +526,7 @@ def rescore(r: dict, mappings: dict) -> dict:
     out["real"] = {k: dict(d) for k, d in real.items()}
     out["tone"] = {k: dict(d) for k, d in tone.items()}
     out["tone_ita"] = dict(tone_ita)
+    out["tone_flips"] = r.get("tone_flips", [])
     return out
 
 
@@ -588,6 +591,8 @@ def report(r: dict) -> str:
             )
             + " |"
         )
+    if r.get("tone_flips"):
+        lines += ["", "quality verdicts lost at a darker tone: " + "; ".join(r["tone_flips"][:20])]
     analyse, full = r["timing_ms"]
     lines += ["", f"12 MP JPEG: analysis {analyse:.0f} ms, full decode {full:.0f} ms ({analyse / full:.2f}x)"]
     lines += [

@@ -5,7 +5,9 @@ local analyser is run on the photo as sent (JPEG q95), on ten benign capture cha
 four controlled real changes drawn on the skin. Prints the issue's tables in Markdown:
 acceptance, readings below 30, p90 |Δ| under benign changes and under mirroring alone,
 skin-tone correlation (Spearman rho with ITA° from CIELAB), real-change hit rate, signal ÷
-noise, cross-talk, quality flips, and the analysis time of a 12 MP photo. `--json` writes
+noise, cross-talk, quality flips, the analysis time of a 12 MP photo, and a causal skin-tone
+test: the same face with added melanin (ITA° +10 ... -50, the photo's noise re-added at the
+darker level) and the p90 score shift per metric. `--json` writes
 the per-metric repeatability bands (p90 |Δ| under the benign changes) for
 app/providers/vision/noise.py. Photos are never copied anywhere.
 """
@@ -154,6 +156,127 @@ def real_changes(image: np.ndarray, mesh: np.ndarray) -> dict[str, bytes]:
     return out
 
 
+# Melanin absorbs more at shorter wavelengths, about as λ^-3.5 (Jacques' fit of the melanosome
+# absorption spectrum): relative to the red channel (≈ 600 nm) the green (≈ 540 nm) and blue
+# (≈ 460 nm) channels see 1.44x and 2.51x its optical density.
+MELANIN_OD_BGR = np.array([2.51, 1.44, 1.0], np.float32)
+# The skin tones each face is taken to (ITA° of the cheeks): "intermediate" to "dark" on the
+# usual ITA scale (> 55 very light ... < -30 dark). A face already darker than a target is not
+# lightened: that target is skipped for it.
+MELANIN_TARGET_ITA = (10.0, -10.0, -30.0, -50.0)
+MAX_MELANIN_OD = 2.0
+NOISE_SIGMA_PX = 1.0  # the photo's own noise: the residual below a 1-px Gaussian, in linear light
+
+
+def _to_linear(image: np.ndarray) -> np.ndarray:
+    v = image.astype(np.float32) / 255.0
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+def _to_srgb(linear: np.ndarray) -> np.ndarray:
+    v = np.clip(linear, 0.0, 1.0)
+    s = np.where(v <= 0.0031308, 12.92 * v, 1.055 * v ** (1 / 2.4) - 0.055)
+    return np.clip(np.round(s * 255.0), 0, 255).astype(np.uint8)
+
+
+def skin_mask(image: np.ndarray, mesh: np.ndarray) -> np.ndarray:
+    """0-1 float mask of the head: the mesh's oval and 0.6 eye distances round it, not the eyes.
+
+    The margin takes the hairline and the hair round the face along (darker hair goes with
+    darker skin), so no edge of the mask falls in or near a measured region: an edge there would
+    be relief the face does not have, and hair left light would read as skin.
+    """
+    el, er = lm.eye_centres(mesh)
+    d = float(np.hypot(*(er - el)))
+    mask = np.zeros(image.shape[:2], np.uint8)
+    hull = cv2.convexHull(mesh[:, :2].astype(np.float32)).astype(np.int32)
+    cv2.fillConvexPoly(mask, hull, 1)
+    grow = max(1, round(0.6 * d))
+    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    # The eyes keep their colour (sclera and iris have no epidermal melanin).
+    for centre in (el, er):
+        cv2.ellipse(
+            mask, (round(centre[0]), round(centre[1])), (round(0.2 * d), round(0.08 * d)), 0, 0, 360, 0, -1
+        )
+    return cv2.GaussianBlur(mask.astype(np.float32), (0, 0), max(1.0, 0.03 * d))
+
+
+def shot_noise_gain(linear: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per channel a, with noise variance = a x signal (shot noise), estimated on the skin itself.
+
+    The residual below a 1-px Gaussian holds the photo's noise and the finest skin relief; the
+    median of residual² / signal over the skin is a (generous) estimate of the noise gain.
+    """
+    skin = mask > 0.9
+    out = []
+    for c in range(3):
+        plane = linear[..., c]
+        res = plane - cv2.GaussianBlur(plane, (0, 0), NOISE_SIGMA_PX)
+        # Var(x - G*x) = σ²(1 - 2 w0 + Σw²) for white noise; ≈ 0.76 σ² at a 1-px Gaussian.
+        ratio = res[skin] ** 2 / np.maximum(plane[skin], 1e-4) / 0.76
+        out.append(float(np.median(ratio)) if ratio.size else 0.0)
+    return np.array(out, np.float32)
+
+
+def add_melanin(
+    image: np.ndarray, mesh: np.ndarray, od_red: float, *, seed: int = SEED, noise: bool = True
+) -> np.ndarray:
+    """The same face with more epidermal melanin: reflectance x 10^(-od·w_c) on the skin.
+
+    (Shine is darkened with the skin, which a real darker skin would not do; oiliness is judged
+    relative to the skin's colour and brightness, so the model and reality agree for it.) Then
+    the photo's own shot noise is re-added at the darker level: darkening scales the existing noise by k, a camera photographing a darker
+    face has noise of variance a·k·S, so the missing variance a·S·k(1 - k) is added (relative
+    noise grows as 1/sqrt(k)).
+    """
+    linear = _to_linear(image)
+    mask = skin_mask(image, mesh)
+    gain = shot_noise_gain(linear, mask)
+    k = 10.0 ** (-od_red * MELANIN_OD_BGR[None, None, :] * mask[..., None])
+    darker = linear * k
+    if noise:
+        rng = np.random.default_rng(seed)
+        extra = np.sqrt(np.maximum(gain[None, None, :] * linear * k * (1.0 - k), 0.0))
+        darker = darker + rng.standard_normal(linear.shape).astype(np.float32) * extra
+    return _to_srgb(darker)
+
+
+def _ita_of_lab(lab: np.ndarray) -> float:
+    lightness, b = lab[0] * 100 / 255, lab[2] - 128
+    return math.degrees(math.atan2(lightness - 50, b))
+
+
+def melanin_for_ita(image: np.ndarray, mesh: np.ndarray, target: float) -> float | None:
+    """The added red-channel optical density that takes the cheeks' ITA° to target (bisection).
+
+    None if the face is already at or below the target.
+    """
+    patches = np.concatenate([p.reshape(-1, 3) for p in _cheek_patches(image, mesh)])[None]
+    linear = _to_linear(patches)
+
+    def ita(od: float) -> float:
+        lab = cv2.cvtColor(_to_srgb(linear * 10.0 ** (-od * MELANIN_OD_BGR)), cv2.COLOR_BGR2Lab)
+        return _ita_of_lab(np.median(lab[0].astype(np.float32), axis=0))
+
+    if ita(0.0) <= target:
+        return None
+    lo, hi = 0.0, MAX_MELANIN_OD
+    for _ in range(14):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if ita(mid) > target else (lo, mid)
+    return (lo + hi) / 2
+
+
+def melanin_variants(image: np.ndarray, mesh: np.ndarray) -> dict[str, np.ndarray]:
+    """The face with added melanin at each target ITA° it is lighter than, as BGR images."""
+    out = {}
+    for target in MELANIN_TARGET_ITA:
+        od = melanin_for_ita(image, mesh, target)
+        if od is not None:
+            out[f"ita{target:+.0f}"] = add_melanin(image, mesh, od)
+    return out
+
+
 # Real change → (metric, sign of the expected score change).
 TARGETS: dict[str, list[tuple[str, int]]] = {
     "red_papules": [("acne", -1)],
@@ -163,19 +286,24 @@ TARGETS: dict[str, list[tuple[str, int]]] = {
 }
 
 
-def ita_degrees(image: np.ndarray, mesh: np.ndarray) -> float:
-    """Individual Typology Angle of the cheeks: atan((L* - 50) / b*) in degrees."""
+def _cheek_patches(image: np.ndarray, mesh: np.ndarray) -> list[np.ndarray]:
+    """The two cheek patches ITA° is read from (0.75 eye distances below each eye)."""
     el, er = lm.eye_centres(mesh)
     d = float(np.hypot(*(er - el)))
-    lab = cv2.cvtColor(image, cv2.COLOR_BGR2Lab).astype(np.float32)
-    vals = []
+    out = []
     for p in (el + np.array([0, 0.75 * d]), er + np.array([0, 0.75 * d])):
         x, y, r = int(p[0]), int(p[1]), max(2, int(0.12 * d))
-        patch = lab[max(0, y - r) : y + r, max(0, x - r) : x + r].reshape(-1, 3)
-        vals.append(np.median(patch, axis=0))
-    v = np.mean(vals, axis=0)
-    lightness, b = v[0] * 100 / 255, v[2] - 128
-    return math.degrees(math.atan2(lightness - 50, b))
+        out.append(image[max(0, y - r) : y + r, max(0, x - r) : x + r])
+    return out
+
+
+def ita_degrees(image: np.ndarray, mesh: np.ndarray) -> float:
+    """Individual Typology Angle of the cheeks: atan((L* - 50) / b*) in degrees."""
+    vals = []
+    for patch in _cheek_patches(image, mesh):
+        lab = cv2.cvtColor(np.ascontiguousarray(patch), cv2.COLOR_BGR2Lab).astype(np.float32)
+        vals.append(np.median(lab.reshape(-1, 3), axis=0))
+    return _ita_of_lab(np.mean(vals, axis=0))
 
 
 def spearman(x: list[float], y: list[float]) -> float:
@@ -242,6 +370,9 @@ def run(photo_dir: Path) -> dict:
     by_metric: dict[str, list[float]] = defaultdict(list)
     ita_for_metric: dict[str, list[float]] = defaultdict(list)
     real: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    tone: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    tone_ita: dict[str, list[float]] = defaultdict(list)
+    tone_flips: list[str] = []
     raws: dict[str, list[float]] = defaultdict(list)
     first_image = None
     records: list[dict] = []
@@ -296,6 +427,18 @@ def run(photo_dir: Path) -> dict:
             for m in METRICS:
                 if m in base.scores and m in var.scores:
                     real[name][m].append(var.scores[m] - base.scores[m])
+        record["tone"] = {}
+        for name, darker in melanin_variants(image, mesh).items():
+            var = provider.analyze_angle(angle="front", data=jpeg(darker))
+            reached = ita_degrees(darker, mesh)
+            record["tone"][name] = {"ita": reached, "raws": _raws(var) if var.quality.passed else None}
+            tone_ita[name].append(reached)
+            if not var.quality.passed:
+                tone_flips.append(f"{path.name}:{name}:{[p.code for p in var.quality.problems]}")
+                continue
+            for m in METRICS:
+                if m in base.scores and m in var.scores:
+                    tone[name][m].append(var.scores[m] - base.scores[m])
     timing = time_12mp(provider, first_image) if first_image is not None else (float("nan"), float("nan"))
     return {
         "photos": len(files),
@@ -318,6 +461,9 @@ def run(photo_dir: Path) -> dict:
             for m in METRICS
         },
         "real": {k: {m: list(v) for m, v in d.items()} for k, d in real.items()},
+        "tone": {k: {m: list(v) for m, v in d.items()} for k, d in tone.items()},
+        "tone_ita": dict(tone_ita),
+        "tone_flips": tone_flips,
         "timing_ms": timing,
         "records": records,
     }
@@ -340,8 +486,18 @@ def rescore(r: dict, mappings: dict) -> dict:
         return out
 
     metrics = [*metrics, "overall"]
+    tone = defaultdict(lambda: defaultdict(list))
+    tone_ita = defaultdict(list)
     for rec in r["records"]:
         base = scored(rec["base"])
+        for name, t in rec.get("tone", {}).items():
+            tone_ita[name].append(t["ita"])
+            if t["raws"] is None:
+                continue
+            var = scored(t["raws"])
+            for m in metrics:
+                if m in base and m in var:
+                    tone[name][m].append(var[m] - base[m])
         for m, v in base.items():
             scores[m].append(v)
             itas[m].append(rec.get("ita", float("nan")))
@@ -368,6 +524,9 @@ def rescore(r: dict, mappings: dict) -> dict:
     out["variant_p90"] = {v: {m: p90(d[m]) for m in METRICS} for v, d in per_variant.items()}
     out["ita_rho"] = {m: spearman(itas[m], scores[m]) for m in METRICS}
     out["real"] = {k: dict(d) for k, d in real.items()}
+    out["tone"] = {k: dict(d) for k, d in tone.items()}
+    out["tone_ita"] = dict(tone_ita)
+    out["tone_flips"] = r.get("tone_flips", [])
     return out
 
 
@@ -409,6 +568,31 @@ def report(r: dict) -> str:
             lines.append(
                 f"| {change} | {metric} | {100 * hits:.0f}% | {med:+.1f} | {snr:.1f} | {worst[0]} {worst[1]:.1f} ({ratio:.2f} of target) |"
             )
+    if r.get("tone"):
+        lines += [
+            "",
+            "Added melanin (same face, skin only, shot noise re-added): p90 |Δ score| from the photo as sent",
+            "",
+            "| target ITA° | photos | median ITA° reached | " + " | ".join(METRICS) + " |",
+            "|---" * (len(METRICS) + 3) + "|",
+        ]
+        tones = sorted(r["tone"].items(), key=lambda kv: -float(kv[0].removeprefix("ita")))
+        for name, d in tones:
+            reached = statistics.median(r["tone_ita"][name]) if r["tone_ita"].get(name) else float("nan")
+            lines.append(
+                f"| {name.removeprefix('ita')} | {len(r['tone_ita'].get(name, []))} | {reached:.0f} | "
+                + " | ".join(f"{p90([abs(v) for v in d.get(m, [])]):.1f}" for m in METRICS)
+                + " |"
+            )
+        lines.append(
+            "| median signed Δ at the darkest | | | "
+            + " | ".join(
+                f"{statistics.median(d[m]):+.1f}" if (d := tones[-1][1]).get(m) else "-" for m in METRICS
+            )
+            + " |"
+        )
+    if r.get("tone_flips"):
+        lines += ["", "quality verdicts lost at a darker tone: " + "; ".join(r["tone_flips"][:20])]
     analyse, full = r["timing_ms"]
     lines += ["", f"12 MP JPEG: analysis {analyse:.0f} ms, full decode {full:.0f} ms ({analyse / full:.2f}x)"]
     lines += [

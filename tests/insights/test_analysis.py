@@ -9,6 +9,7 @@ from scipy import stats
 from app.cycles.position import CyclePhase, Observation
 from app.insights.analysis import PHASES, figures, finding, t_quantile
 from app.insights.sources import scan_noise
+from app.providers.vision.noise import BANDS
 
 PHASE_DAYS = {
     CyclePhase.MENSTRUAL: 3,
@@ -97,7 +98,8 @@ def test_photo_noise_is_a_floor_on_the_spread() -> None:
             data.append((Observation(on=on, metric="acne", value=value + 0.01 * i), phase))
     table = figures(data, noise=scan_noise, comparisons=4)
     assert not acne_phase(table, CyclePhase.LUTEAL).meaningful
-    assert table[0].noise == pytest.approx(6.9 / 2.772, abs=0.01)
+    # The shipped acne band (a p95 of |Δ|) as a per-photo standard deviation.
+    assert table[0].noise == pytest.approx(BANDS["acne"] / 2.772, abs=0.01)
 
 
 @pytest.mark.parametrize("df", [4, 6, 10, 30])

@@ -98,7 +98,7 @@ class LocalVisionProvider:
     """Offline skin analysis: MediaPipe face mesh and pixel measurements relative to the face."""
 
     name = "local"
-    model_version = "local-mesh-3"
+    model_version = "local-mesh-4"
 
     def __init__(
         self,
@@ -108,6 +108,7 @@ class LocalVisionProvider:
         dark_threshold: float = 40.0,
         bright_threshold: float = 230.0,
         max_clipped_fraction: float = 0.10,
+        max_colour_clipped_fraction: float = 0.97,
         max_cast_ratio: float = 0.97,
         blur_threshold: float = 4.5,
         max_yaw_offset: float = 0.22,
@@ -126,6 +127,7 @@ class LocalVisionProvider:
             dark_threshold=dark_threshold,
             bright_threshold=bright_threshold,
             max_clipped_fraction=max_clipped_fraction,
+            max_colour_clipped_fraction=max_colour_clipped_fraction,
             max_cast_ratio=max_cast_ratio,
             blur_threshold=blur_threshold,
             max_yaw_offset=max_yaw_offset,

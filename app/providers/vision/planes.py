@@ -15,6 +15,9 @@ import numpy as np
 
 from app.providers.vision.regions import REGION_NAMES
 
+# L = 0.77 ln G + 0.23 ln R: the green and red luminance weights (Rec. 709), renormalised.
+LUM_WEIGHT_G = 0.7152 / (0.7152 + 0.2126)
+LUM_WEIGHT_R = 0.2126 / (0.7152 + 0.2126)
 # Pixel scales at IOD_PX = 64 (1 px ≈ 1 mm).
 SIGMA_FINE = 0.8
 SIGMA_PORE = 1.6
@@ -50,10 +53,14 @@ BLOB_MAX_ASPECT = 3.0
 # Wrinkles: curvature of the sigma-1.6 L plane across y dominating that along x.
 WRINKLE_CURVATURE_MIN = 1.2  # log-units per px²
 WRINKLE_ORIENTATION_RATIO = 2.0
-# Oiliness: highlights ≥ e^0.45 (57%) brighter than the skin median, nearly colourless.
+# Oiliness: highlights ≥ 30 log-units (35%) brighter than the skin median, nearly colourless.
 SHINE_L_MIN = 30.0
 SHINE_CHROMA_MAX = 0.20  # full weight up to this chroma, none from twice it
 MIN_REGION_PIXELS = 25
+# A region mostly hidden (a fringe over the forehead) is left out: its few skin pixels between
+# hair strands come and go with re-encoding or a darker tone, and each time the region's metrics
+# would join or leave the face's mean.
+MIN_SKIN_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -174,10 +181,14 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
     reference: the skin's linear BGR median; face: the union of the region polygons.
     """
     linear = srgb_to_linear(bgr) / reference
-    b, g, r = linear[..., 0], linear[..., 1], linear[..., 2]
-    y = 0.0722 * b + 0.7152 * g + 0.2126 * r
-    lum = 100.0 * np.log(y)
-    ery = 100.0 * np.log(r / g)
+    g, r = linear[..., 1], linear[..., 2]
+    log_g, log_r = np.log(g), np.log(r)
+    # Lightness as a fixed mix of log channels (optical density), not the log of a luminance
+    # mix: melanin scales each channel by its own factor, so a spot's or a fold's contrast in
+    # this L is the same on light and on dark skin. Blue is left out: on dark skin it holds a few
+    # 8-bit levels and is mostly noise.
+    lum = 100.0 * (LUM_WEIGHT_G * log_g + LUM_WEIGHT_R * log_r)
+    ery = 100.0 * (log_r - log_g)
     # Skin is judged on a smoothed copy (about 4 mm): hair, brows, nostrils and shadows are large
     # and far from the face's tone; a spot or papule is small and stays skin.
     area = valid & face
@@ -203,12 +214,9 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
         lyy >= WRINKLE_ORIENTATION_RATIO * np.abs(lxx)
     )
 
-    mx = np.maximum(np.maximum(b, g), r)
-    mn = np.minimum(np.minimum(b, g), r)
     # Chroma of the un-normalised light: a highlight reflects the light's colour, not the skin's.
     raw = srgb_to_linear(bgr)
     chroma = (raw.max(axis=2) - raw.min(axis=2)) / np.maximum(raw.max(axis=2), 1e-4)
-    del mx, mn
     shine = (
         np.clip(lum / SHINE_L_MIN - 1.0, 0, 1)
         * np.clip(2.0 - chroma / SHINE_CHROMA_MAX, 0, 1)
@@ -232,7 +240,7 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
     spot_pixels = cv2.dilate(((red_soft > 0) | (dark_soft > 0)).astype(np.uint8), np.ones((5, 5), np.uint8))
     return Planes(
         lum=lum,
-        red_l=100.0 * np.log(r),
+        red_l=100.0 * log_r,
         ery=ery,
         skin=skin,
         pits=np.maximum(_blur(lum, SIGMA_PIT) - g1, 0.0),
@@ -294,7 +302,7 @@ def make_regions(*, planes: Planes, masks: dict[str, np.ndarray], valid: np.ndar
         n_area = int(area.sum())
         skin = area & planes.skin
         n_skin = int(skin.sum())
-        if n_area == 0 or n_skin < MIN_REGION_PIXELS:
+        if n_area == 0 or n_skin < MIN_REGION_PIXELS or n_skin < MIN_SKIN_SHARE * n_area:
             continue
         regions[name] = Region(name=name, area=area, skin=skin, count=n_skin, skin_share=n_skin / n_area)
     return regions

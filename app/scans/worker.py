@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from app.core.errors import DomainError
 from app.core.security import iso, utc_now
@@ -48,6 +48,7 @@ DEFAULT_LEASE_SECONDS = 30.0
 # another worker may take the scan over.
 BEATS_PER_LEASE = 3
 MAX_ATTEMPTS = 3
+T = TypeVar("T")
 
 BaselineLookup = Callable[[str], ScanRecord | None]
 # The user item's latest-scan pointer (app/db/guards.py): a scan id, NO_POINTER, or None (unknown).
@@ -126,81 +127,41 @@ class ScanContext:
     cycle: dict[str, Any] = field(default_factory=dict)
 
 
-class ContextReads:
-    """The scan's context reads (previous scan, plan baseline, cycle day) in a thread of their
-    own while the photo is analysed: they do not depend on the result, and waiting on
-    DynamoDB for them after the analysis added their round trips to every scan's latency."""
+class BesideAnalysis(Generic[T]):
+    """Work for a scan in a thread of its own while its photo is analysed, such as the
+    context reads (previous scan, plan baseline, cycle day), which do not depend on the
+    result: waiting on DynamoDB for them after the analysis added their round trips to
+    every scan's latency."""
 
-    def __init__(self, read: Callable[[], ScanContext], *, scan_id: str) -> None:
-        self._read = read
-        self._result: ScanContext | None = None
+    def __init__(self, work: Callable[[], T], *, name: str) -> None:
+        self._work = work
+        self._result: T | None = None
         self._error: Exception | None = None
-        self._thread = threading.Thread(target=self._run, name=f"analysis-context-{scan_id}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def start(self) -> "ContextReads":
+    def start(self) -> "BesideAnalysis[T]":
         self._thread.start()
         return self
 
     def _run(self) -> None:
         try:
-            self._result = self._read()
+            self._result = self._work()
         except Exception as exc:  # noqa: BLE001 - re-raised in the worker thread by result()
             self._error = exc
 
     def wait(self) -> None:
-        """Until the reads are over (their outcome unused)."""
+        """Until the work is over (its outcome unused)."""
         self._thread.join()
 
-    def result(self) -> ScanContext:
-        """The reads' outcome; an error they raised is raised here, in the worker's thread."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None
-        return self._result
-
-
-class ClaimAhead:
-    """An early start's claim, in a thread of its own: it waits for the request to write the
-    item (`EarlyStart.created`) and claims it then, while the photos are still analysed."""
-
-    def __init__(self, claim: Callable[[], ScanRecord | None], *, early: "EarlyStart") -> None:
-        self._claim = claim
-        self._early = early
-        self._created = False
-        self._result: ScanRecord | None = None
-        self._error: Exception | None = None
-        self._thread = threading.Thread(
-            target=self._run, name=f"analysis-claim-{early.record.scan_id}", daemon=True
-        )
-
-    def start(self) -> "ClaimAhead":
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        self._created = self._early.wait_created(EARLY_DECISION_SECONDS)
-        if not self._created:
-            return
-        try:
-            self._result = self._claim()
-        except Exception as exc:  # noqa: BLE001 - re-raised in the worker thread by result()
-            self._error = exc
-
-    def created(self) -> bool:
-        """Whether the request wrote the item (False: cancelled, or not decided in time)."""
-        self._thread.join()
-        return self._created
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def result(self) -> ScanRecord | None:
-        """The claimed scan, None if another worker holds it; a claim error is raised here."""
+    def result(self) -> T:
+        """The work's outcome; an error it raised is raised here, in the worker's thread."""
         self._thread.join()
         if self._error is not None:
             raise self._error
-        return self._result
+        return cast(T, self._result)
+
+
+ScanContextReads = BesideAnalysis[ScanContext]
 
 
 @dataclass
@@ -280,19 +241,21 @@ class AnalysisProcessor:
         The context reads start at once as well, so the claim, the overlay's storage write and
         the completion transaction are all that is left once the analysis is done."""
         scan = early.record
-        context = ContextReads(lambda: self._context(scan), scan_id=scan.scan_id).start()
+        context = self._context_reads(scan)
         # The claim, too, is made beside the analysis, as soon as the request has written the
         # item (well before the analysis ends): its round trip left the critical path. The
         # lease it takes (ANALYSIS_LEASE_SECONDS) covers the analysis until the keeper starts.
-        claim = ClaimAhead(lambda: self._claim(scan.user_id, scan.scan_id), early=early).start()
+        claim = BesideAnalysis(
+            lambda: self._claim_once_created(early), name=f"analysis-claim-{scan.scan_id}"
+        ).start()
         try:
             prepared = self._prepare(scan.user_id, early.images)
-            if not claim.created():
+            created, claimed = claim.result()
+            if not created:
                 logger.info(
                     "early analysis dropped: the scan was not written", extra={"scan_id": scan.scan_id}
                 )
                 return None
-            claimed = claim.result()
             if claimed is None:
                 return None  # another worker holds it
             return self.process(
@@ -319,7 +282,7 @@ class AnalysisProcessor:
         scan_id: str,
         *,
         prepared: PreparedResult | None = None,
-        context: "ContextReads | None" = None,
+        context: "ScanContextReads | None" = None,
         claimed: ScanRecord | None = None,
     ) -> str | None:
         """Claim and analyse; returns the final status, or None if another worker holds it.
@@ -356,6 +319,15 @@ class AnalysisProcessor:
             self.on_finished(scan, updates)
         return str(updates["status"])
 
+    def _context_reads(self, scan: ScanRecord) -> ScanContextReads:
+        return BesideAnalysis(lambda: self._context(scan), name=f"analysis-context-{scan.scan_id}").start()
+
+    def _claim_once_created(self, early: EarlyStart) -> tuple[bool, ScanRecord | None]:
+        """(whether the request wrote the item, the claimed scan or None if another worker has it)."""
+        if not early.wait_created(EARLY_DECISION_SECONDS):
+            return False, None
+        return True, self._claim(early.record.user_id, early.record.scan_id)
+
     def _claim(self, user_id: str, scan_id: str) -> ScanRecord | None:
         """queued → processing under a fresh lease; None if another worker holds it."""
         now = utc_now()
@@ -377,7 +349,7 @@ class AnalysisProcessor:
         )
 
     def _analyse(
-        self, scan: ScanRecord, *, prepared: PreparedResult | None, context: "ContextReads | None"
+        self, scan: ScanRecord, *, prepared: PreparedResult | None, context: "ScanContextReads | None"
     ) -> dict[str, Any]:
         if prepared is not None and context is not None:
             return self._record(scan, prepared, context)
@@ -389,7 +361,7 @@ class AnalysisProcessor:
                     "A photo of this scan is missing from storage.", code="image_missing"
                 )
             images[angle] = data
-        reads = ContextReads(lambda: self._context(scan), scan_id=scan.scan_id).start()
+        reads = self._context_reads(scan)
         try:
             return self._record(scan, self._prepare(scan.user_id, images), reads)
         finally:
@@ -401,7 +373,7 @@ class AnalysisProcessor:
         baseline = self.baseline_lookup(scan.user_id) if self.baseline_lookup else None
         return ScanContext(previous=previous, baseline=baseline, cycle=self._cycle_fields(scan))
 
-    def _record(self, scan: ScanRecord, prepared: PreparedResult, reads: ContextReads) -> dict[str, Any]:
+    def _record(self, scan: ScanRecord, prepared: PreparedResult, reads: ScanContextReads) -> dict[str, Any]:
         """The scan item's updates for an analysis result (the overlay stored first)."""
         if prepared.error is not None:
             raise prepared.error

@@ -191,7 +191,10 @@ def test_a_scheduler_that_was_down_catches_up_from_the_shared_cursor(
         container.scheduler.schedule_unlock(user_id=user.user_id, plan=plan)
     # Both instances wake up ten minutes later at once: every missed minute is processed, once.
     later = start + timedelta(minutes=10)
-    assert sum(both(lambda: one.tick(later), lambda: two.tick(later))) == 2
+    made = sum(both(lambda: one.tick(later), lambda: two.tick(later)))
+    # At least our two: a minute also holds the daily (time-of-day) entries of other tests'
+    # users, whose routine reminder may fall at that HH:MM. Once-only is the feeds' check below.
+    assert made >= 2
     assert container.schedule_index.cursor() == minute_slot(start + timedelta(minutes=10))
     assert [[n.kind for n in feed(u.user_id)] for u in users] == [["plan_unlocked"], ["plan_unlocked"]]
 

@@ -43,23 +43,13 @@ class ConsultationsRepository(Repository):
         self, *, user_id: str, limit: int, cursor: str | None
     ) -> tuple[list[ConsultationRecord], str | None]:
         """Newest first."""
-        items, next_cursor = self._query_page(
-            user_id=user_id,
-            limit=limit,
-            cursor=cursor,
-            cursor_keys={"sk"},
-            forward=False,
-            KeyConditionExpression="user_id = :uid AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":uid": to_attr(user_id), ":prefix": to_attr(CONSULTATION_PREFIX)},
+        items, next_cursor = self._query_prefix_page(
+            user_id=user_id, prefix=CONSULTATION_PREFIX, limit=limit, cursor=cursor
         )
         return [ConsultationRecord.model_validate(item) for item in items], next_cursor
 
     def all_for_user(self, *, user_id: str) -> list[ConsultationRecord]:
-        items = self._query_all(
-            KeyConditionExpression="user_id = :uid AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":uid": to_attr(user_id), ":prefix": to_attr(CONSULTATION_PREFIX)},
-            ConsistentRead=True,
-        )
+        items = self._query_prefix(user_id=user_id, prefix=CONSULTATION_PREFIX, ConsistentRead=True)
         return [ConsultationRecord.model_validate(item) for item in items]
 
     def delete_all(self, *, user_id: str) -> int:

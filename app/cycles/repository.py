@@ -24,11 +24,7 @@ class SlotMoved(Exception):  # noqa: N818
 class CyclesRepository(Repository):
     def periods(self, *, user_id: str) -> list[PeriodRecord]:
         """Every period log of the user, oldest start first (strongly consistent)."""
-        items = self._query_all(
-            KeyConditionExpression="user_id = :uid AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":uid": to_attr(user_id), ":prefix": to_attr(PERIOD_PREFIX)},
-            ConsistentRead=True,
-        )
+        items = self._query_prefix(user_id=user_id, prefix=PERIOD_PREFIX, ConsistentRead=True)
         return [PeriodRecord.model_validate(item) for item in items]
 
     def slot(self, *, user_id: str) -> CycleSlot:
@@ -38,14 +34,8 @@ class CyclesRepository(Repository):
 
     def page(self, *, user_id: str, limit: int, cursor: str | None) -> tuple[list[PeriodRecord], str | None]:
         """Newest start first."""
-        items, next_cursor = self._query_page(
-            user_id=user_id,
-            limit=limit,
-            cursor=cursor,
-            cursor_keys={"sk"},
-            forward=False,
-            KeyConditionExpression="user_id = :uid AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":uid": to_attr(user_id), ":prefix": to_attr(PERIOD_PREFIX)},
+        items, next_cursor = self._query_prefix_page(
+            user_id=user_id, prefix=PERIOD_PREFIX, limit=limit, cursor=cursor
         )
         return [PeriodRecord.model_validate(item) for item in items], next_cursor
 

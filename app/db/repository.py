@@ -98,6 +98,14 @@ def decode_cursor(
     return key
 
 
+def sk_prefix_condition(user_id: str, prefix: str) -> dict[str, Any]:
+    """Query arguments: the user's partition, sort keys starting with `prefix`."""
+    return {
+        "KeyConditionExpression": "user_id = :uid AND begins_with(sk, :prefix)",
+        "ExpressionAttributeValues": {":uid": to_attr(user_id), ":prefix": to_attr(prefix)},
+    }
+
+
 class Repository:
     """Base: holds the injected client, the table name, and the users table that writes
     guarded by "the account still exists" check (`app/db/guards.py`)."""
@@ -150,6 +158,23 @@ class Repository:
             raise
         items = [from_item(item) for item in page.get("Items", [])]
         return items, encode_cursor(page.get("LastEvaluatedKey"), partition_key="user_id")
+
+    def _query_prefix(self, *, user_id: str, prefix: str, **query: Any) -> list[dict[str, Any]]:
+        """Every item of the user whose sort key starts with `prefix` (following pages)."""
+        return self._query_all(**sk_prefix_condition(user_id, prefix), **query)
+
+    def _query_prefix_page(
+        self, *, user_id: str, prefix: str, limit: int, cursor: str | None, newest_first: bool = True
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the user's items whose sort key starts with `prefix`, in sort-key order."""
+        return self._query_page(
+            user_id=user_id,
+            limit=limit,
+            cursor=cursor,
+            cursor_keys={"sk"},
+            forward=not newest_first,
+            **sk_prefix_condition(user_id, prefix),
+        )
 
     def _query_sk_range(
         self, *, user_id: str, low: str, high: str, limit: int, cursor: str | None, newest_first: bool = True

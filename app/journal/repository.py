@@ -7,7 +7,7 @@ a date change (the entry moves) and deletion write the entry and its ref togethe
 
 from typing import Any
 
-from app.db.dynamodb import from_item, to_attr, to_item
+from app.db.dynamodb import from_item, to_item
 from app.db.guards import UserGoneError, refused_by_user_check, transact, user_alive_check
 from app.db.keys import (
     JOURNAL_PREFIX,
@@ -128,20 +128,14 @@ class JournalRepository(Repository):
 
     def all_for_user(self, *, user_id: str) -> list[JournalEntryRecord]:
         """Every entry, oldest date first (export)."""
-        items = self._query_all(
-            KeyConditionExpression="user_id = :uid AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":uid": to_attr(user_id), ":prefix": to_attr(JOURNAL_PREFIX)},
-        )
+        items = self._query_prefix(user_id=user_id, prefix=JOURNAL_PREFIX)
         return [JournalEntryRecord.model_validate(item) for item in items]
 
     def delete_all(self, *, user_id: str) -> int:
         """Every entry and ref (account deletion); safe to repeat."""
         keys = []
         for prefix in (JOURNAL_PREFIX, JOURNAL_REF_PREFIX):
-            items = self._query_all(
-                KeyConditionExpression="user_id = :uid AND begins_with(sk, :prefix)",
-                ExpressionAttributeValues={":uid": to_attr(user_id), ":prefix": to_attr(prefix)},
-            )
+            items = self._query_prefix(user_id=user_id, prefix=prefix)
             keys += [record_key(user_id, str(i["sk"])) for i in items]
         self._delete_keys(keys)
         return sum(1 for k in keys if k["sk"]["S"].startswith(JOURNAL_PREFIX))

@@ -18,7 +18,7 @@ from app.db.keys import (
     notification_sk,
     record_key,
 )
-from app.db.repository import ConditionFailed, Repository
+from app.db.repository import ConditionFailed, Repository, sk_prefix_condition
 from app.notifications.models import DeviceRecord, FeedState, NotificationRecord
 
 # Past the last ULID character (Crockford base32 ends at Z): the top of the feed's key range.
@@ -110,8 +110,7 @@ class NotificationsRepository(Repository):
     def newest_id(self, *, user_id: str) -> str | None:
         result = self._call(
             "query",
-            KeyConditionExpression="user_id = :uid AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":uid": to_attr(user_id), ":prefix": to_attr(NOTIFICATION_PREFIX)},
+            **sk_prefix_condition(user_id, NOTIFICATION_PREFIX),
             ScanIndexForward=False,
             Limit=1,
             ProjectionExpression="notification_id",
@@ -206,12 +205,7 @@ class NotificationsRepository(Repository):
         ]
 
     def _prefix_items(self, user_id: str, prefix: str) -> list[dict[str, Any]]:
-        return self._query_all(
-            TableName=self.table_name,
-            KeyConditionExpression="user_id = :uid AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":uid": to_attr(user_id), ":prefix": to_attr(prefix)},
-            ConsistentRead=True,
-        )
+        return self._query_prefix(user_id=user_id, prefix=prefix, ConsistentRead=True)
 
     def delete_user_items(self, *, user_id: str) -> int:
         """The feed, devices, guards, watermark and schedule refs (the rest of the partition is left)."""

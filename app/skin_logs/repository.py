@@ -140,23 +140,14 @@ class SkinLogsRepository(Repository):
 
     def all_for_user(self, *, user_id: str) -> list[SkinLogRecord]:
         """Every log of the user, oldest date first (export, observations)."""
-        items = self._query_all(
-            TableName=self.table_name,
-            KeyConditionExpression="user_id = :uid AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":uid": to_attr(user_id), ":prefix": to_attr(SKIN_LOG_PREFIX)},
-        )
+        items = self._query_prefix(user_id=user_id, prefix=SKIN_LOG_PREFIX)
         return [_record(item) for item in items]
 
     def delete_all(self, *, user_id: str) -> int:
         """Every log and pointer of the user (account deletion); safe to repeat."""
         keys: list[dict[str, Any]] = []
         for prefix in (SKIN_LOG_PREFIX, SKIN_LOG_ID_PREFIX):
-            items = self._query_all(
-                TableName=self.table_name,
-                KeyConditionExpression="user_id = :uid AND begins_with(sk, :prefix)",
-                ExpressionAttributeValues={":uid": to_attr(user_id), ":prefix": to_attr(prefix)},
-                ProjectionExpression="sk",
-            )
+            items = self._query_prefix(user_id=user_id, prefix=prefix, ProjectionExpression="sk")
             keys += [record_key(user_id, str(item["sk"])) for item in items]
         self._delete_keys(keys)
         return sum(1 for key in keys if key["sk"]["S"].startswith(SKIN_LOG_PREFIX))

@@ -93,17 +93,7 @@ def test_make_run_from_env_example_is_local_only_and_keeps_its_secret_key(tmp_pa
 
 
 def test_an_unsafe_production_configuration_stops_the_launcher_with_a_clear_message(tmp_path: Path) -> None:
-    env = {key: value for key, value in os.environ.items() if key not in setting_names()}
-    env.update(PYTHONPATH=str(ROOT), ENVIRONMENT="production", SECRET_KEY="short")
-    result = subprocess.run(
-        [sys.executable, "-m", "app.devserver"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _launch(tmp_path, ENVIRONMENT="production", SECRET_KEY="short")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     for problem in ("SECRET_KEY must be a random value", "MAIL_BACKEND=log", "SINGLE_INSTANCE=true"):
@@ -145,17 +135,7 @@ def test_make_run_uses_a_dynamodb_endpoint_it_did_not_start(tmp_path: Path, dyna
 
 
 def test_make_run_refuses_an_endpoint_on_the_api_port(tmp_path: Path) -> None:
-    env = {key: value for key, value in os.environ.items() if key not in setting_names()}
-    env.update(PYTHONPATH=str(ROOT), PORT="8000", AWS_DYNAMODB_ENDPOINT="http://localhost:8000")
-    result = subprocess.run(
-        [sys.executable, "-m", "app.devserver"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _launch(tmp_path, PORT="8000", AWS_DYNAMODB_ENDPOINT="http://localhost:8000")
     assert result.returncode == 2
     assert "both want port 8000; set PORT to another port" in result.stderr
     assert "Traceback" not in result.stderr
@@ -177,3 +157,18 @@ def test_make_run_explains_an_endpoint_that_does_not_answer(
         get_settings.cache_clear()
     assert "does not answer; start it" in capfd.readouterr().err
     assert not (tmp_path / ".data" / "dynamodb").exists()
+
+
+def _launch(workdir: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    """`python -m app.devserver` with only these settings (none from this shell), to its end."""
+    env = {key: value for key, value in os.environ.items() if key not in setting_names()}
+    env.update(PYTHONPATH=str(ROOT), **settings)
+    return subprocess.run(
+        [sys.executable, "-m", "app.devserver"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -122,6 +122,8 @@ class Container:
     instance_id: str
     job_queue: JobQueue | None
     table_check: TableCheckCache = field(default_factory=TableCheckCache)
+    # Hot reads' models and rendered answers (app/core/read_cache.py, app/api/cached.py).
+    read_cache: ReadCache = field(default_factory=lambda: ReadCache(seconds=0, max_entries=0))
 
     async def start(self) -> None:
         """Finish interrupted work (deletions, scans) and start the workers and the sweeper."""
@@ -432,6 +434,7 @@ def build_container(
         skin_logs=skin_logs,
         skin_log_observations=skin_log_observations,
         leases=leases,
+        read_cache=read_cache,
         instance_id=instance_id,
         job_queue=job_queue,
         sweeper=MaintenanceSweeper(

@@ -46,26 +46,48 @@ class ReadCache:
     def enabled(self) -> bool:
         return self._seconds > 0 and self._max_entries > 0
 
-    def get_or_load(self, key: Hashable, *, version: int | None, load: Callable[[], T]) -> T:
-        """The cached value for `key` if it was built under `version`, else `load()` (then kept).
+    def get(self, key: Hashable, *, version: int | None) -> Any | None:
+        """The value kept for `key` if it was built under `version` and has not expired, else None."""
+        entry = self._lookup(key, version)
+        return None if entry is None else entry.value
 
-        `version` None (the caller does not know the user's data version) always loads.
-        """
+    def _lookup(self, key: Hashable, version: int | None) -> _Entry | None:
         if version is None or not self.enabled:
-            return load()
+            return None
         now = time.monotonic()
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and entry.version == version and entry.expires_at > now:
                 self._entries.move_to_end(key)
                 self.hits += 1
-                value: T = entry.value
-                return value
+                return entry
             self.misses += 1
-        value = load()  # outside the lock: a DynamoDB call
+            return None
+
+    def put(
+        self, key: Hashable, *, version: int | None, value: Any, max_seconds: float | None = None
+    ) -> None:
+        """Keep `value` for `key` under `version`, for `seconds` or `max_seconds` if sooner."""
+        if version is None or not self.enabled:
+            return
+        seconds = self._seconds if max_seconds is None else min(self._seconds, max_seconds)
+        if seconds <= 0:
+            return
         with self._lock:
-            self._entries[key] = _Entry(version=version, expires_at=now + self._seconds, value=value)
+            self._entries[key] = _Entry(version=version, expires_at=time.monotonic() + seconds, value=value)
             self._entries.move_to_end(key)
             while len(self._entries) > self._max_entries:
                 self._entries.popitem(last=False)
+
+    def get_or_load(self, key: Hashable, *, version: int | None, load: Callable[[], T]) -> T:
+        """The cached value for `key` if it was built under `version`, else `load()` (then kept).
+
+        `version` None (the caller does not know the user's data version) always loads.
+        """
+        entry = self._lookup(key, version)
+        if entry is not None:  # a kept None (e.g. "no active plan") is a hit too
+            value: T = entry.value
+            return value
+        value = load()  # outside the lock: a DynamoDB call
+        self.put(key, version=version, value=value)
         return value

@@ -1,13 +1,17 @@
 """/plans: thin routes over PlanService."""
 
-from fastapi import APIRouter, Request, status
+from datetime import datetime
 
-from app.api.deps import CurrentUser, PlanServiceDep
+from fastapi import APIRouter, Request, Response, status
+
+from app.api.cached import Rendered, cached_json
+from app.api.deps import CurrentUser, PlanServiceDep, ReadCacheDep
 from app.api.links import absolute
 from app.api.params import Cursor, Limit, PlanId
 from app.api.responses import error_responses
 from app.auth.models import UserRecord
 from app.core.referral import DERMATOLOGIST_DIRECTORY_PATH
+from app.core.security import utc_now
 from app.plans.models import PlanRecord
 from app.plans.schemas import (
     AdherenceRead,
@@ -20,13 +24,13 @@ from app.plans.schemas import (
     PlanStatusUpdate,
     PlanSummary,
 )
-from app.plans.timeline import adherence, plan_timeline
+from app.plans.timeline import adherence, plan_timeline, timeline_holds_for
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
 
-def to_read(plan: PlanRecord, user: UserRecord) -> PlanRead:
-    return PlanRead(**plan.model_dump(mode="json", exclude={"checkins"}), **plan_timeline(plan, user))
+def to_read(plan: PlanRecord, user: UserRecord, now: datetime | None = None) -> PlanRead:
+    return PlanRead(**plan.model_dump(mode="json", exclude={"checkins"}), **plan_timeline(plan, user, now))
 
 
 @router.post(
@@ -42,9 +46,17 @@ def create_plan(body: PlanCreate, user: CurrentUser, plans: PlanServiceDep) -> P
 
 
 @router.get("/active", response_model=PlanRead, responses=error_responses(401, 404, 503))
-def get_active_plan(user: CurrentUser, plans: PlanServiceDep) -> PlanRead:
+async def get_active_plan(
+    user: CurrentUser, plans: PlanServiceDep, cache: ReadCacheDep, request: Request
+) -> Response:
     """The current plan with lock state and today's routine."""
-    return to_read(plans.get_active(user_id=user.user_id, data_version=user.data_version), user)
+
+    def render() -> Rendered:
+        plan = plans.get_active(user_id=user.user_id, data_version=user.data_version)
+        now = utc_now()
+        return Rendered(to_read(plan, user, now), valid_for_seconds=timeline_holds_for(plan, user, now))
+
+    return await cached_json(request, user=user, cache=cache, render=render)
 
 
 @router.get("", response_model=PlanPage, responses=error_responses(400, 401, 422, 503))

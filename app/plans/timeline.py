@@ -2,7 +2,7 @@
 and adherence (completion, streak, reactions). Data in, data out: no I/O."""
 
 import math
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,20 @@ def plan_timeline(plan: PlanRecord, user: UserRecord, now: datetime | None = Non
         "current_week": current_week,
         "today": today_routine(plan.routine, week=current_week, weekday=today.weekday()),
     }
+
+
+def timeline_holds_for(plan: PlanRecord, user: UserRecord, now: datetime) -> float:
+    """Seconds until `plan_timeline` next changes: the user's next midnight (today's routine,
+    days elapsed, week), the next whole day of the lock, or the lock's end."""
+    zone = ZoneInfo(user.timezone or "UTC")
+    local = now.astimezone(zone)
+    next_midnight = datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=zone)
+    until = (next_midnight - now).total_seconds()
+    seconds_left = (parse_iso(plan.lock_until) - now).total_seconds()
+    if seconds_left > 0:
+        # days_remaining = ceil(seconds_left / 1 day) drops when seconds_left reaches the day below.
+        until = min(until, seconds_left - (math.ceil(seconds_left / 86400) - 1) * 86400)
+    return max(0.0, until)
 
 
 def adherence(plan: PlanRecord, user: UserRecord, now: datetime | None = None) -> dict[str, Any]:

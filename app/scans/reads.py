@@ -23,6 +23,11 @@ def date_bounds(date_from: date | None, date_to: date | None) -> tuple[str | Non
     )
 
 
+def is_first_page(*, cursor: str | None, date_from: date | None, date_to: date | None) -> bool:
+    """The page the app opens on (no cursor, no range): the one read consistently and cached."""
+    return cursor is None and date_from is None and date_to is None
+
+
 class ScanReader:
     """What a user reads about their scans; another user's scan is simply not found."""
 
@@ -65,7 +70,7 @@ class ScanReader:
         the user's `data_version` holds; it is then read consistently, as the cache requires.
         """
         start, end = date_bounds(date_from, date_to)
-        if cursor is None and start is None and end is None:
+        if is_first_page(cursor=cursor, date_from=date_from, date_to=date_to):
             return self._cache.get_or_load(
                 ("scans", user_id, limit),
                 version=data_version,

@@ -5,12 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
 
-from app.api.deps import CurrentUser, ScanServiceDep, SettingsDep
+from app.api.cached import Rendered, cached_json
+from app.api.deps import CurrentUser, ReadCacheDep, ScanServiceDep, SettingsDep
 from app.api.links import absolute
 from app.api.params import Cursor, DateFrom, DateTo, IdempotencyKey, Limit, ScanId
 from app.api.responses import error_responses
 from app.core.errors import PayloadTooLargeError
 from app.core.vocabulary import METRICS_WITH_OVERALL, ScanAngle
+from app.scans.reads import is_first_page
 from app.scans.schemas import (
     ProgressRead,
     ScanCreate,
@@ -110,26 +112,34 @@ def submit_scan(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep, reque
 
 
 @router.get("/scans", response_model=ScanPage, responses=error_responses(400, 401, 422, 503))
-def list_scans(
+async def list_scans(
     user: CurrentUser,
     scans: ScanServiceDep,
+    cache: ReadCacheDep,
     request: Request,
     limit: Limit = 20,
     cursor: Cursor = None,
     date_from: DateFrom = None,
     date_to: DateTo = None,
-) -> ScanPage:
+) -> Response:
     """Newest first, optionally within a date range."""
-    views, next_cursor = scans.list_page(
-        user_id=user.user_id,
-        limit=limit,
-        cursor=cursor,
-        date_from=date_from,
-        date_to=date_to,
-        data_version=user.data_version,
-    )
-    link = overlay_links(request)
-    return ScanPage(items=[to_read(view, request, link) for view in views], next_cursor=next_cursor)
+
+    def render() -> Rendered:
+        views, next_cursor = scans.list_page(
+            user_id=user.user_id,
+            limit=limit,
+            cursor=cursor,
+            date_from=date_from,
+            date_to=date_to,
+            data_version=user.data_version,
+        )
+        link = overlay_links(request)
+        return Rendered(
+            ScanPage(items=[to_read(view, request, link) for view in views], next_cursor=next_cursor)
+        )
+
+    first_page = is_first_page(cursor=cursor, date_from=date_from, date_to=date_to)
+    return await cached_json(request, user=user, cache=cache, render=render, cacheable=first_page)
 
 
 @router.get("/scans/{scan_id}", response_model=ScanRead, responses=error_responses(401, 404, 503))
@@ -180,18 +190,25 @@ Metric = Annotated[str | None, Query(pattern="^(" + "|".join(METRICS_WITH_OVERAL
 @router.get(
     "/progress", response_model=ProgressRead, tags=["progress"], responses=error_responses(401, 422, 503)
 )
-def get_progress(
+async def get_progress(
     user: CurrentUser,
     scans: ScanServiceDep,
+    cache: ReadCacheDep,
+    request: Request,
     metric: Metric = None,
     date_from: DateFrom = None,
     date_to: DateTo = None,
-) -> ProgressRead:
+) -> Response:
     """Per-metric series over completed scans that passed the quality check, with a weekly trend."""
-    return scans.progress(
-        user_id=user.user_id,
-        metric=metric,
-        date_from=date_from,
-        date_to=date_to,
-        data_version=user.data_version,
-    )
+
+    def render() -> Rendered:
+        series = scans.progress(
+            user_id=user.user_id,
+            metric=metric,
+            date_from=date_from,
+            date_to=date_to,
+            data_version=user.data_version,
+        )
+        return Rendered(series)
+
+    return await cached_json(request, user=user, cache=cache, render=render)

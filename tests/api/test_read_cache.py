@@ -121,3 +121,33 @@ def test_another_users_cached_page_is_never_served(client: TestClient, register:
     scan_id = upload_scan(client, owner["headers"], face_jpeg())["scan_id"]
     assert _scan_ids(client, owner["headers"]) == [scan_id]
     assert _scan_ids(client, stranger["headers"]) == []
+
+
+def test_a_kept_answer_carries_the_links_of_the_host_that_asked(client: TestClient, register: Any) -> None:
+    """The rendered answer is kept per base URL: a client on another host gets its own links."""
+    user = register()
+    scan_id = upload_scan(client, user["headers"], face_jpeg())["scan_id"]
+    assert wait_for(client, user["headers"], scan_id)["status"] == "completed"
+    for host in ("api.example.com", "10.0.0.7:8000", "api.example.com"):
+        items = client.get(f"{API}/scans", headers={**user["headers"], "Host": host}).json()["items"]
+        assert items[0]["overlay_url"].startswith(f"http://{host}/"), host
+        assert all(url.startswith(f"http://{host}/") for url in items[0]["image_urls"].values()), host
+
+
+def test_a_later_page_or_a_date_range_is_read_afresh(client: TestClient, container: Any, register: Any) -> None:
+    """Only the first page is kept (the one read consistently); other pages query every time."""
+    user = register()
+    for _ in range(2):
+        scan_id = upload_scan(client, user["headers"], face_jpeg())["scan_id"]
+        assert wait_for(client, user["headers"], scan_id)["status"] == "completed"
+    first = client.get(f"{API}/scans?limit=1", headers=user["headers"]).json()
+    second_path = f"{API}/scans?limit=1&cursor={first['next_cursor']}"
+    ranged_path = f"{API}/scans?from=2000-01-01"
+    for path in (second_path, ranged_path):
+        before = client.get(path, headers=user["headers"])
+        assert before.status_code == 200, path
+        assert before.json()["items"], path
+        with DynamoDBCalls(container.dynamodb, requests_only=True) as counted:
+            again = client.get(path, headers=user["headers"]).json()
+        assert again == before.json(), path
+        assert counted.names == ["GetItem", "Query"], path

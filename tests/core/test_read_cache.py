@@ -52,3 +52,23 @@ def test_the_least_recently_used_entry_goes_first_when_full() -> None:
     assert load.calls == calls
     cache.get_or_load("b", version=1, load=load)
     assert load.calls == calls + 1
+
+
+def test_an_entry_kept_with_a_shorter_bound_expires_sooner() -> None:
+    """An answer that the clock changes (a plan's 'today') is kept only until it would change."""
+    cache = ReadCache(seconds=60, max_entries=10)
+    cache.put("today", version=1, value=b"monday", max_seconds=0.05)
+    cache.put("scans", version=1, value=b"page")
+    assert cache.get("today", version=1) == b"monday"
+    time.sleep(0.08)
+    assert cache.get("today", version=1) is None
+    assert cache.get("scans", version=1) == b"page"
+    assert cache.get("scans", version=2) is None
+
+
+def test_a_kept_none_is_served_without_loading_again() -> None:
+    """'No active plan' is an answer too: a repeat does not query again."""
+    cache, calls = ReadCache(seconds=60, max_entries=10), []
+    for _ in range(3):
+        assert cache.get_or_load("plan", version=1, load=lambda: calls.append(1)) is None
+    assert calls == [1]

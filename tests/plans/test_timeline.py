@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.plans.timeline import PLAN_WEEKS, plan_timeline
+from app.plans.timeline import PLAN_WEEKS, plan_timeline, timeline_holds_for
 from tests.factories import plan_record, user_record
 
 CREATED = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
@@ -118,3 +118,22 @@ def test_timeline_invariants(lock_days: int, seconds: int) -> None:
     assert timeline["is_locked"] is (seconds < lock_days * 86400)
     assert (timeline["days_remaining"] > 0) is timeline["is_locked"]
     assert timeline["current_week"] == min(PLAN_WEEKS, timeline["days_elapsed"] // 7 + 1)
+
+
+@given(
+    lock_days=st.integers(min_value=1, max_value=60),
+    seconds=st.integers(min_value=0, max_value=90 * 86400),
+    timezone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Chatham"]),
+)
+def test_a_timeline_holds_exactly_until_the_moment_it_next_changes(
+    lock_days: int, seconds: int, timezone: str
+) -> None:
+    """A cached /plans/active answer is kept only while it is still what a fresh one would say."""
+    plan = plan_record(user_id="u", created=CREATED, lock_days=lock_days, timezone=timezone)
+    user = user_record(timezone=timezone)
+    now = at(seconds=seconds)
+    holds = timeline_holds_for(plan, user, now)
+    assert 0 < holds <= 86400 + 3600  # never longer than a (DST) day
+    tick = timedelta(milliseconds=1)
+    assert plan_timeline(plan, user, now + timedelta(seconds=holds) - tick) == plan_timeline(plan, user, now)
+    assert plan_timeline(plan, user, now + timedelta(seconds=holds) + tick) != plan_timeline(plan, user, now)

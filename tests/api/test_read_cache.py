@@ -134,7 +134,9 @@ def test_a_kept_answer_carries_the_links_of_the_host_that_asked(client: TestClie
         assert all(url.startswith(f"http://{host}/") for url in items[0]["image_urls"].values()), host
 
 
-def test_a_later_page_or_a_date_range_is_read_afresh(client: TestClient, container: Any, register: Any) -> None:
+def test_a_later_page_or_a_date_range_is_read_afresh(
+    client: TestClient, container: Any, register: Any
+) -> None:
     """Only the first page is kept (the one read consistently); other pages query every time."""
     user = register()
     for _ in range(2):

@@ -206,7 +206,9 @@ def build_container(
     instance_id = f"{socket.gethostname()}:{os.getpid()}"
     limiter = RateLimiter(counters=records)
 
-    configure_password_hashing(concurrency=settings.password_hash_concurrency)
+    configure_password_hashing(
+        concurrency=settings.password_hash_concurrency, processes=settings.web_concurrency
+    )
     login_guard = LoginGuard(
         counters=LoginAttemptsRepository(client, names["records"]),
         account_policy=LockoutPolicy(

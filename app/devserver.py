@@ -58,7 +58,7 @@ def main() -> int:
     os.environ["AWS_DYNAMODB_ENDPOINT"] = local.endpoint
     get_settings.cache_clear()
     try:
-        return _serve(settings.host, settings.port)
+        return _serve(settings)
     finally:
         local.stop()
         logger.info("DynamoDB Local stopped")
@@ -91,17 +91,24 @@ def _serve_external(settings: Settings) -> int:
         )
         return 1
     logger.info("using DynamoDB at %s (AWS_DYNAMODB_ENDPOINT); not starting DynamoDB Local", endpoint)
-    return _serve(settings.host, settings.port)
+    return _serve(settings)
 
 
-def _serve(host: str, port: int) -> int:
+def _serve(settings: Settings) -> int:
+    host, port = settings.host, settings.port
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    logger.info("serving on http://%s:%s (docs: /api/v1/docs)", shown, port)
+    logger.info(
+        "serving on http://%s:%s with %s worker process(es) (docs: /api/v1/docs)",
+        shown,
+        port,
+        settings.web_concurrency,
+    )
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=host,
         port=port,
+        workers=settings.web_concurrency,
         log_config=None,
         # The app resolves the client address itself (TRUSTED_PROXIES); uvicorn must not
         # first replace the peer with a client-written X-Forwarded-For (its default trusts

@@ -36,6 +36,7 @@ from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app.core.config import Settings
 from bench.stack import (
     PASSWORD,
     Request,
@@ -263,7 +264,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds per point")
     parser.add_argument("--users", type=int, default=32, help="seeded users (readers; as many sign in)")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "1")))
+    parser.add_argument(
+        "--workers",
+        type=int,
+        # As deployed: WEB_CONCURRENCY's default (the systemd unit and `make run` use it too).
+        default=int(os.environ.get("BENCH_WORKERS", Settings.model_fields["web_concurrency"].default)),
+    )
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
     args = parser.parse_args()
     report = measure(args)

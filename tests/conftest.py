@@ -52,6 +52,8 @@ def make_settings(endpoint: str, data_dir: Path, **overrides: Any) -> Settings:
         "register_per_ip_per_hour": 100_000,
         # No reminder loop in the shared app: scheduler tests drive ticks at chosen minutes.
         "notification_scheduler_seconds": 0,
+        # A TestClient app is one process: it gets every core's Argon2 slot, as before workers.
+        "web_concurrency": 1,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "INFO"
+    # uvicorn worker processes (`make run` and the systemd unit; uvicorn's own variable). One
+    # process is held to one core by the GIL; each has its own read cache and analysis
+    # workers, and everything they share lives in DynamoDB, as between instances.
+    web_concurrency: int = Field(default=2, ge=1, le=32)
 
     # AWS / DynamoDB. No keys: boto3's default chain (instance role on EC2) is used.
     aws_region: str = "us-east-1"

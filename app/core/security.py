@@ -84,10 +84,12 @@ def _busy() -> DependencyUnavailableError:
 _hash_slots = _HashSlots(os.cpu_count() or 1, 10.0)
 
 
-def configure_password_hashing(*, concurrency: int, wait_seconds: float = 10.0) -> None:
-    """At most `concurrency` hashes at once (0 = one per core); a caller waits `wait_seconds`, then 503."""
+def configure_password_hashing(*, concurrency: int, processes: int = 1, wait_seconds: float = 10.0) -> None:
+    """At most `concurrency` hashes at once in this process (0 = the cores shared out between
+    `processes` worker processes, at least 1); a caller waits `wait_seconds`, then 503."""
     global _hash_slots
-    previous, _hash_slots = _hash_slots, _HashSlots(concurrency or os.cpu_count() or 1, wait_seconds)
+    slots = concurrency or max(1, (os.cpu_count() or 1) // processes)
+    previous, _hash_slots = _hash_slots, _HashSlots(slots, wait_seconds)
     previous.pool.shutdown(wait=False)
 
 

@@ -1,11 +1,13 @@
 """Client address resolution: X-Forwarded-For counts only through configured proxies."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.core.client_ip import parse_networks, rate_limit_key, resolve_client_ip
 from app.core.config import Settings
+from tests.conftest import make_settings
 
 LB = parse_networks(["10.0.0.0/8", "2001:db8:ffff::/48"])
 
@@ -73,5 +75,6 @@ def test_the_dev_server_leaves_forwarded_headers_to_the_app(monkeypatch: pytest.
 
     seen: dict[str, Any] = {}
     monkeypatch.setattr(devserver.uvicorn, "run", lambda *_, **kw: seen.update(kw))
-    devserver._serve("127.0.0.1", 8000)
+    devserver._serve(make_settings("http://127.0.0.1:1", Path("/tmp/unused"), web_concurrency=3))
     assert seen["proxy_headers"] is False
+    assert seen["workers"] == 3

@@ -170,8 +170,9 @@ class Spans:
 TIMELINE: tuple[tuple[str, str], ...] = (
     ("request: user read (auth)", "users.get"),
     ("request: daily quota (rate-limit write)", "quota"),
-    ("request: photo check (1/8-scale decode, metadata cut)", "clean_image"),
+    ("request: photo header check and metadata cut (beside the quota write)", "check_photo"),
     ("request: hand-over to an idle worker (early start)", "start_early"),
+    ("request: photo decode check (1/8 scale, beside the analysis)", "photo_complete"),
     ("request: storage write (photo)", "put_photo"),
     ("request: DynamoDB create (scan + job marker, one transaction)", "create_queued"),
     ("request: enqueue (no idle worker)", "enqueue"),
@@ -234,7 +235,9 @@ def upload_to_completed(
             photo_checks_per_day=100_000,
             log_level="WARNING",
         )
-        original_clean = creation.clean_image
+        import app.scans.intake as intake
+
+        original_check, original_complete = creation.check_photo, intake.PhotoCheck.complete
         with TestClient(create_app(settings)) as client:
             container = client.app.state.container  # type: ignore[attr-defined]
             repo, processor = container.scans_repo, container.analysis
@@ -267,7 +270,8 @@ def upload_to_completed(
                     recorder.events.append((label, start, time.perf_counter()))
 
                 storage.put = put
-                recorder.wrap(creation, "clean_image", "clean_image")
+                recorder.wrap(creation, "check_photo", "check_photo")
+                recorder.wrap(intake.PhotoCheck, "complete", "photo_complete")
                 recorder.wrap(container.users, "get", "users.get")
                 recorder.wrap(container.scans._creator._quota, "charge_scan", "quota")
                 recorder.wrap(container.scans._creator, "_enqueue", "enqueue")
@@ -345,7 +349,7 @@ def upload_to_completed(
                         "reps": reps,
                     }
                 )
-        creation.clean_image = original_clean
+        creation.check_photo, intake.PhotoCheck.complete = original_check, original_complete  # type: ignore[method-assign]
     return rows, breakdown
 
 

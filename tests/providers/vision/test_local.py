@@ -362,7 +362,8 @@ def test_overlay_of_a_photo_decoded_at_full_size_is_at_most_1600_px_long_with_th
     box = result.face_box
     row, col = round((box.y + box.h / 2) / k), round(box.x / k)
     b, g, r = (int(v) for v in overlay[row, col])
-    assert g > 180 and b < 140 and r < 140, (b, g, r)
+    assert g > 180, (b, g, r)
+    assert max(b, r) < 140, (b, g, r)
     # Away from the drawings the overlay is the photo shrunk.
     shrunk = cv2.resize(photo, (1200, 1600), interpolation=cv2.INTER_AREA)
     corner = (slice(0, 200), slice(0, 200))

@@ -346,6 +346,9 @@ def upload_to_completed(
                         "kb": len(jpeg) / 1024,
                         "full": med_full,
                         "total": med_total,
+                        # On a busy machine the fastest repetitions are the closest to a quiet one.
+                        "fastest_full": min(full),
+                        "fastest_total": min(total),
                         "reps": reps,
                     }
                 )
@@ -378,16 +381,19 @@ UPLOAD_TARGETS = {"1 MP": 15.0, "12 MP": 2.0}
 
 def upload_table(rows: list[dict[str, object]]) -> list[str]:
     lines = [
-        "| photo | JPEG | reps | full decode | upload → completed | ÷ full decode | target |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| photo | JPEG | reps | full decode | upload → completed | ÷ full decode | target "
+        "| fastest: decode, upload, ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         target = UPLOAD_TARGETS[str(r["label"]).split(" (")[0]]
         ratio = float(r["total"]) / float(r["full"])  # type: ignore[arg-type]
+        fastest = float(r["fastest_total"]) / float(r["fastest_full"])  # type: ignore[arg-type]
         verdict = "met" if ratio <= target else "not met"
         lines.append(
             f"| {r['label']} | {r['kb']:.0f} KB | {r['reps']} | {r['full']:.1f} ms | {r['total']:.1f} ms "
-            f"| **{ratio:.1f}x** | ≤ {target:g}x ({verdict}) |"
+            f"| **{ratio:.1f}x** | ≤ {target:g}x ({verdict}) "
+            f"| {r['fastest_full']:.1f} ms, {r['fastest_total']:.1f} ms, {fastest:.1f}x |"
         )
     return lines
 

@@ -164,22 +164,19 @@ class Shrinks:
         self.image = image
         self._mirror_of = mirror_of
         self._by_factor: dict[int, np.ndarray] = {}
-        # The photo's and the mirror's meshes run in two threads at once: each copy is made once.
-        self._lock = threading.Lock()
 
     def get(self, k: int) -> np.ndarray:
         """The photo averaged down by k (OpenCV INTER_AREA to width // k x height // k)."""
-        with self._lock:
-            cached = self._by_factor.get(k)
-            if cached is not None:
-                return cached
-            h, w = self.image.shape[:2]
-            if self._mirror_of is not None and k & (k - 1) == 0 and w % k == 0:
-                shrunk = cv2.flip(self._mirror_of.get(k), 1)
-            else:
-                shrunk = cv2.resize(self.image, (w // k, h // k), interpolation=cv2.INTER_AREA)
-            self._by_factor[k] = shrunk
-            return shrunk
+        cached = self._by_factor.get(k)
+        if cached is not None:
+            return cached
+        h, w = self.image.shape[:2]
+        if self._mirror_of is not None and k & (k - 1) == 0 and w % k == 0:
+            shrunk = cv2.flip(self._mirror_of.get(k), 1)
+        else:
+            shrunk = cv2.resize(self.image, (w // k, h // k), interpolation=cv2.INTER_AREA)
+        self._by_factor[k] = shrunk
+        return shrunk
 
 
 def _mesh(

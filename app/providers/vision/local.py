@@ -11,7 +11,6 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -57,7 +56,6 @@ OVERLAY_MAX_LONG_SIDE = 1600
 # Analyses whose overlay (shapes and canvas, ≤ 1600 px: ≤ 6 MB each) is kept for
 # `render_overlay`, which the worker calls right after each analysis; one per worker suffices.
 REMEMBERED_OVERLAYS = 4
-MIRROR_THREADS = 2
 
 
 def overlay_canvas(frame: np.ndarray) -> np.ndarray:
@@ -158,9 +156,6 @@ class LocalVisionProvider:
         # reference): hashing the photo's bytes for the key cost ≈ 3 ms a time on a 12 MP JPEG.
         self._remembered: OrderedDict[int, Remembered] = OrderedDict()
         self._remembered_lock = threading.Lock()
-        # The mirror's detection and mesh passes (see _find_face). Long-lived threads, since
-        # each thread loads its own LiteRT interpreters once; two, for two analyses at once.
-        self._mirror_pool = ThreadPoolExecutor(max_workers=MIRROR_THREADS, thread_name_prefix="vision-mirror")
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -295,35 +290,24 @@ class LocalVisionProvider:
         # cv2.flip writes the mirror in one pass (≈ 15x quicker than a NumPy reversed-view copy).
         flipped = cv2.flip(rgb, 1)
         width = rgb.shape[1]
-        # The face is found in the photo and in its mirror, and every step averages both, so the
-        # analysis of a mirrored photo is exactly the mirror of this one (no score can move).
-        # The mirror's passes run on the other core meanwhile (LiteRT and OpenCV release the
-        # GIL): the same computations, so the same results, in about half the time.
-        mirror_detection = self._mirror_pool.submit(lm.detect_faces, flipped)
-        try:
-            detections = lm.detect_faces(rgb)
-        finally:
-            mirrored = sorted(mirror_detection.result(), key=lambda d: -d.box[2] * d.box[3])
+        detections = lm.detect_faces(rgb)
         if not detections:
             return None
         detections.sort(key=lambda d: -d.box[2] * d.box[3])
+        # The face is found in the photo and in its mirror, and every step averages both, so the
+        # analysis of a mirrored photo is exactly the mirror of this one (no score can move).
         best = detections[0]
+        mirrored = sorted(lm.detect_faces(flipped), key=lambda d: -d.box[2] * d.box[3])
         if mirrored and lm.iou(best.box, lm.mirror_detection(mirrored[0], width).box) > 0.5:
             best = lm.average_detections(best, lm.mirror_detection(mirrored[0], width))
         shrinks = lm.Shrinks(rgb)
-        mirror_mesh = self._mirror_pool.submit(
-            lm.face_mesh,
-            flipped,
-            lm.mirror_detection(best, width),
-            shrinks=lm.Shrinks(flipped, mirror_of=shrinks),
-        )
-        try:
-            found = lm.face_mesh(rgb, best, shrinks=shrinks)
-        finally:
-            found_mirror = mirror_mesh.result()
+        found = lm.face_mesh(rgb, best, shrinks=shrinks)
         if found is None:
             return None
         mesh, _ = found
+        found_mirror = lm.face_mesh(
+            flipped, lm.mirror_detection(best, width), shrinks=lm.Shrinks(flipped, mirror_of=shrinks)
+        )
         if found_mirror is not None:
             mesh = lm.symmetrise(mesh, found_mirror[0], width)
         similar = sum(1 for d in detections if d.box[2] >= self.second_face_ratio * best.box[2])

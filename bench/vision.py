@@ -170,8 +170,9 @@ class Spans:
 TIMELINE: tuple[tuple[str, str], ...] = (
     ("request: user read (auth)", "users.get"),
     ("request: daily quota (rate-limit write)", "quota"),
-    ("request: photo check (1/8-scale decode, metadata cut)", "clean_image"),
+    ("request: photo header check and metadata cut (beside the quota write)", "check_photo"),
     ("request: hand-over to an idle worker (early start)", "start_early"),
+    ("request: photo decode check (1/8 scale, beside the analysis)", "photo_complete"),
     ("request: storage write (photo)", "put_photo"),
     ("request: DynamoDB create (scan + job marker, one transaction)", "create_queued"),
     ("request: enqueue (no idle worker)", "enqueue"),
@@ -234,7 +235,9 @@ def upload_to_completed(
             photo_checks_per_day=100_000,
             log_level="WARNING",
         )
-        original_clean = creation.clean_image
+        import app.scans.intake as intake
+
+        original_check, original_complete = creation.check_photo, intake.PhotoCheck.complete
         with TestClient(create_app(settings)) as client:
             container = client.app.state.container  # type: ignore[attr-defined]
             repo, processor = container.scans_repo, container.analysis
@@ -267,7 +270,8 @@ def upload_to_completed(
                     recorder.events.append((label, start, time.perf_counter()))
 
                 storage.put = put
-                recorder.wrap(creation, "clean_image", "clean_image")
+                recorder.wrap(creation, "check_photo", "check_photo")
+                recorder.wrap(intake.PhotoCheck, "complete", "photo_complete")
                 recorder.wrap(container.users, "get", "users.get")
                 recorder.wrap(container.scans._creator._quota, "charge_scan", "quota")
                 recorder.wrap(container.scans._creator, "_enqueue", "enqueue")
@@ -280,16 +284,18 @@ def upload_to_completed(
                 recorder.wrap(processor, "_context", "context_reads")
                 import app.scans.worker as worker_module
 
-                original_result = worker_module.ContextReads.result
+                original_result = worker_module.BesideAnalysis.result
 
                 def result(self: object) -> object:
                     start = time.perf_counter()
                     try:
                         return original_result(self)  # type: ignore[arg-type]
                     finally:
-                        recorder.events.append(("context_wait", start, time.perf_counter()))
+                        # Only the context reads' wait (the claim is waited on the same way).
+                        if self._thread.name.startswith("analysis-context"):  # type: ignore[attr-defined]
+                            recorder.events.append(("context_wait", start, time.perf_counter()))
 
-                worker_module.ContextReads.result = result  # type: ignore[method-assign]
+                worker_module.BesideAnalysis.result = result  # type: ignore[method-assign]
             body = client.post(
                 "/api/v1/auth/register", json={"email": "vision-bench@example.com", "password": PASSWORD}
             ).json()
@@ -340,10 +346,13 @@ def upload_to_completed(
                         "kb": len(jpeg) / 1024,
                         "full": med_full,
                         "total": med_total,
+                        # On a busy machine the fastest repetitions are the closest to a quiet one.
+                        "fastest_full": min(full),
+                        "fastest_total": min(total),
                         "reps": reps,
                     }
                 )
-        creation.clean_image = original_clean
+        creation.check_photo, intake.PhotoCheck.complete = original_check, original_complete  # type: ignore[method-assign]
     return rows, breakdown
 
 
@@ -372,16 +381,19 @@ UPLOAD_TARGETS = {"1 MP": 15.0, "12 MP": 2.0}
 
 def upload_table(rows: list[dict[str, object]]) -> list[str]:
     lines = [
-        "| photo | JPEG | reps | full decode | upload → completed | ÷ full decode | target |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| photo | JPEG | reps | full decode | upload → completed | ÷ full decode | target "
+        "| fastest: decode, upload, ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         target = UPLOAD_TARGETS[str(r["label"]).split(" (")[0]]
         ratio = float(r["total"]) / float(r["full"])  # type: ignore[arg-type]
+        fastest = float(r["fastest_total"]) / float(r["fastest_full"])  # type: ignore[arg-type]
         verdict = "met" if ratio <= target else "not met"
         lines.append(
             f"| {r['label']} | {r['kb']:.0f} KB | {r['reps']} | {r['full']:.1f} ms | {r['total']:.1f} ms "
-            f"| **{ratio:.1f}x** | ≤ {target:g}x ({verdict}) |"
+            f"| **{ratio:.1f}x** | ≤ {target:g}x ({verdict}) "
+            f"| {r['fastest_full']:.1f} ms, {r['fastest_total']:.1f} ms, {fastest:.1f}x |"
         )
     return lines
 

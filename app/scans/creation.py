@@ -1,6 +1,8 @@
 """Starting scans: the two-step path (upload targets, then submit) and the one-call upload."""
 
+import contextvars
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -12,7 +14,7 @@ from app.core.vocabulary import ScanAngle
 from app.db.keys import raw_upload_key, scan_image_key
 from app.providers.storage.base import ImageStorage, UploadTarget
 from app.scans.errors import AccountGoneError
-from app.scans.intake import ACCEPTED_CONTENT_TYPES, ImageLimits, clean_image
+from app.scans.intake import ACCEPTED_CONTENT_TYPES, ImageLimits, check_photo
 from app.scans.models import ScanGoneError, ScanRecord
 from app.scans.quota import ScanQuota
 from app.scans.repository import ScansRepository
@@ -34,6 +36,28 @@ class EarlyHandle(Protocol):
 # Begin analysing a one-call upload's checked photos while its request writes the scan;
 # None when no worker here is free (the scan is then enqueued once written, as always).
 StartEarly = Callable[[ScanRecord, dict[str, bytes]], EarlyHandle | None]
+
+
+class _Beside:
+    """A call run in a thread of its own (with the request's context variables, e.g. its log id)."""
+
+    def __init__(self, work: Callable[[], object]) -> None:
+        self._error: BaseException | None = None
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(target=context.run, args=(self._run, work), daemon=True)
+        self._thread.start()
+
+    def _run(self, work: Callable[[], object]) -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller by result()
+            self._error = exc
+
+    def result(self) -> None:
+        """Wait for the call; what it raised is raised here."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def ordered_angles(angles: list[ScanAngle]) -> list[str]:
@@ -112,14 +136,18 @@ class ScanCreator:
         """The one-call path: photos in the request, the scan stored `queued` in one write."""
         if "front" not in images:
             raise UnprocessableError("A front photo is required.", code="front_image_required")
-        # Charged before decoding: a scan whose photo turns out to be unusable still cost the
-        # decode, so bad photos cannot be sent without end. Validated before creating
-        # anything, so a bad photo leaves no half-made scan behind.
         angles = ordered_angles([ScanAngle(a) for a in images])
-        self._quota.charge_scan(user_id=user_id)
-        cleaned = {
-            angle: clean_image(data, limits=self._limits, angle=angle).jpeg for angle, data in images.items()
-        }
+        # Charged before anything is decoded: a scan whose photo turns out to be unusable still
+        # cost the decode, so bad photos cannot be sent without end. The charge's write runs
+        # beside the header checks and the metadata cut (which decode nothing); its refusal
+        # comes first, and nothing is handed over or decoded before it is known.
+        charge = _Beside(lambda: self._quota.charge_scan(user_id=user_id))
+        try:
+            checks = {
+                angle: check_photo(data, limits=self._limits, angle=angle) for angle, data in images.items()
+            }
+        finally:
+            charge.result()
         now = utc_now()
         scan_id = new_id()
         keys = {angle: scan_image_key(user_id, scan_id, angle) for angle in angles}
@@ -134,10 +162,17 @@ class ScanCreator:
             updated_at=now,
             submitted_at=now,
         )
-        # An idle worker starts on the photos now, while they and the item are written; it
-        # claims the scan only after `created()`, so it never records a scan that is not there.
-        early = self._start_early(scan, cleaned) if self._start_early else None
+        # A JPEG kept as is (most phone photos) is known in its stored form before it is
+        # decoded: an idle worker starts on it now, while the request decodes it (the check,
+        # on the other core), stores it and writes the item; the worker claims the scan only
+        # after `created()`, so it never records a scan that is not there, and a photo that
+        # fails the check cancels it. Anything else is re-encoded first, then handed over.
+        stored = {angle: check.stored for angle, check in checks.items() if check.stored is not None}
+        early = self._start_early(scan, stored) if self._start_early and len(stored) == len(checks) else None
         try:
+            cleaned = {angle: check.complete().jpeg for angle, check in checks.items()}
+            if early is None and self._start_early:
+                early = self._start_early(scan, cleaned)
             self._store_queued(scan, keys, cleaned)
         except BaseException:
             if early is not None:

@@ -13,10 +13,12 @@ JPEGs are decoded at reduced size (DCT scaling) straight to the stored size, eve
 else is shrunk right after decoding, and only a few decodes run at once (`DecodeGate`).
 """
 
+import contextlib
 import io
 import math
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -87,6 +89,12 @@ def _error_details(angle: str | None, **extra: object) -> dict[str, object]:
 
 def clean_image(data: bytes, *, limits: ImageLimits, angle: str | None = None) -> CleanImage:
     """Validate one photo and return it as a metadata-free JPEG, or raise a 4xx domain error."""
+    return check_photo(data, limits=limits, angle=angle).complete()
+
+
+def check_photo(data: bytes, *, limits: ImageLimits, angle: str | None = None) -> "PhotoCheck":
+    """The checks that read only the header (size, type, pixel count) and, for a JPEG kept as
+    is, the metadata cut; the decode is left to `PhotoCheck.complete`. Raises a 4xx."""
     if not data:
         raise UnprocessableError("The image is empty.", code="empty_image", details=_error_details(angle))
     if len(data) > limits.max_bytes:
@@ -95,30 +103,58 @@ def clean_image(data: bytes, *, limits: ImageLimits, angle: str | None = None) -
             code="image_too_large",
             details=_error_details(angle, max_bytes=limits.max_bytes, size_bytes=len(data)),
         )
-    if limits.gate is None:
-        return _clean(data, limits=limits, angle=angle)
-    with limits.gate:
-        return _clean(data, limits=limits, angle=angle)
+    with _image_errors(angle):
+        image = _inspect(data, limits=limits, angle=angle)
+        stripped = _strip(data, angle) if _storable_as_is(image) else None
+    return PhotoCheck(image=image, stored=stripped, limits=limits, angle=angle)
 
 
-def _clean(data: bytes, *, limits: ImageLimits, angle: str | None) -> CleanImage:
-    image, kept_size = _open(data, limits=limits, angle=angle)
-    fmt = image.format or "unknown"
-    if kept_size is not None:
-        try:
-            stripped = strip_jpeg_metadata(data)
-        except ValueError as exc:
-            raise UnprocessableError(
-                "The image file is damaged or truncated.", code="corrupt_image", details=_error_details(angle)
-            ) from exc
-        return CleanImage(stripped, kept_size[0], kept_size[1], fmt)
-    oriented = ImageOps.exif_transpose(image, in_place=True) or image
-    if oriented.mode != "RGB":
-        oriented = oriented.convert("RGB")
-    buffer = io.BytesIO()
-    # A fresh JPEG with no `exif=`/`icc_profile=` carries no metadata at all.
-    oriented.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=False)
-    return CleanImage(buffer.getvalue(), oriented.width, oriented.height, fmt)
+class PhotoCheck:
+    """A photo past its header checks. `stored` is already its stored form when that is the
+    JPEG's own bytes minus metadata (known before any decoding, so an idle worker can start
+    on it); `complete()` decodes it (the validity check), or re-encodes anything else."""
+
+    def __init__(
+        self, *, image: Image.Image, stored: bytes | None, limits: ImageLimits, angle: str | None
+    ) -> None:
+        self._image = image
+        self.stored = stored
+        self._limits = limits
+        self._angle = angle
+
+    def complete(self) -> CleanImage:
+        """The checked, metadata-free photo, or a 4xx (a damaged file, too many pixels)."""
+        if self._limits.gate is None:
+            return self._complete()
+        with self._limits.gate:
+            return self._complete()
+
+    def _complete(self) -> CleanImage:
+        image, fmt = self._image, self._image.format or "unknown"
+        width, height = image.size
+        with _image_errors(self._angle):
+            _decode(image, kept=self.stored is not None)
+            if self.stored is not None:
+                return CleanImage(self.stored, width, height, fmt)
+            factor = math.ceil(max(image.size) / STORED_MAX_SIDE)
+            if factor > 1:  # other formats are shrunk at once, so the full-size copy is freed
+                image = _shrink(image, factor)
+        oriented = ImageOps.exif_transpose(image, in_place=True) or image
+        if oriented.mode != "RGB":
+            oriented = oriented.convert("RGB")
+        buffer = io.BytesIO()
+        # A fresh JPEG with no `exif=`/`icc_profile=` carries no metadata at all.
+        oriented.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=False)
+        return CleanImage(buffer.getvalue(), oriented.width, oriented.height, fmt)
+
+
+def _strip(data: bytes, angle: str | None) -> bytes:
+    try:
+        return strip_jpeg_metadata(data)
+    except ValueError as exc:  # truncated or malformed: refused before anything is decoded
+        raise UnprocessableError(
+            "The image file is damaged or truncated.", code="corrupt_image", details=_error_details(angle)
+        ) from exc
 
 
 def _shrink(image: Image.Image, factor: int) -> Image.Image:
@@ -142,47 +178,55 @@ def _storable_as_is(image: Image.Image) -> bool:
     return orientation in (1, None)
 
 
-def _open(
-    data: bytes, *, limits: ImageLimits, angle: str | None
-) -> tuple[Image.Image, tuple[int, int] | None]:
-    """The photo decoded, or a 4xx; a photo to store as is comes decoded at 1/8 scale, with its
-    real size as the second value (None: re-encode the decoded image)."""
+def _inspect(data: bytes, *, limits: ImageLimits, angle: str | None) -> Image.Image:
+    """The photo opened (header only) and checked for type and size, or a 4xx."""
+    image: Image.Image = Image.open(io.BytesIO(data))
+    fmt = image.format
+    if fmt not in ACCEPTED_FORMATS:
+        raise UnsupportedMediaTypeError(
+            "Send a JPEG, PNG, WebP or HEIC photo.",
+            code="unsupported_image_type",
+            details=_error_details(angle, detected=fmt),
+        )
+    width, height = image.size
+    if width * height > limits.max_pixels or max(width, height) > limits.max_side:
+        raise UnprocessableError(
+            f"The image has too many pixels ({width}x{height}).",
+            code="image_dimensions_too_large",
+            details=_error_details(angle, width=width, height=height, max_pixels=limits.max_pixels),
+        )
+    if min(width, height) < limits.min_side:
+        raise UnprocessableError(
+            f"The image is too small ({width}x{height}); the shorter side needs {limits.min_side} px.",
+            code="image_too_small",
+            details=_error_details(angle, width=width, height=height, min_side=limits.min_side),
+        )
+    return image
+
+
+def _decode(image: Image.Image, *, kept: bool) -> None:
+    """Decode the photo now (a truncated or damaged file fails here, not in the worker): a photo
+    kept as is at 1/8 scale, only as a check; a big JPEG straight at its stored size."""
+    fmt = image.format
+    width, height = image.size
+    longer = max(width, height)
+    if kept:
+        # Only a validity check: the smallest DCT scale still entropy-decodes every block.
+        image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+    elif fmt == "JPEG" and longer > STORED_MAX_SIDE:
+        scale = next((s for s in JPEG_DRAFT_SCALES if longer / s <= STORED_MAX_SIDE), 8)
+        image.draft(None, (width // scale, height // scale))
+    image.load()
+    image.format = fmt
+
+
+@contextlib.contextmanager
+def _image_errors(angle: str | None) -> Iterator[None]:
+    """PIL's errors (and its decompression-bomb warning) as the 4xx the client sees."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image: Image.Image = Image.open(io.BytesIO(data))
-            fmt = image.format
-            if fmt not in ACCEPTED_FORMATS:
-                raise UnsupportedMediaTypeError(
-                    "Send a JPEG, PNG, WebP or HEIC photo.",
-                    code="unsupported_image_type",
-                    details=_error_details(angle, detected=fmt),
-                )
-            width, height = image.size
-            if width * height > limits.max_pixels or max(width, height) > limits.max_side:
-                raise UnprocessableError(
-                    f"The image has too many pixels ({width}x{height}).",
-                    code="image_dimensions_too_large",
-                    details=_error_details(angle, width=width, height=height, max_pixels=limits.max_pixels),
-                )
-            if min(width, height) < limits.min_side:
-                raise UnprocessableError(
-                    f"The image is too small ({width}x{height}); the shorter side needs {limits.min_side} px.",
-                    code="image_too_small",
-                    details=_error_details(angle, width=width, height=height, min_side=limits.min_side),
-                )
-            longer = max(width, height)
-            kept_size = (width, height) if _storable_as_is(image) else None
-            if kept_size is not None:
-                # Only a validity check: the smallest DCT scale still entropy-decodes every block.
-                image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-            elif fmt == "JPEG" and longer > STORED_MAX_SIDE:
-                scale = next((s for s in JPEG_DRAFT_SCALES if longer / s <= STORED_MAX_SIDE), 8)
-                image.draft(None, (width // scale, height // scale))
-            image.load()  # decode fully now: a truncated file fails here, not in the worker
-            factor = math.ceil(max(image.size) / STORED_MAX_SIDE)
-            if factor > 1:  # other formats are shrunk at once, so the full-size copy is freed
-                image = _shrink(image, factor)
+            yield
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
             raise UnprocessableError(
                 "The image has too many pixels.",
@@ -199,5 +243,3 @@ def _open(
             raise UnprocessableError(
                 "The image file is damaged or truncated.", code="corrupt_image", details=_error_details(angle)
             ) from exc
-    image.format = fmt
-    return image, kept_size

@@ -156,7 +156,12 @@ def get_scan(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep, request:
     },
 )
 def get_scan_overlay(scan_id: ScanId, user: CurrentUser, scans: ScanServiceDep) -> Response:
-    """The front photo with the face box, regions and detected spots drawn on it."""
+    """The front photo with the face box, regions and detected spots drawn on it.
+
+    A JPEG at most 1600 px on its long side, drawn on the frame the local analyser analysed
+    (a 12 MP photo's is 1000x750). It exists before the scan is `completed`; until then the
+    answer is 404 `overlay_not_available`.
+    """
     data = scans.overlay(user_id=user.user_id, scan_id=scan_id)
     return Response(content=data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"})
 

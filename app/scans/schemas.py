@@ -67,7 +67,11 @@ class ScanRead(BaseModel):
     )
     failure: ScanFailure | None = None
     image_urls: dict[str, str] = Field(default_factory=dict, description="angle → short-lived download link")
-    overlay_url: str | None = None
+    overlay_url: str | None = Field(
+        None,
+        description="The annotated front photo (JPEG, at most 1600 px on its long side); set once "
+        "the scan is completed, when the file already exists.",
+    )
     # Users who do not track their cycle see no cycle fields at all (not nulls).
     cycle_day: int | None = Field(
         None,

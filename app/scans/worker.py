@@ -166,12 +166,11 @@ ScanContextReads = BesideAnalysis[ScanContext]
 
 @dataclass
 class PreparedResult:
-    """A scan's photos with their analysis and overlay, or the error that stopped them."""
+    """A scan's photos with their analysis, or the error that stopped it."""
 
     images: dict[str, bytes]
     vision: VisionProvider
     analysis: ScanAnalysis | None = None
-    overlay: bytes | None = None
     error: Exception | None = None
 
 
@@ -266,12 +265,11 @@ class AnalysisProcessor:
             context.wait()
 
     def _prepare(self, user_id: str, images: dict[str, bytes]) -> PreparedResult:
-        """The analysis and overlay of photos; an error is kept to be recorded after the claim."""
+        """The analysis of photos; an error is kept to be recorded after the claim."""
         vision = self.vision_for(user_id) if self.vision_for else self._vision
         prepared = PreparedResult(images=images, vision=vision)
         try:
             prepared.analysis = vision.analyze(images)
-            prepared.overlay = self._render_overlay(images, prepared.analysis, vision)
         except Exception as exc:  # noqa: BLE001 - raised again under the claim, as a normal analysis would
             prepared.error = exc
         return prepared
@@ -395,11 +393,19 @@ class AnalysisProcessor:
             first = problems[0].message if problems else "The photo did not pass the quality check."
             failure = ScanFailureRecord(code="quality_check_failed", message=first, problems=problems)
             return {**base, "status": "failed", "failure": failure.model_dump()}
-        if prepared.overlay is not None:
-            self._storage.put(
-                key=overlay_key(scan.user_id, scan.scan_id), data=prepared.overlay, content_type="image/jpeg"
-            )
-        context = reads.result()
+        # The overlay is drawn, encoded and stored under the claim (so a dropped or taken-over
+        # scan leaves none behind), beside the wait for the context reads and the building
+        # of the result; the completion below is written only once it is stored, so a
+        # completed scan's overlay link never answers 404.
+        overlay = BesideAnalysis(
+            lambda: self._store_overlay(scan, prepared, analysis), name=f"analysis-overlay-{scan.scan_id}"
+        ).start()
+        try:
+            context = reads.result()
+        except BaseException:
+            overlay.wait()
+            self._storage.delete_prefix(prefix=overlay_key(scan.user_id, scan.scan_id))
+            raise
         previous, baseline = context.previous, context.baseline
         deltas = ScanDeltas(
             previous=delta_against(previous, analysis.scores),
@@ -407,14 +413,26 @@ class AnalysisProcessor:
             if baseline and baseline.scan_id != scan.scan_id
             else None,
         )
-        return {
+        result = {
             **base,
             "status": "completed",
             "scores": analysis.scores,
             "deltas": deltas.model_dump(),
-            "overlay_key": overlay_key(scan.user_id, scan.scan_id),
             **context.cycle,
         }
+        stored_overlay = overlay.result()
+        return {**result, "overlay_key": stored_overlay} if stored_overlay else result
+
+    def _store_overlay(
+        self, scan: ScanRecord, prepared: PreparedResult, analysis: ScanAnalysis
+    ) -> str | None:
+        """Draw and store the overlay of a passed analysis; its storage key, or None if none."""
+        data = self._render_overlay(prepared.images, analysis, prepared.vision)
+        if data is None:
+            return None
+        key = overlay_key(scan.user_id, scan.scan_id)
+        self._storage.put(key=key, data=data, content_type="image/jpeg")
+        return key
 
     def _previous(self, scan: ScanRecord) -> ScanRecord | None:
         """The newest usable scan before this one: from the user's latest-scan pointer when it

@@ -382,6 +382,10 @@ export interface paths {
         /**
          * Get Scan Overlay
          * @description The front photo with the face box, regions and detected spots drawn on it.
+         *
+         *     A JPEG at most 1600 px on its long side, drawn on the frame the local analyser analysed
+         *     (a 12 MP photo's is 1000x750). It exists before the scan is `completed`; until then the
+         *     answer is 404 `overlay_not_available`.
          */
         get: operations["scans-get-overlay"];
         put?: never;
@@ -2707,7 +2711,10 @@ export interface components {
             image_urls?: {
                 [key: string]: string;
             };
-            /** Overlay Url */
+            /**
+             * Overlay Url
+             * @description The annotated front photo (JPEG, at most 1600 px on its long side); set once the scan is completed, when the file already exists.
+             */
             overlay_url?: string | null;
             /**
              * Cycle Day

@@ -128,3 +128,52 @@ def test_with_every_worker_busy_an_upload_is_queued_and_finishes_after_them(
     assert [wait_for(client, user["headers"], s["scan_id"])["status"] for s in scans] == ["completed"] * (
         workers + 1
     )
+
+
+def _broken_huffman_table(data: bytes) -> bytes:
+    """A JPEG whose markers are intact (the header checks pass) but whose decoding fails."""
+    damaged = bytearray(data)
+    table = data.find(b"\xff\xc4")
+    damaged[table + 5 : table + 20] = b"\xee" * 15
+    return bytes(damaged)
+
+
+def test_the_photo_is_decoded_for_its_check_while_the_worker_analyses_it(
+    client: TestClient, container: Any, user: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.scans.intake as intake
+
+    idle(container)
+    began = threading.Event()
+    spy_analyze(monkeypatch, container, began.set)
+    original = intake.PhotoCheck.complete
+    overlapped: list[bool] = []
+
+    def complete(self: Any) -> Any:
+        # The request's decode of the photo waits for the analysis to begin.
+        overlapped.append(began.wait(10))
+        return original(self)
+
+    monkeypatch.setattr(intake.PhotoCheck, "complete", complete)
+    scan = upload_scan(client, user["headers"], face_jpeg())
+    assert overlapped == [True], "the analysis did not begin before the photo's decode check"
+    assert wait_for(client, user["headers"], scan["scan_id"])["status"] == "completed"
+
+
+def test_a_photo_that_fails_its_decode_after_the_hand_over_is_refused_and_leaves_nothing(
+    client: TestClient, container: Any, user: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_id = user["user"]["user_id"]
+    idle(container)
+    started = spy_analyze(monkeypatch, container, lambda: None)
+    response = client.post(
+        "/api/v1/scans/upload",
+        headers=user["headers"],
+        files={"front": ("face.jpg", _broken_huffman_table(face_jpeg()), "image/jpeg")},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "corrupt_image"
+    idle(container)
+    assert started, "the photo was not handed to the idle worker before its decode"
+    assert container.scans_repo.all_for_user(user_id=user_id) == []
+    assert list(container.storage.list_objects(prefix=f"users/{user_id}/")) == []

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.core.errors import UnprocessableError
-from app.scans.intake import ImageLimits, clean_image
+from app.scans.intake import ImageLimits, check_photo, clean_image
 from app.scans.jpeg import strip_jpeg_metadata
 from tests.helpers import upload_scan, wait_for
 from tests.images import face_jpeg_with_gps, face_rgb
@@ -72,6 +72,32 @@ def test_a_truncated_jpeg_is_refused_at_upload() -> None:
     data = face_jpeg_with_gps()
     with pytest.raises(UnprocessableError) as refused:
         clean_image(data[: len(data) // 2], limits=LIMITS)
+    assert refused.value.code == "corrupt_image"
+
+
+def test_an_upright_jpeg_is_known_in_its_stored_form_before_any_decoding_and_others_are_not() -> None:
+    upright = face_jpeg_with_gps()
+    check = check_photo(upright, limits=LIMITS)
+    # The stored form (what an idle worker starts on) is the metadata-free stream, and the
+    # decode check that follows returns the very same bytes.
+    assert check.stored == strip_jpeg_metadata(upright)
+    assert check.complete().jpeg is check.stored
+    rotated = _with_exif(np.ascontiguousarray(np.rot90(face_rgb(), k=1)), orientation=6)
+    png = io.BytesIO()
+    Image.fromarray(face_rgb()).save(png, format="PNG")
+    for needs_encoding in (rotated, png.getvalue()):
+        pending = check_photo(needs_encoding, limits=LIMITS)
+        assert pending.stored is None
+        assert pending.complete().jpeg[:2] == b"\xff\xd8"
+
+
+def test_a_jpeg_with_intact_markers_but_a_broken_table_passes_the_header_check_and_fails_its_decode() -> None:
+    data = bytearray(face_jpeg_with_gps())
+    table = data.find(b"\xff\xc4")
+    data[table + 5 : table + 20] = b"\xee" * 15
+    check = check_photo(bytes(data), limits=LIMITS)
+    with pytest.raises(UnprocessableError) as refused:
+        check.complete()
     assert refused.value.code == "corrupt_image"
 
 

@@ -6,9 +6,9 @@ gate → landmark polygons → colour normalised by the face's own skin → metr
 scan are then combined into one set of scores. docs/VISION.md has the details.
 """
 
-import hashlib
 import math
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +24,7 @@ from app.providers.vision.base import (
     Box,
     ScanAnalysis,
 )
-from app.providers.vision.frames import REDUCED_FLAGS, Decoded, Face, Prepared, decode, decode_header
+from app.providers.vision.frames import Decoded, Face, Prepared, decode
 from app.providers.vision.metrics import (
     REDNESS_REFERENCE,
     FaceResult,
@@ -40,6 +40,7 @@ from app.providers.vision.planes import Blob
 from app.providers.vision.quality import QualityGate
 from app.providers.vision.regions import (
     IOD_PX,
+    Rect,
     align,
     mesh_in_crop,
     polygon_masks,
@@ -48,19 +49,24 @@ from app.providers.vision.regions import (
 )
 
 ANGLE_ORDER: tuple[str, ...] = tuple(a.value for a in ScanAngle)
-# An overlay keeps at least this many pixels on its long side (a 12 MP photo's is drawn at 1/2).
-OVERLAY_MIN_LONG_SIDE = 2000
-# Analyses whose overlay shapes are kept for `render_overlay` (a few KB each).
-REMEMBERED_DRAWINGS = 16
-# Decoded photos kept for their overlay when the analysis decoded them at the overlay's own
-# scale (photos up to ≈ 2000 px on the long side): a few MB each, so only the latest few.
-REMEMBERED_CANVASES = 2
+# The overlay is drawn on the analysis's own decoded frame (a 12 MP photo's is its 1/4-scale
+# decode, 1000x750), shrunk to at most this many pixels on its long side: more than a phone
+# screen shows of it, and no second decode or full-size encode of the stored photo.
+OVERLAY_MAX_LONG_SIDE = 1600
+# Analyses whose overlay (shapes and canvas, ≤ 1600 px: ≤ 6 MB each) is kept for
+# `render_overlay`, which the worker calls right after each analysis; one per worker suffices.
+REMEMBERED_OVERLAYS = 4
 
 
-def overlay_reduction(width: int, height: int) -> int:
-    """The largest DCT reduction that keeps the overlay's long side ≥ OVERLAY_MIN_LONG_SIDE."""
+def overlay_canvas(frame: np.ndarray) -> np.ndarray:
+    """The analysis's decoded frame, shrunk (area-averaged) to ≤ OVERLAY_MAX_LONG_SIDE px long."""
+    height, width = frame.shape[:2]
     longer = max(width, height)
-    return next((f for f in (8, 4, 2) if longer // f >= OVERLAY_MIN_LONG_SIDE), 1)
+    if longer <= OVERLAY_MAX_LONG_SIDE:
+        return frame
+    ratio = OVERLAY_MAX_LONG_SIDE / longer
+    size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,17 @@ class Drawing:
 
     regions: dict[str, list[tuple[int, int]]]
     spots: list[tuple[str, int, int, int]]
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """An analysis's overlay material: the analysed bytes, the shapes, the canvas, the photo width."""
+
+    analysis: "weakref.ref[AngleAnalysis]"
+    image: bytes
+    drawing: Drawing
+    canvas: np.ndarray
+    width: int
 
 
 def _drawing_of(decoded: Decoded, face: Face, prepared: Prepared, blobs: Sequence[Blob]) -> Drawing:
@@ -135,9 +152,10 @@ class LocalVisionProvider:
         self.decode_min_side = decode_min_side
         self.second_face_ratio = second_face_ratio
         self.front_weight = front_weight
-        self._drawings: OrderedDict[tuple[bytes, str], Drawing] = OrderedDict()
-        self._canvases: OrderedDict[tuple[bytes, str], np.ndarray] = OrderedDict()
-        self._drawings_lock = threading.Lock()
+        # Keyed by the identity of the AngleAnalysis returned (checked through a weak
+        # reference): hashing the photo's bytes for the key cost ≈ 3 ms a time on a 12 MP JPEG.
+        self._remembered: OrderedDict[int, Remembered] = OrderedDict()
+        self._remembered_lock = threading.Lock()
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -188,12 +206,7 @@ class LocalVisionProvider:
         if not quality.passed:
             return AngleAnalysis(angle=angle, quality=quality, face_box=face_box, measurements=measurements)
         result = self._measure(prepared, angle=angle)
-        # The overlay decodes at overlay_reduction(); when that is the analysis's own, these
-        # very pixels are its canvas (same bytes, same DCT scale, same flags).
-        same_scale = overlay_reduction(decoded.width, decoded.height) == decoded.reduction
-        canvas = decoded.image if same_scale else None
-        self._remember(data, angle, _drawing_of(decoded, face, prepared, result.blobs), canvas)
-        return AngleAnalysis(
+        analysed = AngleAnalysis(
             angle=angle,
             quality=quality,
             face_box=face_box,
@@ -201,40 +214,38 @@ class LocalVisionProvider:
             regions=result.regions,
             measurements={**measurements, **result.measurements},
         )
+        drawing = _drawing_of(decoded, face, prepared, result.blobs)
+        self._remember(analysed, data, drawing, overlay_canvas(decoded.image), decoded.width)
+        return analysed
 
     def render_overlay(self, image: bytes, analysis: AngleAnalysis) -> bytes:
         """A JPEG of the photo with face box, region polygons and detected spots.
 
-        Drawn at full size up to OVERLAY_MIN_LONG_SIDE on the long side; a bigger photo is
-        drawn at the largest DCT reduction (1/2, 1/4, 1/8) that keeps at least that, which a
-        phone screen cannot tell apart and which costs a fraction of a full decode and encode.
-        The drawing itself comes from the analysis of the same bytes when it is remembered
-        (the worker renders right after analysing), so the face is not found twice.
+        Drawn on the analysis's own decoded frame (DCT-reduced for big JPEGs: a 12 MP photo's
+        at 1/4), shrunk to at most OVERLAY_MAX_LONG_SIDE px on the long side. Right after an
+        analysis of these bytes (the worker's case) its shapes and frame are reused, so the
+        photo is neither decoded nor searched for a face again; otherwise both are redone at
+        the analysis's scale, which gives the same overlay.
         """
-        drawing, canvas = self._remembered(image, analysis.angle)
-        if drawing is None:
-            drawing = self._drawing(image, analysis)
-        header = decode_header(image)
-        if canvas is None:
-            reduction = overlay_reduction(header[1], header[2]) if header[0] == "JPEG" else 1
-            canvas = cv2.imdecode(
-                np.frombuffer(image, np.uint8), REDUCED_FLAGS[reduction] | cv2.IMREAD_IGNORE_ORIENTATION
-            )
-        if canvas is None:
-            raise AnalysisFailedError("The photo could not be decoded.", code="undecodable_image")
+        found = self._recall(image, analysis)
+        if found is not None:
+            drawing: Drawing | None = found.drawing
+            canvas, width = found.canvas, found.width
+        else:
+            decoded = decode(data=image, min_side=self.decode_min_side)
+            drawing = self._drawing(decoded, analysis)
+            canvas, width = overlay_canvas(decoded.image), decoded.width
         box = analysis.face_box
         if box is None or drawing is None:
             return encode_jpeg(canvas)
-        k = header[1] / canvas.shape[1]  # original pixels per canvas pixel
+        k = width / canvas.shape[1]  # original pixels per canvas pixel
 
         def scaled(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
             return [(round(x / k), round(y / k)) for x, y in points]
 
         regions = {name: scaled(points) for name, points in drawing.regions.items()}
         spots = [(kind, round(x / k), round(y / k), round(r / k)) for kind, x, y, r in drawing.spots]
-        from app.providers.vision.regions import Rect as _Rect
-
-        rect = _Rect(
+        rect = Rect(
             x0=round(box.x / k),
             y0=round(box.y / k),
             x1=round((box.x + box.w) / k),
@@ -242,9 +253,8 @@ class LocalVisionProvider:
         )
         return encode_jpeg(draw_overlay(canvas=canvas, face=rect, regions=regions, spots=spots))
 
-    def _drawing(self, image: bytes, analysis: AngleAnalysis) -> "Drawing | None":
-        """The overlay's shapes in original pixels, from a fresh analysis of the photo."""
-        decoded = decode(data=image, min_side=self.decode_min_side)
+    def _drawing(self, decoded: Decoded, analysis: AngleAnalysis) -> "Drawing | None":
+        """The overlay's shapes in original pixels, from a fresh analysis of the decoded photo."""
         face = self._find_face(decoded.image) if analysis.face_box is not None else None
         if face is None:
             return None
@@ -252,24 +262,25 @@ class LocalVisionProvider:
         blobs = self._measure(prepared, angle=analysis.angle).blobs if analysis.scores else ()
         return _drawing_of(decoded, face, prepared, blobs)
 
-    def _remember(self, image: bytes, angle: str, drawing: "Drawing", canvas: np.ndarray | None) -> None:
-        key = (hashlib.blake2b(image, digest_size=16).digest(), angle)
-        with self._drawings_lock:
-            self._drawings[key] = drawing
-            self._drawings.move_to_end(key)
-            while len(self._drawings) > REMEMBERED_DRAWINGS:
-                self._drawings.popitem(last=False)
-            self._canvases.pop(key, None)
-            if canvas is not None:
-                self._canvases[key] = canvas
-                while len(self._canvases) > REMEMBERED_CANVASES:
-                    self._canvases.popitem(last=False)
+    def _remember(
+        self, analysis: AngleAnalysis, image: bytes, drawing: Drawing, canvas: np.ndarray, width: int
+    ) -> None:
+        entry = Remembered(
+            analysis=weakref.ref(analysis), image=image, drawing=drawing, canvas=canvas, width=width
+        )
+        with self._remembered_lock:
+            self._remembered[id(analysis)] = entry
+            self._remembered.move_to_end(id(analysis))
+            while len(self._remembered) > REMEMBERED_OVERLAYS:
+                self._remembered.popitem(last=False)
 
-    def _remembered(self, image: bytes, angle: str) -> "tuple[Drawing | None, np.ndarray | None]":
-        """The shapes (and, if kept, the decoded canvas) of an analysis of these bytes, once."""
-        key = (hashlib.blake2b(image, digest_size=16).digest(), angle)
-        with self._drawings_lock:
-            return self._drawings.pop(key, None), self._canvases.pop(key, None)
+    def _recall(self, image: bytes, analysis: AngleAnalysis) -> Remembered | None:
+        """The remembered material of this very analysis of these very bytes, once."""
+        with self._remembered_lock:
+            entry = self._remembered.pop(id(analysis), None)
+        if entry is None or entry.analysis() is not analysis:
+            return None  # forgotten, or an id reused by a newer object
+        return entry if entry.image is image or entry.image == image else None
 
     # ---- detection --------------------------------------------------------------------------
 

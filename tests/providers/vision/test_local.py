@@ -341,8 +341,33 @@ def test_big_jpeg_is_decoded_reduced_and_reported_in_original_pixels() -> None:
     assert box.x / 3000 == pytest.approx(small_box.x / 750, abs=0.03)
     assert box.w / 3000 == pytest.approx(small_box.w / 750, abs=0.03)
     overlay = cv2.imdecode(np.frombuffer(provider().render_overlay(data, result), np.uint8), cv2.IMREAD_COLOR)
-    # Drawn at half size: 2000 px on the long side is more than a phone screen shows.
-    assert overlay.shape == (2000, 1500, 3)
+    # Drawn on the analysis's own 1/4-scale frame: no second decode of the 12 MP photo.
+    assert overlay.shape == (1000, 750, 3)
+    # Drawn afresh (another process, nothing remembered) it is the same picture.
+    assert LocalVisionProvider().render_overlay(data, result) == provider().render_overlay(data, result)
+
+
+def test_overlay_of_a_photo_decoded_at_full_size_is_at_most_1600_px_long_with_the_box_in_place() -> None:
+    # 1350x1800: too small to decode at 1/2 for the analysis, longer than the overlay's 1600 px.
+    photo = cv2.resize(portrait(), (1350, 1800), interpolation=cv2.INTER_CUBIC)
+    data = jpeg(photo)
+    analysing = LocalVisionProvider()
+    result = analysing.analyze_angle(angle="front", data=data)
+    assert result.quality.passed
+    assert result.face_box is not None
+    overlay = cv2.imdecode(np.frombuffer(analysing.render_overlay(data, result), np.uint8), cv2.IMREAD_COLOR)
+    assert overlay.shape == (1600, 1200, 3)
+    # The face box's left edge, in overlay pixels, is drawn in the box colour (BGR 80, 220, 80).
+    k = 1350 / 1200
+    box = result.face_box
+    row, col = round((box.y + box.h / 2) / k), round(box.x / k)
+    b, g, r = (int(v) for v in overlay[row, col])
+    assert g > 180, (b, g, r)
+    assert max(b, r) < 140, (b, g, r)
+    # Away from the drawings the overlay is the photo shrunk.
+    shrunk = cv2.resize(photo, (1200, 1600), interpolation=cv2.INTER_AREA)
+    corner = (slice(0, 200), slice(0, 200))
+    assert np.abs(overlay[corner].astype(np.int16) - shrunk[corner].astype(np.int16)).mean() < 3
 
 
 def test_overlay_drawn_from_the_remembered_analysis_is_the_one_drawn_afresh() -> None:

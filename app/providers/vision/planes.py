@@ -46,7 +46,8 @@ SPOT_DELTA_L = 6.0
 # Both thresholds are at least this many times the face's own robust spread of its spot band
 # (E for red blobs, L for dark spots). Photo noise grows on darker skin (less light, same camera)
 # and lifts that spread with it, so noise peaks stay below the threshold on every tone; a
-# papule or a spot stands several spreads out. Robust (MAD), so a few spots do not raise it.
+# papule or a spot stands several spreads out. The spread is read on the side away from the
+# spots (below the median of E, above that of L), so the spots themselves hardly raise it.
 SPOT_SPREAD_Z = 2.0
 SIGMA_SPOT = 4.0
 SIGMA_CHROMA = 1.4
@@ -108,6 +109,19 @@ def _mad(values: np.ndarray) -> float:
     if not values.size:
         return 0.0
     return float(1.4826 * np.median(np.abs(values - np.median(values))))
+
+
+def _spread_below(values: np.ndarray) -> float:
+    """A robust std from the half of the values below their median (0 for no values).
+
+    For noise it equals the MAD-based std; spots on the other side (red blobs raise E, dark spots
+    lower L) do not enter it, however many there are.
+    """
+    if not values.size:
+        return 0.0
+    centre = float(np.median(values))
+    below = centre - values[values < centre]
+    return float(1.4826 * np.median(below)) if below.size else 0.0
 
 
 def _near(candidates: np.ndarray, blobs: tuple["Blob", ...]) -> np.ndarray:
@@ -242,8 +256,8 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
     # Round, not elongated: folds, wrinkles and feature edges are lines, spots are blobs.
     red_round = _roundness(-dog_e) * (skin & is_red)
     dark_round = _roundness(dog_l) * (skin & ~is_red)
-    acne_delta = max(ACNE_DELTA_E, SPOT_SPREAD_Z * _mad(dog_e[skin]))
-    spot_delta = max(SPOT_DELTA_L, SPOT_SPREAD_Z * _mad(dog_l[skin]))
+    acne_delta = max(ACNE_DELTA_E, SPOT_SPREAD_Z * _spread_below(dog_e[skin]))
+    spot_delta = max(SPOT_DELTA_L, SPOT_SPREAD_Z * _spread_below(-dog_l[skin]))
     red_soft = np.clip((dog_e - acne_delta) / acne_delta, 0, 1) * red_round
     dark_soft = np.clip((darker - spot_delta) / spot_delta, 0, 1) * dark_round
     blobs = (*_blobs(dark_soft >= 0.5, kind="dark_spot"), *_blobs(red_soft >= 0.5, kind="red_blob"))

@@ -14,17 +14,17 @@ only when fewer than 1 in 20 benign re-takes would produce it.
 # python bench/vision_trust.py PHOTO_DIR --json out.json (the tables print p90; the p95 of the same
 # per-change deltas is what is shipped here).
 BANDS: dict[str, float] = {
-    "acne": 3.6,
+    "acne": 2.8,
     "redness": 5.0,
     "oiliness": 5.0,
     "hydration": 3.8,
     "pores": 4.7,
     "wrinkles": 3.9,
-    "pigmentation": 2.3,
+    "pigmentation": 1.9,
     "dark_circles": 5.1,
     "texture": 4.7,
     "evenness": 5.0,
-    "overall": 1.6,
+    "overall": 1.5,
 }
 # A metric without a measured band (e.g. from another provider) uses this, conservatively.
 DEFAULT_BAND = 5.0

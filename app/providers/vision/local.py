@@ -115,7 +115,7 @@ class LocalVisionProvider:
     """Offline skin analysis: MediaPipe face mesh and pixel measurements relative to the face."""
 
     name = "local"
-    model_version = "local-mesh-4"
+    model_version = "local-mesh-5"
 
     def __init__(
         self,

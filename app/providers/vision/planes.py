@@ -38,10 +38,17 @@ SKIN_SIGMA = 4.0
 SKIN_MAX_BRIGHTER = 45.0
 SKIN_MAX_LESS_RED = 35.0
 SKIN_MAX_MORE_RED = 60.0
-# Red blobs (acne): E above its spot-scale surroundings by ACNE_DELTA_E log-units (full weight at 2x).
+# Red blobs (acne): E above its spot-scale surroundings by ACNE_DELTA_E log-units at least (full
+# weight at 2x the threshold).
 ACNE_DELTA_E = 4.0
-# Flat dark spots (pigmentation): L below its surroundings by SPOT_DELTA_L, and not red.
+# Flat dark spots (pigmentation): L below its surroundings by SPOT_DELTA_L at least, and not red.
 SPOT_DELTA_L = 6.0
+# Both thresholds are at least this many times the face's own robust spread of its spot band
+# (E for red blobs, L for dark spots). Photo noise grows on darker skin (less light, same camera)
+# and lifts that spread with it, so noise peaks stay below the threshold on every tone; a
+# papule or a spot stands several spreads out. The spread is read on the side away from the
+# spots (below the median of E, above that of L), so the spots themselves hardly raise it.
+SPOT_SPREAD_Z = 2.0
 SIGMA_SPOT = 4.0
 SIGMA_CHROMA = 1.4
 ROUND_SIGMA = 2.0
@@ -102,6 +109,19 @@ def _mad(values: np.ndarray) -> float:
     if not values.size:
         return 0.0
     return float(1.4826 * np.median(np.abs(values - np.median(values))))
+
+
+def _spread_below(values: np.ndarray) -> float:
+    """A robust std from the half of the values below their median (0 for no values).
+
+    For noise it equals the MAD-based std; spots on the other side (red blobs raise E, dark spots
+    lower L) do not enter it, however many there are.
+    """
+    if not values.size:
+        return 0.0
+    centre = float(np.median(values))
+    below = centre - values[values < centre]
+    return float(1.4826 * np.median(below)) if below.size else 0.0
 
 
 def _near(candidates: np.ndarray, blobs: tuple["Blob", ...]) -> np.ndarray:
@@ -234,10 +254,18 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
     # rise of R/G. The ratio of the two residuals tells a red papule from a brown spot.
     is_red = dog_e >= RED_RATIO * darker
     # Round, not elongated: folds, wrinkles and feature edges are lines, spots are blobs.
-    red_soft = np.clip((dog_e - ACNE_DELTA_E) / ACNE_DELTA_E, 0, 1) * _roundness(-dog_e) * (skin & is_red)
-    dark_soft = np.clip((darker - SPOT_DELTA_L) / SPOT_DELTA_L, 0, 1) * _roundness(dog_l) * (skin & ~is_red)
+    red_round = _roundness(-dog_e) * (skin & is_red)
+    dark_round = _roundness(dog_l) * (skin & ~is_red)
+    acne_delta = max(ACNE_DELTA_E, SPOT_SPREAD_Z * _spread_below(dog_e[skin]))
+    spot_delta = max(SPOT_DELTA_L, SPOT_SPREAD_Z * _spread_below(-dog_l[skin]))
+    red_soft = np.clip((dog_e - acne_delta) / acne_delta, 0, 1) * red_round
+    dark_soft = np.clip((darker - spot_delta) / spot_delta, 0, 1) * dark_round
     blobs = (*_blobs(dark_soft >= 0.5, kind="dark_spot"), *_blobs(red_soft >= 0.5, kind="red_blob"))
-    spot_pixels = cv2.dilate(((red_soft > 0) | (dark_soft > 0)).astype(np.uint8), np.ones((5, 5), np.uint8))
+    # What the relief metrics leave out stays what the fixed thresholds find: every candidate
+    # blob, however faint (a spot is not relief), and independent of the face's spread, so
+    # texture, pores, hydration and wrinkles do not move with it.
+    candidates = ((dog_e > ACNE_DELTA_E) & (red_round > 0)) | ((darker > SPOT_DELTA_L) & (dark_round > 0))
+    spot_pixels = cv2.dilate(candidates.astype(np.uint8), np.ones((5, 5), np.uint8))
     return Planes(
         lum=lum,
         red_l=100.0 * log_r,

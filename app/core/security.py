@@ -32,8 +32,10 @@ _DUMMY_HASH = _password_hash.hash("dermalens-timing-equaliser")
 # Each Argon2 computation holds 64 MiB: a burst of sign-ins or registrations must queue
 # for one of a few slots (one per core by default) rather than take the machine's memory.
 # The queue is bounded too: waiting requests hold threads of the pool every sync route
-# shares, so past `WAITERS_PER_SLOT` per slot, or after `_hash_wait_seconds`, the answer is a 503.
-WAITERS_PER_SLOT = 8
+# shares, so past `WAITERS_PER_CORE` per core in a process, or after `_hash_wait_seconds`, the
+# answer is a 503. Per core, not per slot: a process that got one of the cores' slots (several
+# worker processes) still queues the same burst instead of refusing half of it.
+WAITERS_PER_CORE = 8
 
 
 # Argon2 runs in threads of its own at a lower CPU priority (nice +10): under a burst of
@@ -61,7 +63,7 @@ class _HashSlots:
 
     def acquire(self) -> None:
         with self._lock:
-            if self._waiting >= self.slots * WAITERS_PER_SLOT:
+            if self._waiting >= WAITERS_PER_CORE * (os.cpu_count() or 1):
                 raise _busy()
             self._waiting += 1
         try:

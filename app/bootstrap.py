@@ -122,7 +122,7 @@ class Container:
     instance_id: str
     job_queue: JobQueue | None
     table_check: TableCheckCache = field(default_factory=TableCheckCache)
-    # Hot reads' models and rendered answers (app/core/read_cache.py, app/api/cached.py).
+    # The hot reads' rendered answers (app/core/read_cache.py, kept by app/api/cached.py).
     read_cache: ReadCache = field(default_factory=lambda: ReadCache(seconds=0, max_entries=0))
 
     async def start(self) -> None:
@@ -275,7 +275,6 @@ def build_container(
         scans=scans_repo,
         lock_days=settings.plan_lock_days,
         events=events,
-        read_cache=read_cache,
     )
     # Journal, cycle tracking, skin logs and the cycle insight, all in the records table.
     cycles_repo = CyclesRepository(client, names["records"], names["users"])
@@ -334,7 +333,6 @@ def build_container(
         photo_checks_per_day=settings.photo_checks_per_day,
         # Never before the upload links themselves have expired.
         upload_expiry_seconds=max(settings.upload_expiry_seconds, settings.upload_url_ttl_seconds + 300),
-        read_cache=read_cache,
     )
     chat = ChatService(
         chat=chat_repo,

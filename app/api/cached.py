@@ -1,11 +1,11 @@
 """Rendered JSON answers of the hot reads, reused while the user's data version holds.
 
-`GET /scans`, `/progress` and `/plans/active` are what the app opens on every launch. Their
-models already come from the read cache (app/core/read_cache.py) when the user's
-`data_version` is unchanged; this keeps the *rendered bytes* in the same cache, so a repeat
-skips building the response models, validating them and encoding JSON, and runs in the
-event loop without a thread hop. The user item, read by the authentication on every request,
-is still what decides whether an answer may be reused.
+`GET /scans` (first page), `/progress` and `/plans/active` are what the app opens on every
+launch. Their rendered bytes are kept in the read cache (app/core/read_cache.py) under the
+user's `data_version`, so a repeat skips the DynamoDB query, building the response models,
+validating them and encoding JSON, and runs in the event loop without a thread hop. The user
+item, read by the authentication on every request, is what decides whether an answer may be
+reused; the services read what is kept consistently, so it is never older than that version.
 
 An answer depends on more than the data: the links in it are built from the request's base
 URL, and a plan's lock state and "today" from the clock and the user's time zone. The key

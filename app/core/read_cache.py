@@ -1,10 +1,11 @@
-"""Per-process cache of a user's read models, valid while the user's data version is unchanged.
+"""Per-process cache of a user's read answers, valid while the user's data version is unchanged.
 
 Every write to a user's scans or plans adds 1 to `data_version` on the user item (inside the
 write's transaction where it has one, right after it otherwise). Every authenticated request
 already reads the user item with a strongly consistent GetItem, so a cached answer built
 under the version that read returns is still the answer: a repeated `GET /scans`,
-`/progress` or `/plans/active` costs that one GetItem instead of a query of large items.
+`/progress` or `/plans/active` costs that one GetItem instead of a query of large items
+(app/api/cached.py keeps their rendered JSON here).
 
 Why it is correct with several processes: the version only grows and is read before the
 data. A fill that races a write either sees the old data under the old version (replaced at

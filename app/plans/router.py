@@ -52,7 +52,7 @@ async def get_active_plan(
     """The current plan with lock state and today's routine."""
 
     def render() -> Rendered:
-        plan = plans.get_active(user_id=user.user_id, data_version=user.data_version)
+        plan = plans.get_active(user_id=user.user_id)
         now = utc_now()
         return Rendered(to_read(plan, user, now), valid_for_seconds=timeline_holds_for(plan, user, now))
 

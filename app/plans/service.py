@@ -14,7 +14,6 @@ from typing import Any, Protocol
 from app.auth.models import UserRecord
 from app.core.errors import AccountGoneError, ConflictError, NotFoundError, UnprocessableError
 from app.core.logging import audit
-from app.core.read_cache import ReadCache
 from app.core.security import iso, new_id, parse_iso, utc_now
 from app.db.guards import UserGoneError
 from app.plans.repository import CheckIn, PlanConflict, PlanRecord, PlansRepository
@@ -103,13 +102,11 @@ class PlanService:
         scans: ScansRepository,
         lock_days: int,
         events: PlanEvents | None = None,
-        read_cache: ReadCache | None = None,
     ) -> None:
         self._plans = plans
         self._scans = scans
         self._lock_days = lock_days
         self._events = events
-        self._cache = read_cache or ReadCache(seconds=0, max_entries=0)
 
     # ---- creation ----
 
@@ -220,11 +217,9 @@ class PlanService:
             raise PlanNotFoundError()
         return plan
 
-    def get_active(self, *, user_id: str, data_version: int | None = None) -> PlanRecord:
-        """The current plan (404 `no_active_plan`), from the read cache while `data_version` holds."""
-        plan = self._cache.get_or_load(
-            ("active_plan", user_id), version=data_version, load=lambda: self.find_active(user_id=user_id)
-        )
+    def get_active(self, *, user_id: str) -> PlanRecord:
+        """The current plan (404 `no_active_plan`)."""
+        plan = self.find_active(user_id=user_id)
         if plan is None:
             raise NotFoundError(
                 "You have no active plan; create one from a completed scan.", code="no_active_plan"

@@ -3,7 +3,6 @@
 from datetime import date
 
 from app.core.errors import BadRequestError, NotFoundError
-from app.core.read_cache import ReadCache
 from app.providers.storage.base import ImageStorage
 from app.scans.errors import ScanNotFoundError
 from app.scans.models import ScanRecord
@@ -31,12 +30,9 @@ def is_first_page(*, cursor: str | None, date_from: date | None, date_to: date |
 class ScanReader:
     """What a user reads about their scans; another user's scan is simply not found."""
 
-    def __init__(
-        self, *, scans: ScansRepository, storage: ImageStorage, cache: ReadCache | None = None
-    ) -> None:
+    def __init__(self, *, scans: ScansRepository, storage: ImageStorage) -> None:
         self._scans = scans
         self._storage = storage
-        self._cache = cache or ReadCache(seconds=0, max_entries=0)
 
     def get(self, *, user_id: str, scan_id: str) -> ScanRecord:
         """One of the user's scans (404 `scan_not_found` otherwise)."""
@@ -62,39 +58,20 @@ class ScanReader:
         cursor: str | None,
         date_from: date | None,
         date_to: date | None,
-        data_version: int | None = None,
     ) -> tuple[list[ScanView], str | None]:
         """Newest first, optionally within an inclusive date range.
 
-        The first page without a range (what the app shows) comes from the read cache while
-        the user's `data_version` holds; it is then read consistently, as the cache requires.
+        The first page without a range (what the app shows, and the one app/api/cached.py
+        keeps) is read consistently, so it is never older than the user item read before it.
         """
         start, end = date_bounds(date_from, date_to)
-        if is_first_page(cursor=cursor, date_from=date_from, date_to=date_to):
-            return self._cache.get_or_load(
-                ("scans", user_id, limit),
-                version=data_version,
-                load=lambda: self._page(user_id=user_id, limit=limit, cursor=None, consistent=True),
-            )
-        return self._page(user_id=user_id, limit=limit, cursor=cursor, date_from=start, date_to=end)
-
-    def _page(
-        self,
-        *,
-        user_id: str,
-        limit: int,
-        cursor: str | None,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        consistent: bool = False,
-    ) -> tuple[list[ScanView], str | None]:
         items, next_cursor = self._scans.get_page(
             user_id=user_id,
             limit=limit,
             cursor=cursor,
-            date_from=date_from,
-            date_to=date_to,
-            consistent=consistent,
+            date_from=start,
+            date_to=end,
+            consistent=is_first_page(cursor=cursor, date_from=date_from, date_to=date_to),
         )
         return [self.view(scan) for scan in items], next_cursor
 
@@ -105,25 +82,15 @@ class ScanReader:
         metric: str | None,
         date_from: date | None,
         date_to: date | None,
-        data_version: int | None = None,
     ) -> ProgressRead:
         """Per-metric series over completed, quality-passed scans in the range, with trends
-        (from the read cache while the user's `data_version` holds)."""
+        (read consistently: app/api/cached.py keeps the answer)."""
         start, end = date_bounds(date_from, date_to)
-
-        def load() -> ProgressRead:
-            history = self._scans.completed_scores(
-                user_id=user_id, date_from=start or "0000", date_to=end or "9999", consistent=True
-            )
-            return ProgressRead(
-                date_from=date_from,
-                date_to=date_to,
-                scan_count=len(history),
-                metrics=progress(history, metric),
-            )
-
-        return self._cache.get_or_load(
-            ("progress", user_id, metric, start, end), version=data_version, load=load
+        history = self._scans.completed_scores(
+            user_id=user_id, date_from=start or "0000", date_to=end or "9999", consistent=True
+        )
+        return ProgressRead(
+            date_from=date_from, date_to=date_to, scan_count=len(history), metrics=progress(history, metric)
         )
 
     def overlay(self, *, user_id: str, scan_id: str) -> bytes:

@@ -131,7 +131,6 @@ async def list_scans(
             cursor=cursor,
             date_from=date_from,
             date_to=date_to,
-            data_version=user.data_version,
         )
         link = overlay_links(request)
         return Rendered(
@@ -212,7 +211,6 @@ async def get_progress(
             metric=metric,
             date_from=date_from,
             date_to=date_to,
-            data_version=user.data_version,
         )
         return Rendered(series)
 

@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 
 from app.core.errors import ConflictError
 from app.core.rate_limit import RateLimiter
-from app.core.read_cache import ReadCache
 from app.core.security import iso, utc_now
 from app.core.vocabulary import ScanAngle
 from app.db.keys import scan_file_prefixes, scan_image_key, scan_overlay_key, user_file_prefixes
@@ -59,7 +58,6 @@ class ScanService:
         scans_per_day: int = 0,
         photo_checks_per_day: int = 0,
         upload_expiry_seconds: int = 3600,
-        read_cache: ReadCache | None = None,
         start_early: StartEarly | None = None,
     ) -> None:
         self._scans = scans
@@ -79,7 +77,7 @@ class ScanService:
         self._intake = UploadIntake(
             scans=scans, storage=storage, limits=limits, quota=self._quota, enqueue=enqueue
         )
-        self._reader = ScanReader(scans=scans, storage=storage, cache=read_cache)
+        self._reader = ScanReader(scans=scans, storage=storage)
         self._housekeeping = ScanHousekeeping(
             scans=scans, storage=storage, upload_expiry=timedelta(seconds=upload_expiry_seconds)
         )
@@ -123,16 +121,10 @@ class ScanService:
         cursor: str | None,
         date_from: date | None,
         date_to: date | None,
-        data_version: int | None = None,
     ) -> tuple[list[ScanView], str | None]:
         """Newest first, optionally within an inclusive date range (400 if it is reversed)."""
         return self._reader.list_page(
-            user_id=user_id,
-            limit=limit,
-            cursor=cursor,
-            date_from=date_from,
-            date_to=date_to,
-            data_version=data_version,
+            user_id=user_id, limit=limit, cursor=cursor, date_from=date_from, date_to=date_to
         )
 
     def progress(
@@ -142,12 +134,9 @@ class ScanService:
         metric: str | None,
         date_from: date | None,
         date_to: date | None,
-        data_version: int | None = None,
     ) -> ProgressRead:
         """Per-metric series and trends over completed scans that passed the quality check."""
-        return self._reader.progress(
-            user_id=user_id, metric=metric, date_from=date_from, date_to=date_to, data_version=data_version
-        )
+        return self._reader.progress(user_id=user_id, metric=metric, date_from=date_from, date_to=date_to)
 
     def overlay(self, *, user_id: str, scan_id: str) -> bytes:
         """The annotated front photo of one of the user's scans."""

@@ -284,7 +284,7 @@ def upload_to_completed(
                 recorder.wrap(processor, "_context", "context_reads")
                 import app.scans.worker as worker_module
 
-                original_result = worker_module.BesideAnalysis.result
+                original_result = worker_module.Beside.result
 
                 def result(self: object) -> object:
                     start = time.perf_counter()
@@ -295,7 +295,7 @@ def upload_to_completed(
                         if self._thread.name.startswith("analysis-context"):  # type: ignore[attr-defined]
                             recorder.events.append(("context_wait", start, time.perf_counter()))
 
-                worker_module.BesideAnalysis.result = result  # type: ignore[method-assign]
+                worker_module.Beside.result = result  # type: ignore[method-assign]
             body = client.post(
                 "/api/v1/auth/register", json={"email": "vision-bench@example.com", "password": PASSWORD}
             ).json()

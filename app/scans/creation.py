@@ -1,13 +1,12 @@
 """Starting scans: the two-step path (upload targets, then submit) and the one-call upload."""
 
-import contextvars
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Protocol
 
+from app.core.beside import Beside
 from app.core.errors import ConflictError, UnprocessableError
 from app.core.security import iso, new_id, utc_now
 from app.core.vocabulary import ScanAngle
@@ -36,28 +35,6 @@ class EarlyHandle(Protocol):
 # Begin analysing a one-call upload's checked photos while its request writes the scan;
 # None when no worker here is free (the scan is then enqueued once written, as always).
 StartEarly = Callable[[ScanRecord, dict[str, bytes]], EarlyHandle | None]
-
-
-class _Beside:
-    """A call run in a thread of its own (with the request's context variables, e.g. its log id)."""
-
-    def __init__(self, work: Callable[[], object]) -> None:
-        self._error: BaseException | None = None
-        context = contextvars.copy_context()
-        self._thread = threading.Thread(target=context.run, args=(self._run, work), daemon=True)
-        self._thread.start()
-
-    def _run(self, work: Callable[[], object]) -> None:
-        try:
-            work()
-        except BaseException as exc:  # noqa: BLE001 - raised again in the caller by result()
-            self._error = exc
-
-    def result(self) -> None:
-        """Wait for the call; what it raised is raised here."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
 
 
 def ordered_angles(angles: list[ScanAngle]) -> list[str]:
@@ -141,7 +118,7 @@ class ScanCreator:
         # cost the decode, so bad photos cannot be sent without end. The charge's write runs
         # beside the header checks and the metadata cut (which decode nothing); its refusal
         # comes first, and nothing is handed over or decoded before it is known.
-        charge = _Beside(lambda: self._quota.charge_scan(user_id=user_id))
+        charge = Beside(lambda: self._quota.charge_scan(user_id=user_id), name="scan-quota").start()
         try:
             checks = {
                 angle: check_photo(data, limits=self._limits, angle=angle) for angle, data in images.items()

@@ -17,8 +17,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Generic, TypeVar, cast
+from typing import Any
 
+from app.core.beside import Beside
 from app.core.errors import DomainError
 from app.core.security import iso, utc_now
 from app.core.vocabulary import METRICS_WITH_OVERALL
@@ -48,7 +49,6 @@ DEFAULT_LEASE_SECONDS = 30.0
 # another worker may take the scan over.
 BEATS_PER_LEASE = 3
 MAX_ATTEMPTS = 3
-T = TypeVar("T")
 
 BaselineLookup = Callable[[str], ScanRecord | None]
 # The user item's latest-scan pointer (app/db/guards.py): a scan id, NO_POINTER, or None (unknown).
@@ -127,41 +127,10 @@ class ScanContext:
     cycle: dict[str, Any] = field(default_factory=dict)
 
 
-class BesideAnalysis(Generic[T]):
-    """Work for a scan in a thread of its own while its photo is analysed, such as the
-    context reads (previous scan, plan baseline, cycle day), which do not depend on the
-    result: waiting on DynamoDB for them after the analysis added their round trips to
-    every scan's latency."""
-
-    def __init__(self, work: Callable[[], T], *, name: str) -> None:
-        self._work = work
-        self._result: T | None = None
-        self._error: Exception | None = None
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-
-    def start(self) -> "BesideAnalysis[T]":
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        try:
-            self._result = self._work()
-        except Exception as exc:  # noqa: BLE001 - re-raised in the worker thread by result()
-            self._error = exc
-
-    def wait(self) -> None:
-        """Until the work is over (its outcome unused)."""
-        self._thread.join()
-
-    def result(self) -> T:
-        """The work's outcome; an error it raised is raised here, in the worker's thread."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return cast(T, self._result)
-
-
-ScanContextReads = BesideAnalysis[ScanContext]
+# The scan's context reads (previous scan, plan baseline, cycle day), run while its photo
+# is analysed: they do not depend on the result, and waiting on DynamoDB for them after the
+# analysis added their round trips to every scan's latency.
+ScanContextReads = Beside[ScanContext]
 
 
 @dataclass
@@ -244,9 +213,7 @@ class AnalysisProcessor:
         # The claim, too, is made beside the analysis, as soon as the request has written the
         # item (well before the analysis ends): its round trip left the critical path. The
         # lease it takes (ANALYSIS_LEASE_SECONDS) covers the analysis until the keeper starts.
-        claim = BesideAnalysis(
-            lambda: self._claim_once_created(early), name=f"analysis-claim-{scan.scan_id}"
-        ).start()
+        claim = Beside(lambda: self._claim_once_created(early), name=f"analysis-claim-{scan.scan_id}").start()
         try:
             prepared = self._prepare(scan.user_id, early.images)
             created, claimed = claim.result()
@@ -318,7 +285,7 @@ class AnalysisProcessor:
         return str(updates["status"])
 
     def _context_reads(self, scan: ScanRecord) -> ScanContextReads:
-        return BesideAnalysis(lambda: self._context(scan), name=f"analysis-context-{scan.scan_id}").start()
+        return Beside(lambda: self._context(scan), name=f"analysis-context-{scan.scan_id}").start()
 
     def _claim_once_created(self, early: EarlyStart) -> tuple[bool, ScanRecord | None]:
         """(whether the request wrote the item, the claimed scan or None if another worker has it)."""
@@ -397,7 +364,7 @@ class AnalysisProcessor:
         # scan leaves none behind), beside the wait for the context reads and the building
         # of the result; the completion below is written only once it is stored, so a
         # completed scan's overlay link never answers 404.
-        overlay = BesideAnalysis(
+        overlay = Beside(
             lambda: self._store_overlay(scan, prepared, analysis), name=f"analysis-overlay-{scan.scan_id}"
         ).start()
         try:

@@ -32,6 +32,15 @@ def _scan_ids(client: TestClient, headers: dict[str, str]) -> list[str]:
     return [scan["scan_id"] for scan in response.json()["items"]]
 
 
+def _without_links(page: dict[str, Any]) -> dict[str, Any]:
+    """A page as data: download links are signed with the second they were made in, so two
+    fresh reads a second apart carry different links to the same photos."""
+    items = [
+        {k: v for k, v in item.items() if k not in ("image_urls", "overlay_url")} for item in page["items"]
+    ]
+    return {**page, "items": items}
+
+
 def _progress_count(client: TestClient, headers: dict[str, str]) -> int:
     return int(client.get(f"{API}/progress", headers=headers).json()["scan_count"])
 
@@ -151,5 +160,5 @@ def test_a_later_page_or_a_date_range_is_read_afresh(
         assert before.json()["items"], path
         with DynamoDBCalls(container.dynamodb, requests_only=True) as counted:
             again = client.get(path, headers=user["headers"]).json()
-        assert again == before.json(), path
+        assert _without_links(again) == _without_links(before.json()), path
         assert counted.names == ["GetItem", "Query"], path

@@ -200,7 +200,8 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
 
     reference: the skin's linear BGR median; face: the union of the region polygons.
     """
-    linear = srgb_to_linear(bgr) / reference
+    raw = srgb_to_linear(bgr)
+    linear = raw / reference
     g, r = linear[..., 1], linear[..., 2]
     log_g, log_r = np.log(g), np.log(r)
     # Lightness as a fixed mix of log channels (optical density), not the log of a luminance
@@ -235,8 +236,11 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
     )
 
     # Chroma of the un-normalised light: a highlight reflects the light's colour, not the skin's.
-    raw = srgb_to_linear(bgr)
-    chroma = (raw.max(axis=2) - raw.min(axis=2)) / np.maximum(raw.max(axis=2), 1e-4)
+    # Channel-wise maximum/minimum of three planes: NumPy's reduction over the last axis of an
+    # interleaved image is ≈ 10x slower than two element-wise passes (same values, bit for bit).
+    b, g_raw, r_raw = raw[..., 0], raw[..., 1], raw[..., 2]
+    brightest = np.maximum(np.maximum(b, g_raw), r_raw)
+    chroma = (brightest - np.minimum(np.minimum(b, g_raw), r_raw)) / np.maximum(brightest, 1e-4)
     shine = (
         np.clip(lum / SHINE_L_MIN - 1.0, 0, 1)
         * np.clip(2.0 - chroma / SHINE_CHROMA_MAX, 0, 1)

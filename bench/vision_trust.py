@@ -2,14 +2,18 @@
 
 For every portrait in PHOTO_DIR (jpg/jpeg/png, any person, no visible skin condition) the
 local analyser is run on the photo as sent (JPEG q95), on ten benign capture changes and on
-four controlled real changes drawn on the skin. Prints the issue's tables in Markdown:
-acceptance, readings below 30, p90 |Δ| under benign changes and under mirroring alone,
+five controlled real changes drawn on the skin (red papules, dark spots, a cheek flush, white
+specular shine on the T-zone and cheekbones, skin smoothing). Prints the issue's tables in
+Markdown: acceptance, readings below 30, p90 |Δ| under benign changes and under mirroring alone,
 skin-tone correlation (Spearman rho with ITA° from CIELAB), real-change hit rate, signal ÷
 noise, cross-talk, quality flips, the analysis time of a 12 MP photo, and a causal skin-tone
 test: the same face with added melanin (ITA° +10 ... -50, the photo's noise re-added at the
 darker level) and the p90 score shift per metric. `--json` writes
 the per-metric repeatability bands (p90 |Δ| under the benign changes) for
-app/providers/vision/noise.py. Photos are never copied anywhere.
+app/providers/vision/noise.py. Photos are never copied anywhere. To iterate on one problem,
+`--changes exposure+8%,white_balance4%` runs only those benign changes and `--skip real,tone,timing`
+leaves out the real changes, the skin-tone test or the 12 MP timing (the tables then show only
+what ran; bands for noise.py need the full run).
 """
 
 import argparse
@@ -55,8 +59,23 @@ def _rotate(image: np.ndarray, degrees: float) -> np.ndarray:
     return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
+BENIGN_CHANGES = (
+    "mirror",
+    "exposure+8%",
+    "exposure-8%",
+    "gamma0.9",
+    "gamma1.1",
+    "jpeg_q75",
+    "noise_s3",
+    "white_balance4%",
+    "downscale75%",
+    "rotate3deg",
+)
+PARTS = ("real", "tone", "timing")
+
+
 def benign_variants(image: np.ndarray) -> dict[str, bytes]:
-    """The ten benign capture changes, as the bytes a phone would send."""
+    """The ten benign capture changes (BENIGN_CHANGES), as the bytes a phone would send."""
     rng = np.random.default_rng(SEED)
     noisy = np.clip(image.astype(np.float32) + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
     h, w = image.shape[:2]
@@ -119,8 +138,35 @@ def _blend_disc(image: np.ndarray, centre: tuple[float, float], radius: float, g
     image[y0:y1, x0:x1] *= 1.0 + alpha * (gains - 1.0)
 
 
+# Specular highlights of an oily T-zone and cheekbones: (centre along ux, uy in eye distances,
+# half-axes along ux, uy). A highlight adds the light's own colour (white here) in linear light.
+SHINE_SPOTS = (
+    ((0.0, -0.45), (0.28, 0.09)),  # forehead
+    ((0.0, 0.60), (0.07, 0.18)),  # nose bridge to tip
+    ((-0.55, 0.42), (0.16, 0.07)),  # cheekbones
+    ((0.55, 0.42), (0.16, 0.07)),
+)
+SHINE_LINEAR = 0.5  # added linear light at the highlight's centre (of 1.0 full scale)
+
+
+def add_shine(image: np.ndarray, mesh: np.ndarray, *, strength: float = SHINE_LINEAR) -> np.ndarray:
+    """The photo with white specular highlights on forehead, nose and cheekbones (BGR uint8)."""
+    el, er = lm.eye_centres(mesh)
+    d = float(np.hypot(*(er - el)))
+    ux = (er - el) / d
+    mid = (el + er) / 2
+    alpha = np.zeros(image.shape[:2], np.float32)
+    for (cu, cv), (hu, hv) in SHINE_SPOTS:
+        centre = mid + (cu * ux + cv * np.array([-ux[1], ux[0]])) * d
+        axes = (max(1, round(hu * d)), max(1, round(hv * d)))
+        angle = math.degrees(math.atan2(ux[1], ux[0]))
+        cv2.ellipse(alpha, (round(centre[0]), round(centre[1])), axes, angle, 0, 360, 1.0, -1)
+    alpha = cv2.GaussianBlur(alpha, (0, 0), max(1.0, 0.03 * d))
+    return _to_srgb(_to_linear(image) + strength * alpha[..., None])
+
+
 def real_changes(image: np.ndarray, mesh: np.ndarray) -> dict[str, bytes]:
-    """The four controlled changes, drawn on the skin at sizes given in eye distances (≈ 63 mm)."""
+    """The five controlled changes, drawn on the skin at sizes given in eye distances (≈ 63 mm)."""
     rng = np.random.default_rng(SEED)
     el, er = lm.eye_centres(mesh)
     d = float(np.hypot(*(er - el)))
@@ -140,6 +186,7 @@ def real_changes(image: np.ndarray, mesh: np.ndarray) -> dict[str, bytes]:
         centre = tuple(side + (side - mid) * 0.25 + down * 0.80 * d)
         _blend_disc(flush, centre, 0.32 * d, np.array([0.86, 0.84, 1.02], np.float32))
     out["cheek_flush"] = jpeg(np.clip(flush, 0, 255).astype(np.uint8))
+    out["oily_shine"] = jpeg(add_shine(image, mesh))
     # Skin smoothing (a beauty filter) inside the face oval: edges kept, fine relief removed.
     hull = cv2.convexHull(mesh[:, :2].astype(np.float32)).astype(np.int32)
     x, y, w, h = cv2.boundingRect(hull)
@@ -282,6 +329,7 @@ TARGETS: dict[str, list[tuple[str, int]]] = {
     "red_papules": [("acne", -1)],
     "dark_spots": [("pigmentation", -1)],
     "cheek_flush": [("redness", -1)],
+    "oily_shine": [("oiliness", -1)],
     "skin_smoothing": [("texture", 1), ("pores", 1)],
 }
 
@@ -357,7 +405,10 @@ def time_12mp(provider: LocalVisionProvider, image: np.ndarray) -> tuple[float, 
     return analyse, full
 
 
-def run(photo_dir: Path) -> dict:
+def run(
+    photo_dir: Path, *, changes: tuple[str, ...] = BENIGN_CHANGES, skip: frozenset[str] = frozenset()
+) -> dict:
+    """Every table's raw material for the photos in photo_dir (only the given benign changes)."""
     provider = LocalVisionProvider()
     files = sorted(p for p in photo_dir.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
     accepted = 0
@@ -403,6 +454,8 @@ def run(photo_dir: Path) -> dict:
                 if base.scores[m] < 30:
                     low[m] += 1
         for name, data in benign_variants(image).items():
+            if name not in changes:
+                continue
             var = provider.analyze_angle(angle="front", data=data)
             record["variants"][name] = _raws(var) if var.quality.passed else None
             if var.quality.passed != base.quality.passed:
@@ -418,7 +471,7 @@ def run(photo_dir: Path) -> dict:
         if mesh is None:
             continue
         record["ita"] = ita
-        for name, data in real_changes(image, mesh).items():
+        for name, data in real_changes(image, mesh).items() if "real" not in skip else ():
             var = provider.analyze_angle(angle="front", data=data)
             record["variants"][name] = _raws(var) if var.quality.passed else None
             if not var.quality.passed:
@@ -428,7 +481,7 @@ def run(photo_dir: Path) -> dict:
                 if m in base.scores and m in var.scores:
                     real[name][m].append(var.scores[m] - base.scores[m])
         record["tone"] = {}
-        for name, darker in melanin_variants(image, mesh).items():
+        for name, darker in melanin_variants(image, mesh).items() if "tone" not in skip else ():
             var = provider.analyze_angle(angle="front", data=jpeg(darker))
             reached = ita_degrees(darker, mesh)
             record["tone"][name] = {"ita": reached, "raws": _raws(var) if var.quality.passed else None}
@@ -439,7 +492,11 @@ def run(photo_dir: Path) -> dict:
             for m in METRICS:
                 if m in base.scores and m in var.scores:
                     tone[name][m].append(var.scores[m] - base.scores[m])
-    timing = time_12mp(provider, first_image) if first_image is not None else (float("nan"), float("nan"))
+    timing = (
+        time_12mp(provider, first_image)
+        if first_image is not None and "timing" not in skip
+        else (float("nan"), float("nan"))
+    )
     return {
         "photos": len(files),
         "accepted": accepted,
@@ -616,13 +673,24 @@ def main() -> int:
     parser.add_argument(
         "--rescore", action="store_true", help="photo_dir is a --json file: re-map its raw values"
     )
+    parser.add_argument(
+        "--changes",
+        default=",".join(BENIGN_CHANGES),
+        help="comma-separated benign changes to run (default: all ten)",
+    )
+    parser.add_argument("--skip", default="", help=f"comma-separated parts to leave out: {', '.join(PARTS)}")
     args = parser.parse_args()
+    changes = tuple(c for c in args.changes.split(",") if c)
+    skip = frozenset(s for s in args.skip.split(",") if s)
+    unknown = (set(changes) - set(BENIGN_CHANGES)) | (skip - set(PARTS))
+    if unknown:
+        parser.error(f"unknown changes or parts: {sorted(unknown)}")
     if args.rescore:
         from app.providers.vision.metrics import MAPPINGS
 
         results = rescore(json.loads(args.photo_dir.read_text()), MAPPINGS)
     else:
-        results = run(args.photo_dir)
+        results = run(args.photo_dir, changes=changes, skip=skip)
     print(report(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

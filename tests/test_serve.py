@@ -218,6 +218,29 @@ def test_a_killed_worker_is_replaced_and_new_connections_keep_being_answered(tmp
         assert launched.stop() == 0
 
 
+def test_sighup_replaces_the_workers_one_by_one_while_the_port_keeps_answering(tmp_path: Path) -> None:
+    with launch(tmp_path) as launched:
+        before = set(launched.workers())
+        launched.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        answered = resets = 0
+        # Each replacement listens before its predecessor stops: no moment without a listener.
+        while not (set(launched.workers()).isdisjoint(before) and listening_sockets(launched.port) == 2):
+            assert listening_sockets(launched.port) >= 1
+            try:
+                assert get(launched.port)[0] == 200
+                answered += 1
+            except ConnectionResetError:
+                # Only a connection caught in a stopping worker's accept queue as it closes.
+                resets += 1
+            assert time.monotonic() < deadline, launched.output()
+        assert resets <= 1 < answered
+        after = set(pids_of_connections_opened_at_once(launched.port))
+        assert after == set(launched.workers())
+        assert after.isdisjoint(before)
+        assert launched.stop() == 0
+
+
 # ---- stopping ----
 
 

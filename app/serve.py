@@ -21,12 +21,18 @@ bound without SO_REUSEPORT, which fails if anything holds it, and then held by a
 that is bound but never listens (it gets no connections) until the workers have stopped.
 
 With one worker the server runs in this process, on a socket bound the same way.
+
+Elsewhere than on Linux, SO_REUSEPORT does not spread connections (macOS hands them all to
+one socket), so there the workers share one socket as with uvicorn's `--workers`; the port
+check is the same.
 """
 
 import argparse
 import contextlib
+import ctypes
 import errno
 import logging
+import os
 import signal
 import socket
 import sys
@@ -47,8 +53,11 @@ from app.core.logging import configure_logging
 logger = logging.getLogger("dermalens.serve")
 
 DEFAULT_APP = "app.main:create_app"
+# Where the kernel balances connections over sockets sharing a port through SO_REUSEPORT.
+SPREADS_CONNECTIONS = sys.platform == "linux"
 # Exit codes: 0 after a clean stop; a worker that could not start exits with uvicorn's code.
 PORT_UNAVAILABLE = 1
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,8 @@ def claim_port(*, host: str, port: int) -> socket.socket | None:
         raise PortUnavailableError(f"cannot bind {host}:{port}: {exc.strerror}") from exc
     finally:
         probe.close()
+    if not SPREADS_CONNECTIONS:
+        return None  # the workers share one socket, bound at once (see _serve_workers)
     # Without SO_REUSEADDR: a bound socket that has it does not stop another one with it from
     # binding (the probe above), only a listening one does; this one never listens.
     holder = socket.socket(family, socket.SOCK_STREAM)
@@ -158,13 +169,20 @@ class WorkerSocket:
     def __init__(self, *, host: str, port: int) -> None:
         self.host = host
         self.port = port
+        self.supervisor_pid = os.getpid()
 
-    def __reduce__(self) -> tuple[Any, tuple[str, int]]:
-        return (_socket_in_worker, (self.host, self.port))
+    def __reduce__(self) -> tuple[Any, tuple[str, int, int]]:
+        return (_socket_in_worker, (self.host, self.port, self.supervisor_pid))
 
 
-def _socket_in_worker(host: str, port: int) -> socket.socket:
+def _socket_in_worker(host: str, port: int, supervisor_pid: int) -> socket.socket:
     """Runs in a spawned worker, before its logging is set up: a failure is a plain line."""
+    # A worker keeps its own socket open, so if the supervisor is killed outright (SIGKILL,
+    # an OOM kill) an orphaned worker would go on serving the port; SIGTERM it instead,
+    # which stops it gracefully.
+    _stop_when_parent_dies()
+    if os.getppid() != supervisor_pid:
+        sys.exit(0)  # the supervisor died before that took effect
     try:
         return bind_worker_socket(host=host, port=port)
     except OSError as exc:
@@ -173,8 +191,19 @@ def _socket_in_worker(host: str, port: int) -> socket.socket:
         sys.exit(STARTUP_FAILURE)
 
 
+def _stop_when_parent_dies() -> None:
+    """Linux prctl(PR_SET_PDEATHSIG, SIGTERM): this process gets SIGTERM when its parent dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _serve_in_process(config: uvicorn.Config, options: ServeOptions) -> int:
-    sock = bind_worker_socket(host=options.host, port=options.port)
+    try:
+        sock = bind_worker_socket(host=options.host, port=options.port)
+    except OSError as exc:
+        # Taken in the instant since claim_port looked: another program's plain socket.
+        logger.error("cannot serve: cannot bind %s:%s: %s", options.host, options.port, exc.strerror)
+        return PORT_UNAVAILABLE
     server = uvicorn.Server(config)
     # uvicorn re-raises the signal that stopped it once it has shut down; with these
     # handlers that is a no-op, so a caller's `finally` runs and the exit code is ours.
@@ -188,8 +217,11 @@ def _serve_in_process(config: uvicorn.Config, options: ServeOptions) -> int:
 
 
 def _serve_workers(config: uvicorn.Config, options: ServeOptions) -> int:
-    # Not a socket: see WorkerSocket. The supervisor only passes the list on to each worker.
-    sockets = cast(list[socket.socket], [WorkerSocket(host=options.host, port=options.port)])
+    if SPREADS_CONNECTIONS:
+        # Not a socket: see WorkerSocket. The supervisor only passes the list on to each worker.
+        sockets = cast(list[socket.socket], [WorkerSocket(host=options.host, port=options.port)])
+    else:
+        sockets = [config.bind_socket()]
     supervisor = Multiprocess(config, sockets=sockets)
     supervisor.run()
     # It stops by itself only when a worker exited with uvicorn's "cannot start" code.

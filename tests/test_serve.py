@@ -5,6 +5,7 @@ the request and marks its lifespan's start and shutdown; one serves the real API
 worker that holds each connection is read from /proc instead.
 """
 
+import contextlib
 import http.client
 import os
 import signal
@@ -124,9 +125,17 @@ def launch(
             )
         yield launched
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+        _kill(launched)
+
+
+def _kill(launched: Launched) -> None:
+    """After a failed test: the workers, then the supervisor."""
+    for pid in launched.workers():
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    if launched.process.poll() is None:
+        launched.process.kill()
+        launched.process.wait(timeout=10)
 
 
 def get(port: int, path: str = "/", timeout: float = 10) -> tuple[int, str]:
@@ -273,6 +282,20 @@ def test_a_stop_signal_finishes_open_requests_runs_each_shutdown_and_frees_the_p
         assert port_is_free(launched.port)
 
 
+def test_workers_stop_gracefully_when_the_supervisor_is_killed_outright(tmp_path: Path) -> None:
+    """Each worker holds its own socket: an orphan would go on serving the port alone."""
+    with launch(tmp_path) as launched:
+        workers = launched.workers()
+        launched.process.kill()
+        launched.process.wait(timeout=10)
+        wait_for(lambda: listening_sockets(launched.port) == 0, what="the orphaned workers to stop")
+        wait_for(
+            lambda: {int(p.name.rsplit("-", 1)[1]) for p in launched.marks.glob("stopped-*")} == set(workers),
+            what="their lifespan shutdown",
+        )
+        assert port_is_free(launched.port)
+
+
 def test_a_worker_that_cannot_start_stops_the_launcher_instead_of_looping(tmp_path: Path) -> None:
     with launch(tmp_path, wait=False, SERVE_TEST_FAIL_STARTUP="1") as launched:
         assert launched.process.wait(timeout=30) == 3, launched.output()
@@ -303,6 +326,21 @@ def test_the_port_is_guarded_while_the_workers_are_still_starting(tmp_path: Path
         wait_for(lambda: listening_sockets(port) == 2, what="the first instance's workers", launched=first)
         assert set(pids_of_connections_opened_at_once(port)) == set(first.workers())
         assert first.stop() == 0
+
+
+def test_a_restart_right_after_serving_is_not_refused_by_connections_in_time_wait(tmp_path: Path) -> None:
+    """`systemctl restart`: the old workers closed connections themselves (TIME_WAIT, 60 s)."""
+    with launch(tmp_path) as first:
+        for _ in range(8):
+            connection = http.client.HTTPConnection("127.0.0.1", first.port, timeout=10)
+            connection.request("GET", "/", headers={"Connection": "close"})
+            assert connection.getresponse().status == 200
+            connection.close()
+        assert first.stop() == 0
+    with launch(tmp_path, port=first.port) as second:
+        assert "without a port holder" not in second.output()
+        assert len(set(pids_of_connections_opened_at_once(second.port))) == 2
+        assert second.stop() == 0
 
 
 def test_a_port_another_program_listens_on_is_refused_with_a_clear_message(tmp_path: Path) -> None:
@@ -398,6 +436,4 @@ def test_the_api_in_two_workers_shares_connections_and_stops_cleanly(
         assert "Traceback" not in launched.output()
         assert port_is_free(port)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+        _kill(launched)

@@ -13,7 +13,13 @@ the launcher when a worker cannot start, and replaces them one by one on SIGHUP.
 the same list of sockets to every worker it spawns; that list holds a `WorkerSocket`, which
 becomes a freshly bound socket when the spawned worker unpickles it. So each worker's socket
 lives and dies with that worker: a dead worker's socket closes with it, and the kernel sends
-new connections to the others until its replacement listens.
+new connections to the others until its replacement listens (a connection caught in the
+dead socket's accept queue at that instant is reset, unless net.ipv4.tcp_migrate_req=1
+hands it to another socket). A worker whose supervisor is killed outright gets SIGTERM
+(PR_SET_PDEATHSIG) rather than serving on alone. Reusing the supervisor keeps uvicorn's
+health checks, restarts and signal handling as they were with `--workers`; the price is
+that hand-over through pickling, which depends on uvicorn spawning (not forking) workers
+and passing them the sockets list, as 0.54 does (tests/test_serve.py would fail otherwise).
 
 Linux lets sockets of the same user share a port this way, so a second instance of ours on
 the same port would silently join and take half the traffic. The port is therefore first

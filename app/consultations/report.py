@@ -16,6 +16,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from PIL import Image as PILImage
+from PIL import ImageOps
 from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -173,7 +174,8 @@ def _photo(data: bytes, *, max_w: float, max_h: float) -> Image:
     with PILImage.open(io.BytesIO(data)) as source:
         # JPEG decoders can scale by 1/2, 1/4, 1/8 while decoding: most of a 12 MP photo is never decoded.
         source.draft("RGB", (side, side))
-        picture = source.convert("RGB")
+        # A photo the camera stored turned carries its EXIF orientation (app/scans/jpeg.py).
+        picture = ImageOps.exif_transpose(source).convert("RGB")
     picture.thumbnail((side, side), PILImage.Resampling.BILINEAR, reducing_gap=2.0)
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=PHOTO_QUALITY)

@@ -1,11 +1,13 @@
 """Photo intake: validate by content (never by name), apply EXIF orientation, strip metadata.
 
 Accepted: JPEG, PNG, WebP and HEIC/HEIF (through pillow-heif). No EXIF, GPS or other
-metadata from the phone survives in a stored photo. An upright RGB JPEG that needs no
-shrinking (most phone photos) is stored as its own image data with the metadata segments
-cut out (`app.scans.jpeg`): no re-encode, no quality lost, and it is checked by decoding at
-1/8 scale, which still reads every coded block. Anything else (other formats, an EXIF
-orientation to apply, CMYK or grey, oversized) is decoded, turned upright and re-encoded.
+metadata from the phone survives in a stored photo. An RGB JPEG that needs no shrinking
+(most phone photos) is stored as its own image data with the metadata segments cut out
+(`app.scans.jpeg`): no re-encode, no quality lost, and it is checked by decoding at 1/8
+scale, which still reads every coded block. When the camera stored it turned (EXIF
+orientation 2-8), the only metadata kept is that orientation, in a segment of our own: the
+analyser and every viewer turn the pixels upright. Anything else (other formats, CMYK or
+grey, oversized) is decoded, turned upright and re-encoded.
 
 Memory: a decoded photo costs width x height x 3 bytes, whatever the file size (a 117 KB
 6000x6000 PNG is 108 MB decoded). So the pixel cap matches what phone cameras produce,
@@ -44,6 +46,8 @@ JPEG_QUALITY = 92
 STORED_MAX_SIDE = 4096
 JPEG_DRAFT_SCALES = (1, 2, 4, 8)
 EXIF_ORIENTATION = 0x0112
+# Orientations that swap width and height (a quarter turn, with or without a mirror).
+TURNED = frozenset({5, 6, 7, 8})
 
 
 class DecodeGate:
@@ -105,8 +109,9 @@ def check_photo(data: bytes, *, limits: ImageLimits, angle: str | None = None) -
         )
     with _image_errors(angle):
         image = _inspect(data, limits=limits, angle=angle)
-        stripped = _strip(data, angle) if _storable_as_is(image) else None
-    return PhotoCheck(image=image, stored=stripped, limits=limits, angle=angle)
+        orientation = _orientation_if_storable_as_is(image)
+        stripped = None if orientation is None else _strip(data, angle, orientation=orientation)
+    return PhotoCheck(image=image, stored=stripped, turned=orientation in TURNED, limits=limits, angle=angle)
 
 
 class PhotoCheck:
@@ -115,10 +120,17 @@ class PhotoCheck:
     on it); `complete()` decodes it (the validity check), or re-encodes anything else."""
 
     def __init__(
-        self, *, image: Image.Image, stored: bytes | None, limits: ImageLimits, angle: str | None
+        self,
+        *,
+        image: Image.Image,
+        stored: bytes | None,
+        turned: bool,
+        limits: ImageLimits,
+        angle: str | None,
     ) -> None:
         self._image = image
         self.stored = stored
+        self._turned = turned
         self._limits = limits
         self._angle = angle
 
@@ -135,7 +147,9 @@ class PhotoCheck:
         with _image_errors(self._angle):
             _decode(image, kept=self.stored is not None)
             if self.stored is not None:
-                return CleanImage(self.stored, width, height, fmt)
+                # The size as it is seen: a quarter turn swaps the coded width and height.
+                upright = (height, width) if self._turned else (width, height)
+                return CleanImage(self.stored, *upright, fmt)
             factor = math.ceil(max(image.size) / STORED_MAX_SIDE)
             if factor > 1:  # other formats are shrunk at once, so the full-size copy is freed
                 image = _shrink(image, factor)
@@ -148,9 +162,9 @@ class PhotoCheck:
         return CleanImage(buffer.getvalue(), oriented.width, oriented.height, fmt)
 
 
-def _strip(data: bytes, angle: str | None) -> bytes:
+def _strip(data: bytes, angle: str | None, *, orientation: int) -> bytes:
     try:
-        return strip_jpeg_metadata(data)
+        return strip_jpeg_metadata(data, orientation=orientation)
     except ValueError as exc:  # truncated or malformed: refused before anything is decoded
         raise UnprocessableError(
             "The image file is damaged or truncated.", code="corrupt_image", details=_error_details(angle)
@@ -167,15 +181,18 @@ def _shrink(image: Image.Image, factor: int) -> Image.Image:
     return image.resize((max(1, width // factor), max(1, height // factor)), Image.Resampling.NEAREST)
 
 
-def _storable_as_is(image: Image.Image) -> bool:
-    """An upright RGB JPEG small enough to keep: its own bytes minus metadata are the stored photo."""
+def _orientation_if_storable_as_is(image: Image.Image) -> int | None:
+    """For an RGB JPEG small enough to keep (its own bytes minus metadata are the stored photo),
+    its EXIF orientation (1-8); None when it has to be re-encoded."""
     if image.format != "JPEG" or image.mode != "RGB" or max(image.size) > STORED_MAX_SIDE:
-        return False
+        return None
     try:
         orientation = image.getexif().get(EXIF_ORIENTATION, 1)
     except Exception:  # noqa: BLE001 - unreadable EXIF: take the re-encoding path, which ignores it
-        return False
-    return orientation in (1, None)
+        return None
+    if orientation is None:
+        return 1
+    return orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else None
 
 
 def _inspect(data: bytes, *, limits: ImageLimits, angle: str | None) -> Image.Image:

@@ -5,6 +5,10 @@ and the Adobe APP14 segment (it says how the colour channels are transformed, no
 the person). Dropped: every other APPn segment (EXIF with GPS and the camera, XMP, ICC, IPTC,
 maker notes, MPF), comments, and whatever follows the end of the first image (phones append
 depth maps and previews there). The pixels decode exactly as before.
+
+A photo the camera stored turned (EXIF orientation 2-8, most portrait phone photos) keeps
+its turn as a fresh EXIF segment written here holding that one tag and nothing else: the
+pixels stay as coded (no re-encode), and viewers and the analyser turn them upright.
 """
 
 import struct
@@ -15,6 +19,19 @@ SOS = 0xDA
 COM = 0xFE
 # Markers with no length field: TEM and the restart markers RST0-RST7.
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}
+APP0 = 0xE0
+EXIF_ORIENTATION_TAG = 0x0112
+
+
+def orientation_segment(orientation: int) -> bytes:
+    """An APP1 EXIF segment whose only content is the orientation tag (a big-endian TIFF IFD)."""
+    if not 1 <= orientation <= 8:
+        raise ValueError(f"EXIF orientation {orientation} is not 1-8")
+    # TIFF header, one IFD entry (tag, type SHORT, count 1, value left-aligned), no next IFD.
+    tiff = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1)
+    tiff += struct.pack(">HHIH2x", EXIF_ORIENTATION_TAG, 3, 1, orientation) + struct.pack(">I", 0)
+    payload = b"Exif\x00\x00" + tiff
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
 
 
 def _kept_app_segment(marker: int, payload: bytes) -> bool:
@@ -39,11 +56,14 @@ def _entropy_end(data: bytes, start: int) -> int:
         return position
 
 
-def strip_jpeg_metadata(data: bytes) -> bytes:
-    """The same JPEG without metadata segments; ValueError if the stream is not a whole JPEG."""
+def strip_jpeg_metadata(data: bytes, *, orientation: int = 1) -> bytes:
+    """The same JPEG without metadata segments, plus an orientation-only EXIF segment when
+    `orientation` is not 1; ValueError if the stream is not a whole JPEG."""
     if not data.startswith(SOI):
         raise ValueError("not a JPEG stream")
     out = [SOI]
+    # Written after a leading JFIF APP0 (which must come first), before everything else.
+    pending_orientation = orientation_segment(orientation) if orientation != 1 else b""
     position = 2
     size = len(data)
     while position < size:
@@ -55,6 +75,9 @@ def strip_jpeg_metadata(data: bytes) -> bytes:
             break
         marker = data[position]
         position += 1
+        if pending_orientation and marker != APP0:
+            out.append(pending_orientation)
+            pending_orientation = b""
         if marker == EOI:
             out.append(b"\xff\xd9")
             return b"".join(out)

@@ -66,7 +66,11 @@ class ScanRead(BaseModel):
         "no larger than photo-to-photo noise, i.e. no real change yet)",
     )
     failure: ScanFailure | None = None
-    image_urls: dict[str, str] = Field(default_factory=dict, description="angle → short-lived download link")
+    image_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="angle → short-lived download link to the stored JPEG; a photo the phone "
+        "stored turned carries its EXIF orientation (display it applied, as platform image views do)",
+    )
     overlay_url: str | None = Field(
         None,
         description="The annotated front photo (JPEG, at most 1600 px on its long side); set once "

@@ -2706,7 +2706,7 @@ export interface components {
             failure?: components["schemas"]["ScanFailure"] | null;
             /**
              * Image Urls
-             * @description angle → short-lived download link
+             * @description angle → short-lived download link to the stored JPEG; a photo the phone stored turned carries its EXIF orientation (display it applied, as platform image views do)
              */
             image_urls?: {
                 [key: string]: string;

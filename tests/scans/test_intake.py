@@ -1,13 +1,14 @@
-"""Photo intake: metadata cut out of the JPEG stream losslessly, orientation still applied."""
+"""Photo intake: metadata cut out of the JPEG stream losslessly, orientation kept and applied."""
 
 import io
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
+from PIL import Image, ImageOps
 
 from app.core.errors import UnprocessableError
+from app.providers.vision.frames import decode
 from app.scans.intake import ImageLimits, check_photo, clean_image
 from app.scans.jpeg import strip_jpeg_metadata
 from tests.helpers import upload_scan, wait_for
@@ -55,17 +56,33 @@ def test_progressive_and_restart_marker_jpegs_survive_the_strip(progressive: boo
     assert b"trailing" not in stripped
 
 
-def test_a_rotated_phone_photo_is_stored_upright_without_exif() -> None:
+def test_a_rotated_phone_photo_keeps_its_pixels_and_only_its_orientation() -> None:
     # Orientation 6: the camera stored the pixels turned; viewers rotate them 90° clockwise.
     rgb = face_rgb()[:, :768]  # not square, so a missed rotation shows in the size
     sideways = np.ascontiguousarray(np.rot90(rgb, k=1))
-    clean = clean_image(_with_exif(sideways, orientation=6), limits=LIMITS)
+    original = _with_exif(sideways, orientation=6)
+    clean = clean_image(original, limits=LIMITS)
     stored = Image.open(io.BytesIO(clean.jpeg))
-    assert len(stored.getexif()) == 0
+    assert dict(stored.getexif()) == {EXIF_ORIENTATION: 6}, "only the orientation may survive"
     assert b"PhoneMaker" not in clean.jpeg
-    assert stored.size == (768, 1024) == (clean.width, clean.height)
-    difference = np.abs(_pixels(clean.jpeg).astype(int) - rgb.astype(int)).mean()
-    assert difference < 4, f"the stored photo is not the upright face (mean difference {difference:.1f})"
+    assert stored.size == (1024, 768), "the coded pixels are kept as the camera stored them"
+    assert (clean.width, clean.height) == (768, 1024), "the stated size is the upright one"
+    # Lossless: the same coded image data as the phone's file (no re-encode).
+    assert clean.jpeg[clean.jpeg.index(b"\xff\xc4") :] == original[original.index(b"\xff\xc4") :]
+    upright = np.asarray(ImageOps.exif_transpose(stored).convert("RGB"))
+    difference = np.abs(upright.astype(int) - rgb.astype(int)).mean()
+    assert difference < 4, f"a viewer does not show the upright face (mean difference {difference:.1f})"
+
+
+def test_every_exif_orientation_is_shown_upright_by_the_analyser_as_by_viewers() -> None:
+    coded = np.ascontiguousarray(face_rgb()[:, :768])
+    for orientation in range(1, 9):
+        stored = check_photo(_with_exif(coded, orientation=orientation), limits=LIMITS).complete()
+        viewed = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(stored.jpeg))).convert("RGB"))
+        decoded = decode(data=stored.jpeg, min_side=None)
+        assert (decoded.width, decoded.height) == (stored.width, stored.height) == viewed.shape[1::-1]
+        difference = np.abs(decoded.image[..., ::-1].astype(int) - viewed.astype(int)).mean()
+        assert difference < 1.0, (orientation, difference)
 
 
 def test_a_truncated_jpeg_is_refused_at_upload() -> None:
@@ -83,12 +100,12 @@ def test_an_upright_jpeg_is_known_in_its_stored_form_before_any_decoding_and_oth
     assert check.stored == strip_jpeg_metadata(upright)
     assert check.complete().jpeg is check.stored
     rotated = _with_exif(np.ascontiguousarray(np.rot90(face_rgb(), k=1)), orientation=6)
+    assert check_photo(rotated, limits=LIMITS).stored == strip_jpeg_metadata(rotated, orientation=6)
     png = io.BytesIO()
     Image.fromarray(face_rgb()).save(png, format="PNG")
-    for needs_encoding in (rotated, png.getvalue()):
-        pending = check_photo(needs_encoding, limits=LIMITS)
-        assert pending.stored is None
-        assert pending.complete().jpeg[:2] == b"\xff\xd8"
+    pending = check_photo(png.getvalue(), limits=LIMITS)
+    assert pending.stored is None
+    assert pending.complete().jpeg[:2] == b"\xff\xd8"
 
 
 def test_a_jpeg_with_intact_markers_but_a_broken_table_passes_the_header_check_and_fails_its_decode() -> None:
@@ -109,3 +126,22 @@ def test_a_one_call_upload_of_a_gps_photo_is_scored_and_stored_clean(client: Tes
     assert stored.status_code == 200
     assert len(Image.open(io.BytesIO(stored.content)).getexif()) == 0
     assert b"PhoneMaker" not in stored.content
+
+
+def test_a_portrait_phone_photo_stored_turned_is_scored_upright(client: TestClient, user: dict) -> None:
+    """The pixels stay as the camera coded them; the analysis and its overlay are upright."""
+    upright = np.ascontiguousarray(face_rgb()[:, :768])
+    sideways = _with_exif(np.ascontiguousarray(np.rot90(upright, k=1)), orientation=6)
+    turned = wait_for(client, user["headers"], upload_scan(client, user["headers"], sideways)["scan_id"])
+    plain = wait_for(
+        client,
+        user["headers"],
+        upload_scan(client, user["headers"], _with_exif(upright, orientation=1))["scan_id"],
+    )
+    assert turned["status"] == plain["status"] == "completed", (turned, plain)
+    stored = Image.open(io.BytesIO(client.get(turned["image_urls"]["front"]).content))
+    assert dict(stored.getexif()) == {EXIF_ORIENTATION: 6}
+    overlay = Image.open(io.BytesIO(client.get(turned["overlay_url"], headers=user["headers"]).content))
+    assert overlay.width < overlay.height, "the overlay is drawn on the upright photo"
+    for metric, score in plain["scores"].items():
+        assert abs(turned["scores"][metric] - score) <= 5, (metric, turned["scores"][metric], score)

@@ -2,6 +2,7 @@
 the upright fixed-scale crop the quality gate and the metrics read."""
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -12,6 +13,17 @@ from app.providers.vision import landmarks as lm
 from app.providers.vision.base import AnalysisFailedError
 from app.providers.vision.regions import Alignment
 
+EXIF_ORIENTATION = 0x0112
+# EXIF orientation → the turn that shows the coded pixels upright (as viewers apply it).
+_UPRIGHT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+    2: lambda image: cv2.flip(image, 1),
+    3: lambda image: cv2.rotate(image, cv2.ROTATE_180),
+    4: lambda image: cv2.flip(image, 0),
+    5: cv2.transpose,
+    6: lambda image: cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE),
+    7: lambda image: cv2.rotate(cv2.transpose(image), cv2.ROTATE_180),
+    8: lambda image: cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE),
+}
 REDUCED_FLAGS: dict[int, int] = {
     1: cv2.IMREAD_COLOR,
     2: cv2.IMREAD_REDUCED_COLOR_2,
@@ -35,11 +47,11 @@ class Decoded:
         return self.width / self.image.shape[1]
 
 
-def decode_header(data: bytes) -> tuple[str, int, int]:
-    """Format and size from the header only (no pixel decoding)."""
+def decode_header(data: bytes) -> tuple[str, int, int, int]:
+    """Format, coded size and EXIF orientation (1 when none) from the header only."""
     try:
         with Image.open(io.BytesIO(data)) as img:
-            return str(img.format), img.width, img.height
+            return str(img.format), img.width, img.height, _orientation(img)
     except Image.DecompressionBombError as exc:
         raise AnalysisFailedError("The photo has too many pixels.", code="image_too_large") from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
@@ -50,17 +62,32 @@ def decode(*, data: bytes, min_side: int | None) -> Decoded:
     """Decode JPEG/PNG bytes; JPEGs are DCT-downscaled by 2/4/8 while the short side stays ≥ min_side."""
     if not data:
         raise AnalysisFailedError("The photo is empty.", code="undecodable_image")
-    fmt, width, height = decode_header(data)
+    fmt, width, height, orientation = decode_header(data)
     reduction = 1
     if fmt == "JPEG" and min_side is not None:
         # libjpeg scales in the DCT domain: decoding 1/4 of a 12 MP JPEG costs a fraction of it.
         reduction = next((f for f in (8, 4, 2) if min(width, height) // f >= min_side), 1)
-    # Orientation was applied upstream; ignoring EXIF keeps decoded and header sizes consistent.
+    # The turn is applied here, after the reduced decode (cheap on the small frame), from the
+    # orientation read above, so the decoded and the stated sizes always agree.
     flags = REDUCED_FLAGS[reduction] | cv2.IMREAD_IGNORE_ORIENTATION
     image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if image is None:
         raise AnalysisFailedError("The photo could not be decoded.", code="undecodable_image")
+    turn = _UPRIGHT.get(orientation)
+    if turn is not None:
+        image = np.ascontiguousarray(turn(image))
+        if orientation >= 5:
+            width, height = height, width
     return Decoded(image=image, width=width, height=height, reduction=reduction)
+
+
+def _orientation(img: Image.Image) -> int:
+    """The EXIF orientation, 1 when absent, unreadable or out of range (as viewers treat it)."""
+    try:
+        value = img.getexif().get(EXIF_ORIENTATION, 1)
+    except Exception:  # noqa: BLE001 - a damaged EXIF block: show the pixels as coded
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
 @dataclass(frozen=True)

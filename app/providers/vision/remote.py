@@ -12,7 +12,7 @@ import io
 from statistics import fmean
 from typing import Any, Literal
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from app.core.vocabulary import METRICS, OVERALL
@@ -23,6 +23,7 @@ from app.providers.vision.base import (
     ScanAnalysis,
     quality_problem,
 )
+from app.providers.vision.frames import EXIF_ORIENTATION
 
 ProblemCode = Literal[
     "no_face", "face_too_small", "too_dark", "too_bright", "blurry", "low_resolution", "colour_cast"
@@ -118,12 +119,14 @@ SYSTEM_INSTRUCTION = _build_system_instruction()
 
 
 def prepare_image(data: bytes, *, max_side: int) -> tuple[bytes, tuple[int, int]]:
-    """The bytes to send (downscaled only when larger than `max_side`) and the original size."""
+    """The bytes to send, upright (turned only when the photo carries an EXIF orientation,
+    downscaled only when larger than `max_side`), and the upright size."""
     with Image.open(io.BytesIO(data)) as opened:
         size = opened.size
-        if max(size) <= max_side:
+        if max(size) <= max_side and opened.getexif().get(EXIF_ORIENTATION, 1) == 1:
             return data, size
-        picture = opened.convert("RGB")
+        picture = ImageOps.exif_transpose(opened).convert("RGB")
+        size = picture.size
     picture.thumbnail((max_side, max_side))
     out = io.BytesIO()
     picture.save(out, format="JPEG", quality=90)
@@ -160,7 +163,7 @@ def to_scan_analysis(
 def caption_overlay(image: bytes, analysis: AngleAnalysis, *, label: str) -> bytes:
     """The photo with a caption bar: remote models give no boxes or regions to draw."""
     with Image.open(io.BytesIO(image)) as opened:
-        picture = opened.convert("RGB")
+        picture = ImageOps.exif_transpose(opened).convert("RGB")
     caption = f"DermaLens - {label} analysis"
     if OVERALL in analysis.scores:
         caption += f" - overall {analysis.scores[OVERALL]:.0f}/100"

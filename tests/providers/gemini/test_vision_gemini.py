@@ -160,6 +160,28 @@ def test_large_photo_is_downscaled_but_reports_its_real_size(
     assert (result.angles[0].quality.width, result.angles[0].quality.height) == (3000, 1500)
 
 
+def test_a_photo_stored_turned_is_sent_upright_with_its_upright_size(
+    fake: FakeGemini, provider: GeminiVisionProvider
+) -> None:
+    """A portrait phone photo is stored as coded plus its EXIF orientation (app/scans/jpeg.py);
+    the model gets the pixels the way a person sees them."""
+    fake.enqueue(answer(angle("front")))
+    coded = Image.new("RGB", (320, 240), (200, 150, 130))
+    coded.paste((20, 20, 20), (0, 0, 40, 40))  # a dark corner, top left as coded
+    out = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # viewers turn it 90° clockwise
+    coded.save(out, format="JPEG", exif=exif)
+
+    result = provider.analyze({"front": out.getvalue()})
+
+    sent = Image.open(io.BytesIO(base64.urlsafe_b64decode(inline_images(fake.requests[0])[0]["data"])))
+    assert sent.size == (240, 320)
+    assert len(sent.getexif()) == 0, "turned in the pixels, not left to the model to read EXIF"
+    assert sum(sent.convert("RGB").getpixel((235, 5))) < 150, "the dark corner is now top right"
+    assert (result.angles[0].quality.width, result.angles[0].quality.height) == (240, 320)
+
+
 def test_malformed_json_is_invalid_response(fake: FakeGemini, provider: GeminiVisionProvider) -> None:
     fake.enqueue(text_reply('{"angles": [{"angle": "front", '))
 

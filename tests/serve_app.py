@@ -14,9 +14,11 @@ Scope = dict[str, Any]
 
 
 def create_app() -> Any:
-    """The app; SERVE_TEST_FAIL_STARTUP=1 makes its lifespan startup fail."""
+    """The app; SERVE_TEST_FAIL_STARTUP=1 makes its lifespan startup fail, and
+    SERVE_TEST_STARTUP_SECONDS makes it take that long (a worker still starting)."""
     marks = Path(os.environ["SERVE_TEST_MARKS"])
     fail = os.environ.get("SERVE_TEST_FAIL_STARTUP") == "1"
+    startup_seconds = float(os.environ.get("SERVE_TEST_STARTUP_SECONDS", "0"))
 
     def mark(name: str) -> None:
         (marks / f"{name}-{os.getpid()}").write_text(f"{time.time():.3f}")
@@ -26,6 +28,7 @@ def create_app() -> Any:
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
+                    await asyncio.sleep(startup_seconds)
                     if fail:
                         await send({"type": "lifespan.startup.failed", "message": "told to fail"})
                         return

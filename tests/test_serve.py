@@ -318,11 +318,13 @@ def test_a_second_instance_on_a_served_port_is_refused_and_does_not_join(tmp_pat
 
 def test_the_port_is_guarded_while_the_workers_are_still_starting(tmp_path: Path) -> None:
     port = free_port()
-    with launch(tmp_path, port=port, wait=False) as first:
-        # The launcher holds the port from its first moments, before any worker listens.
+    with launch(tmp_path, port=port, wait=False, SERVE_TEST_STARTUP_SECONDS="3") as first:
+        # The launcher holds the port from its first moments, before any worker listens
+        # (the workers' own sockets are bound by then but, not listening, would not stop it).
         wait_for(lambda: not port_is_free(port), what="the launcher's claim", launched=first)
         with launch(tmp_path, port=port, wait=False) as second:
             assert second.process.wait(timeout=30) == 1, second.output()
+        assert listening_sockets(port) == 0  # the refusal came while the workers were starting
         wait_for(lambda: listening_sockets(port) == 2, what="the first instance's workers", launched=first)
         assert set(pids_of_connections_opened_at_once(port)) == set(first.workers())
         assert first.stop() == 0

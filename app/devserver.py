@@ -1,7 +1,8 @@
 """`make run`: DynamoDB Local (persistent, under the data dir) + the API, stopped together.
 
-Both listen on loopback unless HOST / DYNAMODB_LOCAL_HOST say otherwise. Ctrl-C (or
-SIGTERM) stops uvicorn, then DynamoDB Local; the Java child also dies with us if this
+Both listen on loopback unless HOST / DYNAMODB_LOCAL_HOST say otherwise. The API runs in
+WEB_CONCURRENCY worker processes, each on its own socket (`app.serve`). Ctrl-C (or
+SIGTERM) stops the workers, then DynamoDB Local; the Java child also dies with us if this
 process is killed outright (see `app.db.local_dynamodb`). Without a SECRET_KEY, the first
 run generates one under the data dir and later runs reuse it (see `get_settings`).
 
@@ -17,13 +18,13 @@ import sys
 from types import FrameType
 from urllib.parse import urlsplit
 
-import uvicorn
 from pydantic import ValidationError
 
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 from app.db.dynamodb import build_dynamodb_client, wait_for_dynamodb
 from app.db.local_dynamodb import DynamoDBLocal, DynamoDBLocalError
+from app.serve import ServeOptions, serve
 
 logger = logging.getLogger("dermalens.devserver")
 # How long `make run` waits for an endpoint it did not start (a container still booting).
@@ -31,8 +32,8 @@ EXTERNAL_WAIT_SECONDS = 20.0
 
 
 def main() -> int:
-    # uvicorn re-raises the SIGTERM it handled once it has shut down; exiting through
-    # SystemExit (not the default handler) lets the `finally` below stop DynamoDB Local.
+    # A SIGTERM before the API serves (DynamoDB Local starting) exits through SystemExit, so
+    # the `finally` below still stops DynamoDB Local; once serving, `serve` handles it.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         settings = get_settings()
@@ -103,19 +104,17 @@ def _serve(settings: Settings) -> int:
         port,
         settings.web_concurrency,
     )
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=settings.web_concurrency,
-        log_config=None,
-        # The app resolves the client address itself (TRUSTED_PROXIES); uvicorn must not
-        # first replace the peer with a client-written X-Forwarded-For (its default trusts
-        # 127.0.0.1, and --forwarded-allow-ips=* trusts everyone).
-        proxy_headers=False,
+    return serve(
+        ServeOptions(
+            host=host,
+            port=port,
+            workers=settings.web_concurrency,
+            # The app resolves the client address itself (TRUSTED_PROXIES); uvicorn must not
+            # first replace the peer with a client-written X-Forwarded-For (its default trusts
+            # 127.0.0.1, and --forwarded-allow-ips=* trusts everyone).
+            proxy_headers=False,
+        )
     )
-    return 0
 
 
 def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:

@@ -14,7 +14,13 @@ Each endpoint's throughput is divided by min(bare, GetItem) at the same concurre
 server's CPU per request comes from /proc. Then `/auth/me` p99 while logins run at
 concurrency 16, divided by its p99 when idle.
 
-Usage: .venv/bin/python bench/api_load.py [--seconds 3] [--users 32] [--json OUT]
+With two or more workers the table also gives the busiest worker's part of the server CPU
+at each point (0.5: an even split; 1.0: one process took every connection).
+
+Usage: .venv/bin/python bench/api_load.py [--seconds 3] [--users 32] [--concurrency 1 16 64]
+       [--launcher app.serve|uvicorn] [--json OUT]
+       --launcher uvicorn: uvicorn's own workers on one shared socket (the launch before
+       session 6), to compare with app.serve's socket per worker.
        BENCH_PROFILE=/tmp/profile.txt ... writes the server's sampled hot frames there.
 """
 
@@ -104,6 +110,7 @@ def _row(name: str, concurrency: int, result: Result, reference: float | None) -
         "p99_ms": round(1000 * result.percentile(99), 1),
         "cpu_ms": round(result.cpu_ms_per_request, 2) if result.cpu_seconds else None,
         "ratio": round(result.throughput / reference, 2) if reference else None,
+        "busiest_share": round(result.busiest_share, 2) if result.busiest_share is not None else None,
         "statuses": dict(sorted(result.statuses.items())),
     }
 
@@ -113,8 +120,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     with dynamodb_local() as endpoint, tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         log = data / "server.log"
-        env = app_env(endpoint, data / "app", CHAT_MESSAGES_PER_MINUTE="100000")
-        dynamodb = _dynamodb(endpoint, pool=max(CONCURRENCY) + 4)
+        env = app_env(endpoint, data / "app", CHAT_MESSAGES_PER_MINUTE="100000", BENCH_LAUNCHER=args.launcher)
+        dynamodb = _dynamodb(endpoint, pool=max(args.concurrency) + 4)
         references: dict[int, float] = {}
         with Server("bench.bare_app:app", env, log=log) as bare:
             bare_results = {
@@ -125,7 +132,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     seconds=args.seconds,
                     server=bare,
                 )
-                for c in CONCURRENCY
+                for c in args.concurrency
             }
         with Server("app.main:app", env, log=log, workers=args.workers) as app:
             users, login_users = seed(app.url, dynamodb, readers=args.users, logins=args.users)
@@ -136,14 +143,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     concurrency=c,
                     seconds=args.seconds,
                 )
-                for c in CONCURRENCY
+                for c in args.concurrency
             }
-            for c in CONCURRENCY:
+            for c in args.concurrency:
                 references[c] = min(bare_results[c].throughput, getitem_results[c].throughput)
                 rows.append(_row("bare FastAPI GET /ping", c, bare_results[c], None))
                 rows.append(_row("raw boto3 GetItem", c, getitem_results[c], None))
             for name, path in READS.items():
-                for c in CONCURRENCY:
+                for c in args.concurrency:
                     result = run_load(
                         app.url,
                         lambda i, p=path: Request("GET", p, users[i % len(users)].headers),
@@ -152,7 +159,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                         server=app,
                     )
                     rows.append(_row(name, c, result, references[c]))
-            for c in CONCURRENCY:
+            for c in args.concurrency:
                 result = run_load(
                     app.url,
                     lambda i: json_request(
@@ -166,7 +173,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     server=app,
                 )
                 rows.append(_row("POST /chat/messages", c, result, references[c]))
-            for c in CONCURRENCY:
+            for c in args.concurrency:
                 result = run_load(
                     app.url,
                     lambda i: json_request(
@@ -184,6 +191,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "machine": machine(),
         "seconds": args.seconds,
         "workers": args.workers,
+        "launcher": args.launcher,
         "rows": rows,
         **interference,
     }
@@ -238,18 +246,21 @@ def me_under_logins(
 
 def table(report: dict[str, Any]) -> str:
     lines = [
-        f"Machine: {report['machine']}; {report['seconds']} s per point, {report['workers']} uvicorn worker(s).",
+        f"Machine: {report['machine']}; {report['seconds']} s per point, {report['workers']} uvicorn worker(s) "
+        f"({report['launcher']}).",
         "",
-        "| endpoint | conc. | req/s | p50 ms | p95 ms | p99 ms | server CPU ms/req | ÷ min(bare, GetItem) | statuses |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| endpoint | conc. | req/s | p50 ms | p95 ms | p99 ms | server CPU ms/req | busiest process's CPU part "
+        "| ÷ min(bare, GetItem) | statuses |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in report["rows"]:
         ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "(reference)"
         cpu = f"{row['cpu_ms']:.2f}" if row["cpu_ms"] is not None else "-"
+        busiest = f"{row['busiest_share']:.2f}" if row.get("busiest_share") is not None else "-"
         statuses = " ".join(f"{k}x{v}" for k, v in row["statuses"].items())
         lines.append(
             f"| {row['endpoint']} | {row['concurrency']} | {row['rps']:.0f} | {row['p50_ms']} | {row['p95_ms']} "
-            f"| {row['p99_ms']} | {cpu} | {ratio} | {statuses} |"
+            f"| {row['p99_ms']} | {cpu} | {busiest} | {ratio} | {statuses} |"
         )
     lines += [
         "",
@@ -269,6 +280,19 @@ def main() -> None:
         type=int,
         # As deployed: WEB_CONCURRENCY's default (the systemd unit and `make run` use it too).
         default=int(os.environ.get("BENCH_WORKERS", Settings.model_fields["web_concurrency"].default)),
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        nargs="+",
+        default=list(CONCURRENCY),
+        help="client counts (default: 1 16 64)",
+    )
+    parser.add_argument(
+        "--launcher",
+        choices=("app.serve", "uvicorn"),
+        default="app.serve",
+        help="app.serve: a socket per worker, as shipped; uvicorn: uvicorn's workers on one shared socket",
     )
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
     args = parser.parse_args()

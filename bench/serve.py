@@ -1,5 +1,10 @@
 """Serve an ASGI app for a benchmark: `python bench/serve.py MODULE:APP PORT [WORKERS]`.
 
+Through the launcher that ships (`app.serve`: one SO_REUSEPORT socket per worker), so the
+numbers are those of `make run` and the systemd unit. BENCH_LAUNCHER=uvicorn serves with
+`uvicorn.run(workers=N)` instead (one listening socket shared by the workers: the launch
+before session 6), to compare the two.
+
 With BENCH_PROFILE=path, a sampling profiler (every thread's stack every 2 ms, the idea of
 py-spy without its ptrace) runs in the server and writes the most frequent frames to `path`
 on exit: self time (the innermost frame) and inclusive time (anywhere on the stack).
@@ -18,6 +23,8 @@ import uvicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from app.serve import ServeOptions, serve  # noqa: E402
 
 IDLE = ("selectors.py", "threading.py:wait", "queue.py:get", "base_events.py:_run_once", "thread.py:_worker")
 
@@ -84,16 +91,30 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        uvicorn.run(
-            target,
-            host="127.0.0.1",
-            port=port,
-            workers=workers if workers > 1 else None,
-            log_level="warning",
-            access_log=False,
-            loop=loop,  # type: ignore[arg-type]
-            http=http,  # type: ignore[arg-type]
-        )
+        if os.environ.get("BENCH_LAUNCHER", "app.serve") == "uvicorn":
+            uvicorn.run(
+                target,
+                host="127.0.0.1",
+                port=port,
+                workers=workers if workers > 1 else None,
+                log_level="warning",
+                access_log=False,
+                loop=loop,  # type: ignore[arg-type]
+                http=http,  # type: ignore[arg-type]
+            )
+        else:
+            # `app.main:app` is the app `create_app()` builds (the unit's factory), made once.
+            options = ServeOptions(
+                app=target,
+                factory=False,
+                port=port,
+                workers=workers,
+                access_log=False,
+                log_level="warning",
+                loop=loop,
+                http=http,
+            )
+            sys.exit(serve(options))
     finally:
         if sampler:
             sampler.write()

@@ -99,18 +99,22 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the server process and its children so far (from /proc)."""
+        return sum(self.process_cpu().values())
+
+    def process_cpu(self) -> dict[int, float]:
+        """CPU seconds so far of the server process and of each of its children (the workers)."""
         assert self.process is not None
         pids = [self.process.pid]
         with contextlib.suppress(OSError):
             children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
             pids.extend(int(c) for c in children)
-        total = 0.0
+        cpu: dict[int, float] = {}
         tick = os.sysconf("SC_CLK_TCK")
         for pid in pids:
             with contextlib.suppress(OSError):
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / tick
-        return total
+                cpu[pid] = (int(fields[11]) + int(fields[12])) / tick
+        return cpu
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:
@@ -152,6 +156,9 @@ class Result:
     statuses: dict[int, int]
     seconds: float
     cpu_seconds: float = 0.0
+    # The busiest process's part of the server's CPU in this run: ≈ 0.5 when two workers
+    # share the load, 1.0 when one of them took every connection.
+    busiest_share: float | None = None
 
     @property
     def throughput(self) -> float:
@@ -235,11 +242,14 @@ def run_load(
     server: Server | None = None,
 ) -> Result:
     """Closed-loop load: `concurrency` clients send `make(i)` back to back for `seconds`."""
-    cpu_before = server.cpu_seconds() if server else 0.0
+    cpu_before = server.process_cpu() if server else {}
     result = asyncio.run(_load(url, make, concurrency=concurrency, seconds=seconds, warmup=warmup))
     if server:
+        used = {pid: cpu - cpu_before.get(pid, 0.0) for pid, cpu in server.process_cpu().items()}
+        total = sum(used.values())
         # Includes the warm-up's share: scaled to the measured window.
-        result.cpu_seconds = (server.cpu_seconds() - cpu_before) * seconds / (seconds + warmup)
+        result.cpu_seconds = total * seconds / (seconds + warmup)
+        result.busiest_share = max(used.values()) / total if total > 0 else None
     return result
 
 

@@ -77,6 +77,9 @@ def test_make_run_from_env_example_is_local_only_and_keeps_its_secret_key(tmp_pa
         registered = httpx.post(f"{base}/api/v1/auth/register", json={"email": email, "password": PASSWORD})
         assert registered.status_code == 201, registered.text
         access = registered.json()["tokens"]["access_token"]
+    # SIGTERM stopped the API's workers (exit 0, checked by make_run), then DynamoDB Local.
+    assert not _accepts("127.0.0.1", port)
+    assert not _accepts("127.0.0.1", dynamodb_port)
 
     key_file = tmp_path / ".data" / "dev-secret-key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600

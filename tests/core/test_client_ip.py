@@ -73,8 +73,8 @@ def test_the_dev_server_leaves_forwarded_headers_to_the_app(monkeypatch: pytest.
     """uvicorn's own proxy handling (default: trust 127.0.0.1) would replace the peer first."""
     import app.devserver as devserver
 
-    seen: dict[str, Any] = {}
-    monkeypatch.setattr(devserver.uvicorn, "run", lambda *_, **kw: seen.update(kw))
+    seen: list[Any] = []
+    monkeypatch.setattr(devserver, "serve", lambda options: seen.append(options) or 0)
     devserver._serve(make_settings("http://127.0.0.1:1", Path("/tmp/unused"), web_concurrency=3))
-    assert seen["proxy_headers"] is False
-    assert seen["workers"] == 3
+    assert seen[0].proxy_headers is False
+    assert seen[0].workers == 3

@@ -16,6 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app.core.client_ip import parse_networks, resolve_client_ip
 from app.core.config import Settings
 from app.main import create_app
+from app.serve import ServeOptions, parse_args
 from tests.envfiles import parse_systemd_env, setup_ec2_env_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,15 +36,18 @@ def unit_values() -> dict[str, str]:
     return values
 
 
-def exec_flags() -> dict[str, str]:
-    """uvicorn's `--flag value` pairs from ExecStart (a bare flag maps to '')."""
-    words = unit_values()["ExecStart"].split()[1:]
-    flags: dict[str, str] = {}
-    for index, word in enumerate(words):
-        if word.startswith("--"):
-            following = words[index + 1] if index + 1 < len(words) else ""
-            flags[word] = "" if following.startswith("--") else following
-    return flags
+def exec_command() -> list[str]:
+    """ExecStart's words, with the env file's values for the ${NAME}s systemd substitutes."""
+    env = parse_systemd_env(setup_ec2_env_file(S3_BUCKET_NAME="b"))
+    words = unit_values()["ExecStart"].split()
+    return [re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], word) for word in words]
+
+
+def exec_options() -> ServeOptions:
+    """What the launcher makes of ExecStart's arguments (its own parser: a misspelt flag fails)."""
+    command = exec_command()
+    assert command[:3] == ["/opt/dermalens/.venv/bin/python", "-m", "app.serve"]
+    return parse_args(command[3:], settings=Settings(_env_file=None))  # type: ignore[call-arg]
 
 
 def nginx_text(*names: str) -> str:
@@ -74,11 +78,11 @@ def size_bytes(value: str) -> int:
 def test_the_unit_is_valid_for_systemd(tmp_path: Path) -> None:
     if shutil.which("systemd-analyze") is None:
         pytest.fail("systemd-analyze is missing: apt-get install systemd (scripts/system-packages.txt)")
-    uvicorn = shutil.which("uvicorn", path=str(ROOT / ".venv" / "bin"))
-    assert uvicorn, "the venv's uvicorn"
+    python = shutil.which("python", path=str(ROOT / ".venv" / "bin"))
+    assert python, "the venv's python"
     # Only the install path differs from the instance: verify checks that the binary exists.
     unit = tmp_path / "dermalens.service"
-    unit.write_text(UNIT.read_text().replace("/opt/dermalens/.venv/bin/uvicorn", uvicorn))
+    unit.write_text(UNIT.read_text().replace("/opt/dermalens/.venv/bin/python", python))
     result = subprocess.run(
         ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, check=False
     )
@@ -104,7 +108,8 @@ def test_the_only_writable_path_is_the_data_dir_the_env_file_names() -> None:
 
 def test_stopping_leaves_time_for_open_requests_and_in_flight_analysis() -> None:
     defaults = Settings(_env_file=None)  # type: ignore[call-arg]
-    graceful = int(exec_flags()["--timeout-graceful-shutdown"])
+    graceful = exec_options().timeout_graceful_shutdown
+    assert graceful is not None  # open requests get a bounded time, not forever
     # The longest analysis: every attempt of a Gemini call timing out.
     analysis = defaults.gemini_timeout_seconds * (1 + defaults.gemini_max_retries)
     assert int(unit_values()["TimeoutStopSec"]) > graceful + analysis
@@ -114,14 +119,23 @@ def test_stopping_leaves_time_for_open_requests_and_in_flight_analysis() -> None
 # ---- uvicorn behind nginx: addresses, keep-alive ----
 
 
-def test_uvicorn_listens_on_loopback_and_trusts_only_nginx_for_forwarded_headers() -> None:
-    flags = exec_flags()
-    assert flags["--host"] == "127.0.0.1"
-    assert "--proxy-headers" in flags
-    assert flags["--forwarded-allow-ips"] == "127.0.0.1"
-    assert "--no-proxy-headers" not in flags
+def test_the_launcher_listens_on_loopback_and_trusts_only_nginx_for_forwarded_headers() -> None:
+    options = exec_options()
+    assert options.app == "app.main:create_app"
+    assert options.factory
+    assert options.host == "127.0.0.1"
+    assert options.proxy_headers is True
+    assert options.forwarded_allow_ips == "127.0.0.1"
     upstream = directive(nginx_text("upstream.conf"), "server")
-    assert upstream == [f"127.0.0.1:{Settings(_env_file=None).port}"]  # type: ignore[call-arg]
+    assert upstream == [f"127.0.0.1:{options.port}"]
+    assert options.port == Settings(_env_file=None).port  # type: ignore[call-arg]
+
+
+def test_the_unit_runs_a_worker_per_core_without_server_header_or_access_log() -> None:
+    options = exec_options()
+    assert options.workers == 2  # WEB_CONCURRENCY, the env file's (and the unit's) default
+    assert options.server_header is False
+    assert options.access_log is False
 
 
 def test_idle_connections_are_closed_by_the_side_that_opened_them() -> None:
@@ -129,7 +143,7 @@ def test_idle_connections_are_closed_by_the_side_that_opened_them() -> None:
     alb_idle_default = 60
     client_side = seconds(directive(nginx_text("proxy.conf"), "keepalive_timeout")[0])
     upstream_side = seconds(directive(nginx_text("upstream.conf"), "keepalive_timeout")[0])
-    uvicorn_side = int(exec_flags()["--timeout-keep-alive"])
+    uvicorn_side = exec_options().timeout_keep_alive
     assert client_side > alb_idle_default
     assert upstream_side < uvicorn_side
     assert directive(nginx_text("upstream.conf"), "keepalive")  # upstream connections are reused at all
@@ -157,7 +171,7 @@ def client_seen_by_the_app(forwarded_for: str, *, trusted_proxies: list[str]) ->
         return PlainTextResponse(ip)
 
     app = ProxyHeadersMiddleware(
-        Starlette(routes=[Route("/", endpoint)]), trusted_hosts=exec_flags()["--forwarded-allow-ips"]
+        Starlette(routes=[Route("/", endpoint)]), trusted_hosts=exec_options().forwarded_allow_ips or ""
     )
     client = TestClient(app, client=("127.0.0.1", 50000))
     return client.get("/", headers={"X-Forwarded-For": forwarded_for}).text

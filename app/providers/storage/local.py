@@ -19,6 +19,8 @@ from app.core.security import utc_now
 from app.providers.storage.base import InvalidSignedUrlError, UploadTarget
 
 STORAGE_ROUTE = "/api/v1/storage/"
+# A directory made for a write can be removed by a racing prefix delete before the file is in it.
+TEMPORARY_FILE_ATTEMPTS = 5
 
 
 class LocalImageStorage:
@@ -96,12 +98,28 @@ class LocalImageStorage:
 
     def put(self, *, key: str, data: bytes, content_type: str) -> None:  # noqa: ARG002 - the ImageStorage signature
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = self._temporary_beside(path)
         # Write then rename: a reader never sees half a file.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
+
+    @staticmethod
+    def _temporary_beside(path: Path) -> tuple[int, str]:
+        """A new temporary file in path's directory, made if needed.
+
+        A `delete_prefix` running at the same moment (an account deletion racing an upload)
+        removes empty directories, possibly the one just made: it is then made again. Once the
+        temporary file is in it, the directory is not empty and stays.
+        """
+        for _ in range(TEMPORARY_FILE_ATTEMPTS - 1):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                return tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+            except FileNotFoundError:
+                continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(dir=path.parent, prefix=".upload-")
 
     def get(self, *, key: str) -> bytes | None:
         path = self._path(key)

@@ -32,7 +32,7 @@ from app.core.errors import (
     UnprocessableError,
     UnsupportedMediaTypeError,
 )
-from app.scans.jpeg import strip_jpeg_metadata
+from app.scans.jpeg import exif_orientation, strip_jpeg_metadata
 
 register_heif_opener()
 
@@ -45,7 +45,6 @@ JPEG_QUALITY = 92
 # and a whole-factor reduce() needs no full-size intermediate, unlike a resampling resize.
 STORED_MAX_SIDE = 4096
 JPEG_DRAFT_SCALES = (1, 2, 4, 8)
-EXIF_ORIENTATION = 0x0112
 # Orientations that swap width and height (a quarter turn, with or without a mirror).
 TURNED = frozenset({5, 6, 7, 8})
 
@@ -186,13 +185,8 @@ def _orientation_if_storable_as_is(image: Image.Image) -> int | None:
     its EXIF orientation (1-8); None when it has to be re-encoded."""
     if image.format != "JPEG" or image.mode != "RGB" or max(image.size) > STORED_MAX_SIDE:
         return None
-    try:
-        orientation = image.getexif().get(EXIF_ORIENTATION, 1)
-    except Exception:  # noqa: BLE001 - unreadable EXIF: take the re-encoding path, which ignores it
-        return None
-    if orientation is None:
-        return 1
-    return orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else None
+    # Unreadable or out of range (None): the re-encoding path, whose exif_transpose ignores it.
+    return exif_orientation(image)
 
 
 def _inspect(data: bytes, *, limits: ImageLimits, angle: str | None) -> Image.Image:

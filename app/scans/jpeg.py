@@ -13,6 +13,8 @@ pixels stay as coded (no re-encode), and viewers and the analyser turn them upri
 
 import struct
 
+from PIL import Image
+
 SOI = b"\xff\xd8"
 EOI = 0xD9
 SOS = 0xDA
@@ -21,6 +23,16 @@ COM = 0xFE
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}
 APP0 = 0xE0
 EXIF_ORIENTATION_TAG = 0x0112
+
+
+def exif_orientation(image: Image.Image) -> int | None:
+    """An opened image's EXIF orientation: 1 when it has none, None when it is unreadable or
+    out of range (1-8)."""
+    try:
+        value = image.getexif().get(EXIF_ORIENTATION_TAG, 1)
+    except Exception:  # noqa: BLE001 - a damaged EXIF block, whatever Pillow raises for it
+        return None
+    return value if isinstance(value, int) and 1 <= value <= 8 else None
 
 
 def orientation_segment(orientation: int) -> bytes:

@@ -12,8 +12,8 @@ from PIL import Image, UnidentifiedImageError
 from app.providers.vision import landmarks as lm
 from app.providers.vision.base import AnalysisFailedError
 from app.providers.vision.regions import Alignment
+from app.scans.jpeg import exif_orientation
 
-EXIF_ORIENTATION = 0x0112
 # EXIF orientation → the turn that shows the coded pixels upright (as viewers apply it).
 _UPRIGHT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
     2: lambda image: cv2.flip(image, 1),
@@ -51,7 +51,7 @@ def decode_header(data: bytes) -> tuple[str, int, int, int]:
     """Format, coded size and EXIF orientation (1 when none) from the header only."""
     try:
         with Image.open(io.BytesIO(data)) as img:
-            return str(img.format), img.width, img.height, _orientation(img)
+            return str(img.format), img.width, img.height, exif_orientation(img) or 1
     except Image.DecompressionBombError as exc:
         raise AnalysisFailedError("The photo has too many pixels.", code="image_too_large") from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
@@ -79,15 +79,6 @@ def decode(*, data: bytes, min_side: int | None) -> Decoded:
         if orientation >= 5:
             width, height = height, width
     return Decoded(image=image, width=width, height=height, reduction=reduction)
-
-
-def _orientation(img: Image.Image) -> int:
-    """The EXIF orientation, 1 when absent, unreadable or out of range (as viewers treat it)."""
-    try:
-        value = img.getexif().get(EXIF_ORIENTATION, 1)
-    except Exception:  # noqa: BLE001 - a damaged EXIF block: show the pixels as coded
-        return 1
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
 @dataclass(frozen=True)

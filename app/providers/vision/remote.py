@@ -23,7 +23,7 @@ from app.providers.vision.base import (
     ScanAnalysis,
     quality_problem,
 )
-from app.providers.vision.frames import EXIF_ORIENTATION
+from app.scans.jpeg import exif_orientation
 
 ProblemCode = Literal[
     "no_face", "face_too_small", "too_dark", "too_bright", "blurry", "low_resolution", "colour_cast"
@@ -123,7 +123,7 @@ def prepare_image(data: bytes, *, max_side: int) -> tuple[bytes, tuple[int, int]
     downscaled only when larger than `max_side`), and the upright size."""
     with Image.open(io.BytesIO(data)) as opened:
         size = opened.size
-        if max(size) <= max_side and opened.getexif().get(EXIF_ORIENTATION, 1) == 1:
+        if max(size) <= max_side and exif_orientation(opened) in (1, None):
             return data, size
         picture = ImageOps.exif_transpose(opened).convert("RGB")
         size = picture.size

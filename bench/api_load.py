@@ -52,6 +52,7 @@ from bench.stack import (
     app_env,
     copy_scans,
     dynamodb_local,
+    get_as_each,
     json_request,
     machine,
     register,
@@ -153,7 +154,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 for c in args.concurrency:
                     result = run_load(
                         app.url,
-                        lambda i, p=path: Request("GET", p, users[i % len(users)].headers),
+                        get_as_each(users, path),
                         concurrency=c,
                         seconds=args.seconds,
                         server=app,
@@ -202,9 +203,7 @@ def me_under_logins(
 ) -> dict[str, Any]:
     """/auth/me p99 at concurrency 4 alone, then with 16 concurrent sign-ins running beside it."""
 
-    def me(i: int) -> Request:
-        return Request("GET", "/api/v1/auth/me", users[i % len(users)].headers)
-
+    me = get_as_each(users)
     idle = run_load(app.url, me, concurrency=4, seconds=seconds)
     stop = threading.Event()
     login_statuses: dict[int, int] = {}

@@ -14,7 +14,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.stack import Request, Server, app_env, dynamodb_local, machine, register, run_load
+from bench.stack import Server, app_env, dynamodb_local, get_as_each, machine, register, run_load
 
 OPTIONS = (("asyncio", "h11"), ("asyncio", "httptools"), ("uvloop", "h11"), ("uvloop", "httptools"))
 
@@ -38,7 +38,7 @@ def main() -> None:
                     users = [register(app.url, client) for _ in range(8)]
                 result = run_load(
                     app.url,
-                    lambda i, u=users: Request("GET", "/api/v1/auth/me", u[i % len(u)].headers),
+                    get_as_each(users),
                     concurrency=args.concurrency,
                     seconds=args.seconds,
                     server=app,

@@ -292,6 +292,11 @@ class SeededUser:
     user_id: str
 
 
+def get_as_each(users: list[SeededUser], path: str = "/api/v1/auth/me") -> Callable[[int], Request]:
+    """Request i of a load: GET path, signed in as the seeded users in turn."""
+    return lambda i: Request("GET", path, users[i % len(users)].headers)
+
+
 def register(base: str, http: httpx.Client, *, email: str | None = None) -> SeededUser:
     email = email or f"bench-{random.getrandbits(48):012x}@example.com"
     response = http.post(f"{base}/api/v1/auth/register", json={"email": email, "password": PASSWORD})

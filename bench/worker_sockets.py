@@ -25,7 +25,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.api_load import _dynamodb
-from bench.stack import Request, Server, app_env, dynamodb_local, machine, register, run_load, run_threads
+from bench.stack import Server, app_env, dynamodb_local, get_as_each, machine, register, run_load, run_threads
 
 LAUNCHERS = ("uvicorn", "app.serve")
 
@@ -52,7 +52,7 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
                     for point in range(args.points):
                         result = run_load(
                             app.url,
-                            lambda i, u=users: Request("GET", "/api/v1/auth/me", u[i % len(u)].headers),
+                            get_as_each(users),
                             concurrency=args.concurrency,
                             seconds=args.seconds,
                             server=app,

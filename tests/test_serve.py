@@ -86,15 +86,23 @@ def wait_for(
 
 @contextmanager
 def launch(
-    tmp_path: Path, *args: str, workers: int = 2, port: int | None = None, wait: bool = True, **env: str
+    tmp_path: Path,
+    *args: str,
+    workers: int = 2,
+    port: int | None = None,
+    wait: bool = True,
+    app: str | None = TEST_APP,
+    dynamodb_endpoint: str = "http://127.0.0.1:1",
+    start_timeout: float = 30,
+    **env: str,
 ) -> Iterator[Launched]:
-    """`python -m app.serve` serving the test app, until the block ends."""
+    """`python -m app.serve` serving the test app (or, with app=None, the API), until the block ends."""
     port = port or free_port()
     marks = tmp_path / f"marks-{port}-{time.monotonic_ns()}"
     marks.mkdir()
     log = marks / "launcher.log"
     environment = {
-        **process_env("http://127.0.0.1:1", tmp_path / "data"),
+        **process_env(dynamodb_endpoint, tmp_path / "data"),
         "SERVE_TEST_MARKS": str(marks),
         **env,
     }
@@ -104,8 +112,7 @@ def launch(
                 sys.executable,
                 "-m",
                 "app.serve",
-                "--app",
-                TEST_APP,
+                *(("--app", app) if app else ()),
                 "--port",
                 str(port),
                 "--workers",
@@ -121,7 +128,10 @@ def launch(
     try:
         if wait:
             wait_for(
-                lambda: listening_sockets(port) == workers, what=f"{workers} listeners", launched=launched
+                lambda: listening_sockets(port) == workers,
+                what=f"{workers} listeners",
+                launched=launched,
+                timeout=start_timeout,
             )
         yield launched
     finally:
@@ -404,20 +414,10 @@ def _connections_per_worker(port: int, workers: list[int]) -> Counter[int]:
 def test_the_api_in_two_workers_shares_connections_and_stops_cleanly(
     dynamodb_endpoint: str, tmp_path: Path
 ) -> None:
-    port = free_port()
-    log = tmp_path / "api.log"
-    env = process_env(dynamodb_endpoint, tmp_path / "data")
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.serve", "--port", str(port), "--workers", "2", "--no-access-log"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    launched = Launched(process=process, port=port, log=log, marks=tmp_path)
-    try:
-        wait_for(lambda: listening_sockets(port) == 2, timeout=90, what="two API workers", launched=launched)
+    with launch(
+        tmp_path, "--no-access-log", app=None, dynamodb_endpoint=dynamodb_endpoint, start_timeout=90
+    ) as launched:
+        port = launched.port
         workers = launched.workers()
         connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(CONNECTIONS)]
         for connection in connections:
@@ -437,5 +437,3 @@ def test_the_api_in_two_workers_shares_connections_and_stops_cleanly(
         assert launched.output().count("DermaLens API stopped") == 2, launched.output()
         assert "Traceback" not in launched.output()
         assert port_is_free(port)
-    finally:
-        _kill(launched)

@@ -16,13 +16,14 @@ from PIL import Image
 
 from app.bootstrap import build_container
 from app.core.errors import DependencyUnavailableError
-from app.core.security import utc_now
+from app.core.security import new_id, utc_now
 from app.main import create_app
 from app.providers.vision import build_vision_provider
 from app.scans.intake import DecodeGate, ImageLimits, clean_image
 from tests.conftest import PASSWORD, make_settings, unique_email
 from tests.helpers import SCANS, upload_scan, wait_for
 from tests.images import face_jpeg, face_jpeg_with_gps, face_rgb
+from tests.processes import isolated_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,7 +41,11 @@ def _corrupt_jpeg() -> bytes:
 @pytest.fixture(scope="module")
 def small_quota_app(dynamodb_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = make_settings(
-        dynamodb_endpoint, tmp_path_factory.mktemp("quota"), scans_per_day=3, photo_checks_per_day=2
+        dynamodb_endpoint,
+        tmp_path_factory.mktemp("quota"),
+        scans_per_day=3,
+        photo_checks_per_day=2,
+        **isolated_tables(f"quota-{new_id().lower()}"),
     )
     with TestClient(create_app(settings)) as app_client:
         yield app_client
@@ -140,7 +145,10 @@ class FlakyVision:
 
 
 def test_retry_after_an_outage_gets_a_fresh_attempt_budget(dynamodb_endpoint: str, tmp_path: Path) -> None:
-    settings = make_settings(dynamodb_endpoint, tmp_path, scans_per_day=4)
+    # Own tables: the session app's sweep would analyse this scan from its own storage.
+    settings = make_settings(
+        dynamodb_endpoint, tmp_path, scans_per_day=4, **isolated_tables(f"retry-{new_id().lower()}")
+    )
     vision = FlakyVision(build_vision_provider(settings), failures=3)
     with TestClient(create_app(settings, container=build_container(settings, vision=vision))) as app_client:
         headers = _sign_up(app_client)

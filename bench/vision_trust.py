@@ -13,10 +13,14 @@ the per-metric repeatability bands (p90 |Δ| under the benign changes) for
 app/providers/vision/noise.py. Photos are never copied anywhere. To iterate on one problem,
 `--changes exposure+8%,white_balance4%` runs only those benign changes and `--skip real,tone,timing`
 leaves out the real changes, the skin-tone test or the 12 MP timing (the tables then show only
-what ran; bands for noise.py need the full run).
+what ran; bands for noise.py need the full run). The "conditions" part applies the benign
+changes to each real change's photo too, and tables p95 |Δ| by the lower of a pair's two
+readings: where a metric finds something it can be far noisier than on clear faces, and
+noise.LEVEL_BANDS ships that.
 """
 
 import argparse
+import itertools
 import json
 import math
 import statistics
@@ -71,7 +75,11 @@ BENIGN_CHANGES = (
     "downscale75%",
     "rotate3deg",
 )
-PARTS = ("real", "tone", "timing")
+PARTS = ("real", "tone", "conditions", "timing")
+# Bins of the lower of a benign pair's two readings, for the level-dependent bands in
+# app/providers/vision/noise.py (LEVEL_BANDS): a metric may be far noisier where it finds
+# something (oiliness on a shiny face) than on the clear faces that dominate the set.
+LEVEL_BINS = (50.0, 80.0, 90.0)
 
 
 def benign_variants(image: np.ndarray) -> dict[str, bytes]:
@@ -166,27 +174,32 @@ def add_shine(image: np.ndarray, mesh: np.ndarray, *, strength: float = SHINE_LI
 
 
 def real_changes(image: np.ndarray, mesh: np.ndarray) -> dict[str, bytes]:
+    """The five controlled changes as the bytes a phone would send."""
+    return {name: jpeg(changed) for name, changed in real_change_images(image, mesh).items()}
+
+
+def real_change_images(image: np.ndarray, mesh: np.ndarray) -> dict[str, np.ndarray]:
     """The five controlled changes, drawn on the skin at sizes given in eye distances (≈ 63 mm)."""
     rng = np.random.default_rng(SEED)
     el, er = lm.eye_centres(mesh)
     d = float(np.hypot(*(er - el)))
-    out: dict[str, bytes] = {}
+    out: dict[str, np.ndarray] = {}
     papules = image.astype(np.float32)
     for p in _skin_sites(mesh, rng, 12):
         _blend_disc(papules, p, 0.045 * d, np.array([0.72, 0.70, 1.04], np.float32))  # BGR: red, raised
-    out["red_papules"] = jpeg(np.clip(papules, 0, 255).astype(np.uint8))
+    out["red_papules"] = np.clip(papules, 0, 255).astype(np.uint8)
     spots = image.astype(np.float32)
     for p in _skin_sites(mesh, rng, 12):
         _blend_disc(spots, p, 0.05 * d, np.array([0.62, 0.70, 0.76], np.float32))  # brown, flat
-    out["dark_spots"] = jpeg(np.clip(spots, 0, 255).astype(np.uint8))
+    out["dark_spots"] = np.clip(spots, 0, 255).astype(np.uint8)
     flush = image.astype(np.float32)
     mid = (el + er) / 2
     down = np.array([-(er - el)[1], (er - el)[0]]) / d
     for side in (el, er):
         centre = tuple(side + (side - mid) * 0.25 + down * 0.80 * d)
         _blend_disc(flush, centre, 0.32 * d, np.array([0.86, 0.84, 1.02], np.float32))
-    out["cheek_flush"] = jpeg(np.clip(flush, 0, 255).astype(np.uint8))
-    out["oily_shine"] = jpeg(add_shine(image, mesh))
+    out["cheek_flush"] = np.clip(flush, 0, 255).astype(np.uint8)
+    out["oily_shine"] = add_shine(image, mesh)
     # Skin smoothing (a beauty filter) inside the face oval: edges kept, fine relief removed.
     hull = cv2.convexHull(mesh[:, :2].astype(np.float32)).astype(np.int32)
     x, y, w, h = cv2.boundingRect(hull)
@@ -199,7 +212,7 @@ def real_changes(image: np.ndarray, mesh: np.ndarray) -> dict[str, bytes]:
     cv2.fillConvexPoly(mask, hull, 1)
     inside = mask[y0:y1, x0:x1, None] > 0
     smoothed[y0:y1, x0:x1] = np.where(inside, smooth, face)
-    out["skin_smoothing"] = jpeg(smoothed)
+    out["skin_smoothing"] = smoothed
     return out
 
 
@@ -384,6 +397,83 @@ def p90(values: list[float]) -> float:
     return float(np.percentile(values, 90)) if values else float("nan")
 
 
+def _deltas(base: dict[str, float], var: dict[str, float]) -> dict[str, tuple[float, float]]:
+    """metric → (the lower of the two readings, |Δ|) for the metrics both have."""
+    return {m: (min(base[m], var[m]), abs(var[m] - base[m])) for m in METRICS if m in base and m in var}
+
+
+def condition_benign(
+    provider: LocalVisionProvider, image: np.ndarray, mesh: np.ndarray, changes: tuple[str, ...]
+) -> dict[str, dict[str, dict[str, tuple[float, float]]]]:
+    """Real change → benign change → metric → (lower reading, |Δ|): how repeatable a score is on
+    a face where the metric finds something (papules, spots, a flush, shine, smoothed skin), where
+    the ordinary faces of the set mostly read near 100. A condition photo that fails is left out."""
+    out: dict[str, dict[str, dict[str, tuple[float, float]]]] = {}
+    for condition, changed in real_change_images(image, mesh).items():
+        base = provider.analyze_angle(angle="front", data=jpeg(changed))
+        if not base.quality.passed:
+            continue
+        out[condition] = {}
+        for name, data in benign_variants(changed).items():
+            if name in changes:
+                var = provider.analyze_angle(angle="front", data=data)
+                if var.quality.passed:
+                    out[condition][name] = _deltas(base.scores, var.scores)
+    return out
+
+
+def _bin_edges() -> list[tuple[float, float]]:
+    return list(itertools.pairwise((0.0, *LEVEL_BINS, 100.0)))
+
+
+def _bin_name(low: float, high: float) -> str:
+    return f"{low:.0f}-{high:.0f}"
+
+
+def _level_bin(lower: float) -> str:
+    """The bin of a reading; 100 itself falls in the top bin."""
+    return next((_bin_name(lo, hi) for lo, hi in _bin_edges() if lower < hi), _bin_name(*_bin_edges()[-1]))
+
+
+def level_bands(pairs: dict[str, list[tuple[float, float]]]) -> dict[str, dict[str, list[float]]]:
+    """metric → level bin → [n, p90, p95] of |Δ| over benign pairs whose lower reading is in the bin."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for m, values in pairs.items():
+        by_bin: dict[str, list[float]] = defaultdict(list)
+        for lower, delta in values:
+            by_bin[_level_bin(lower)].append(delta)
+        out[m] = {
+            b: [len(by_bin[b]), p90(by_bin[b]), float(np.percentile(by_bin[b], 95))]
+            for b in _bin_names()
+            if by_bin[b]
+        }
+    return out
+
+
+MIN_LEVEL_PAIRS = 50  # fewer pairs in a bin than this: it takes the band of the bin above
+WIDER_BY = 1.0  # a level band is shipped only where it is wider than the clear-face band by this
+
+
+def proposed_level_bands(
+    bins: dict[str, dict[str, list[float]]], clear: dict[str, float]
+) -> dict[str, list[list[float]]]:
+    """noise.LEVEL_BANDS from the binned p95s: per metric, [below, band] tightest first, each band
+    at least the one above it (a lower reading is never held to a tighter band)."""
+    out: dict[str, list[list[float]]] = {}
+    for m, by_bin in bins.items():
+        tiers: list[list[float]] = []
+        above = clear.get(m, float("nan"))
+        for low, high in reversed(_bin_edges()[:-1]):
+            n, _, p95 = by_bin.get(_bin_name(low, high), [0, 0.0, 0.0])
+            above = max(above, p95) if n >= MIN_LEVEL_PAIRS else above
+            wider = above >= clear.get(m, float("nan")) + WIDER_BY
+            if wider and (not tiers or round(above, 1) > tiers[-1][1]):  # an equal tier below adds nothing
+                tiers.append([high, round(above, 1)])
+        if tiers:
+            out[m] = tiers[::-1]
+    return out
+
+
 def time_12mp(provider: LocalVisionProvider, image: np.ndarray) -> tuple[float, float]:
     """(ms to analyse, ms to fully decode) a 4000x3000 JPEG made from the photo."""
     big = cv2.resize(
@@ -425,6 +515,9 @@ def run(
     tone_ita: dict[str, list[float]] = defaultdict(list)
     tone_flips: list[str] = []
     raws: dict[str, list[float]] = defaultdict(list)
+    levels: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    # "condition: metric" → benign change → |Δ| of the condition's own metric
+    on_condition: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     first_image = None
     records: list[dict] = []
     for path in files:
@@ -461,13 +554,12 @@ def run(
             if var.quality.passed != base.quality.passed:
                 flips.append(f"{path.name}:{name}:{[p.code for p in var.quality.problems]}")
                 continue
-            for m in METRICS:
-                if m in base.scores and m in var.scores:
-                    delta = abs(var.scores[m] - base.scores[m])
-                    benign[m].append(delta)
-                    per_variant[name][m].append(delta)
-                    if name == "mirror":
-                        mirror[m].append(delta)
+            for m, (lower, delta) in _deltas(base.scores, var.scores).items():
+                benign[m].append(delta)
+                per_variant[name][m].append(delta)
+                levels[m].append((lower, delta))
+                if name == "mirror":
+                    mirror[m].append(delta)
         if mesh is None:
             continue
         record["ita"] = ita
@@ -492,6 +584,15 @@ def run(
             for m in METRICS:
                 if m in base.scores and m in var.scores:
                     tone[name][m].append(var.scores[m] - base.scores[m])
+        conditions = condition_benign(provider, image, mesh, changes) if "conditions" not in skip else {}
+        for condition, by_change in conditions.items():
+            own = {m for m, _ in TARGETS[condition]}
+            for name, deltas in by_change.items():
+                # Only the condition's own metrics: what a drawn condition does to the others
+                # (white highlights read as wrinkles on dark skin) is the model's, not the skin's.
+                for m in own & deltas.keys():
+                    levels[m].append(deltas[m])
+                    on_condition[f"{condition}: {m}"][name].append(deltas[m][1])
     timing = (
         time_12mp(provider, first_image)
         if first_image is not None and "timing" not in skip
@@ -518,6 +619,12 @@ def run(
             for m in METRICS
         },
         "real": {k: {m: list(v) for m, v in d.items()} for k, d in real.items()},
+        "condition_p90": {c: {v: p90(d) for v, d in by.items()} for c, by in on_condition.items()},
+        "level_bands": level_bands(levels),
+        "level_pairs": {m: [list(pair) for pair in pairs] for m, pairs in levels.items()},
+        "level_bands_proposed": proposed_level_bands(
+            level_bands(levels), {m: float(np.percentile(benign[m], 95)) for m in METRICS if benign[m]}
+        ),
         "tone": {k: {m: list(v) for m, v in d.items()} for k, d in tone.items()},
         "tone_ita": dict(tone_ita),
         "tone_flips": tone_flips,
@@ -661,9 +768,39 @@ def report(r: dict) -> str:
     ]
     for v, d in r["variant_p90"].items():
         lines.append(f"| {v} | " + " | ".join(f"{d[m]:.1f}" for m in METRICS) + " |")
+    if r.get("condition_p90"):
+        columns = list(r["condition_p90"])
+        lines += [
+            "",
+            "p90 |Δ| of a real change's own metric under each benign change, on the photo with that change:",
+            "",
+            "| change | " + " | ".join(columns) + " |",
+            "|---" * (len(columns) + 1) + "|",
+        ]
+        for v in next(iter(r["condition_p90"].values()), {}):
+            cells = [f"{r['condition_p90'][c].get(v, float('nan')):.1f}" for c in columns]
+            lines.append(f"| {v} | " + " | ".join(cells) + " |")
+    if r.get("level_bands"):
+        lines += [
+            "",
+            "p95 |Δ| (pairs) by the lower of the two readings: every ordinary photo's benign pairs, and each"
+            " real change's photo for its own metric(s):",
+            "",
+            "| metric | " + " | ".join(f"{b}" for b in _bin_names()) + " |",
+            "|---" * (len(_bin_names()) + 1) + "|",
+        ]
+        for m, bins in r["level_bands"].items():
+            cells = [f"{bins[b][2]:.1f} ({bins[b][0]:.0f})" if b in bins else "-" for b in _bin_names()]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    if r.get("level_bands_proposed") is not None:
+        lines += ["", f"noise.LEVEL_BANDS from these: {r['level_bands_proposed']}"]
     if r["flips"]:
         lines += ["", "flips: " + "; ".join(r["flips"][:20])]
     return "\n".join(lines)
+
+
+def _bin_names() -> list[str]:
+    return [_bin_name(lo, hi) for lo, hi in _bin_edges()]
 
 
 def main() -> int:

@@ -6,6 +6,7 @@ user who does not track cycles (or a process built without the domain) gets `Non
 cycle fields at all.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -68,6 +69,7 @@ class ObservationSource(Protocol):
         """Every reading of the user's that the insight may use, any order."""
         ...
 
-    def noise(self, *, metric: str) -> float:
-        """Typical spread of one reading of `metric` in points (e.g. photo-to-photo noise)."""
+    def noise(self, *, metric: str, readings: Sequence[float] = ()) -> float:
+        """Typical spread of one reading of `metric` in points (e.g. photo-to-photo noise), for
+        a series of these readings (a source whose noise depends on the level may use them)."""
         ...

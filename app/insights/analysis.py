@@ -54,7 +54,7 @@ def t_quantile(p: float, df: int) -> float:
 def figures(
     readings: Sequence[tuple[Observation, CyclePhase]],
     *,
-    noise: Callable[[str], float],
+    noise: Callable[[str, Sequence[float]], float],
     comparisons: int,
 ) -> list[MetricFigures]:
     """Per metric (in first-seen order): overall average, and per phase the average,
@@ -66,7 +66,7 @@ def figures(
     for metric, groups in by_metric.items():
         values = [v for vs in groups.values() for v in vs]
         overall = fmean(values)
-        floor = noise(metric)
+        floor = noise(metric, values)
         spread = max(_pooled_sd(groups), floor)
         df = len(values) - len(groups)
         critical = t_quantile(1 - ALPHA / (2 * max(comparisons, 1)), max(df, 1))

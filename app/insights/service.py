@@ -123,5 +123,5 @@ class CycleInsightService:
         return readings
 
 
-def _noise_of(source: ObservationSource) -> Callable[[str], float]:
-    return lambda metric: source.noise(metric=metric)
+def _noise_of(source: ObservationSource) -> Callable[[str, Sequence[float]], float]:
+    return lambda metric, readings: source.noise(metric=metric, readings=readings)

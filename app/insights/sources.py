@@ -5,6 +5,7 @@ Another domain adds its own (the skin log's "self_rated" readings) by implementi
 """
 
 import math
+from collections.abc import Sequence
 from datetime import date
 
 from app.cycles.position import Observation
@@ -16,9 +17,10 @@ from app.scans.repository import ScansRepository
 _BAND_TO_ONE_READING = 1.96 * math.sqrt(2)
 
 
-def scan_noise(metric: str) -> float:
-    """One photo's score noise (one standard deviation) for a metric, from its repeatability band."""
-    return band(metric) / _BAND_TO_ONE_READING
+def scan_noise(metric: str, readings: Sequence[float] = ()) -> float:
+    """One photo's score noise (one standard deviation) for a metric, from its repeatability band
+    at the level of these readings (oiliness is noisier on a face that shines)."""
+    return band(metric, *readings) / _BAND_TO_ONE_READING
 
 
 class ScanObservations:
@@ -37,6 +39,6 @@ class ScanObservations:
             for metric, value in scan.scores.items()
         ]
 
-    def noise(self, *, metric: str) -> float:
-        """Photo-to-photo noise of one scan score (points)."""
-        return scan_noise(metric)
+    def noise(self, *, metric: str, readings: Sequence[float] = ()) -> float:
+        """Photo-to-photo noise of one scan score (points) in a series of these readings."""
+        return scan_noise(metric, readings)

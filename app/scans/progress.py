@@ -78,7 +78,11 @@ def metric_progress(scans: Sequence[Scored], metric: str) -> MetricProgress:
         first=first,
         latest=latest,
         change_since_first=change,
-        within_noise=within_noise(metric, change) if change is not None and len(points) > 1 else None,
+        within_noise=(
+            within_noise(metric, change, first, latest)
+            if first is not None and latest is not None and change is not None and len(points) > 1
+            else None
+        ),
         slope_per_week=round(slope, 2) if slope is not None else None,
         trend=trend,
     )

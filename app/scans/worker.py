@@ -77,7 +77,10 @@ def delta_against(reference: ScanRecord | None, scores: dict[str, float]) -> Sco
         scan_date=reference.scan_date,
         changes=changes,
         # Per metric: is this change no larger than photo-to-photo noise? (app/providers/vision/noise.py)
-        within_noise={metric: within_noise(metric, delta) for metric, delta in changes.items()},
+        within_noise={
+            metric: within_noise(metric, delta, scores[metric], reference.scores[metric])
+            for metric, delta in changes.items()
+        },
     )
 
 

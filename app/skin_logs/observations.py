@@ -5,6 +5,7 @@ scale, where higher means MORE of the thing (more breakouts, more dryness), unli
 scores where higher means healthier. The insight never mixes the two kinds.
 """
 
+from collections.abc import Sequence
 from datetime import date
 
 from app.cycles.position import Observation
@@ -44,6 +45,7 @@ class SkinLogObservations:
                     found.append(Observation(on=on, metric=metric, value=float(value)))
         return found
 
-    def noise(self, *, metric: str) -> float:
-        """The stated rating noise of `metric` (KeyError for a metric logs never carry)."""
+    def noise(self, *, metric: str, readings: Sequence[float] = ()) -> float:  # noqa: ARG002
+        """The stated rating noise of `metric` (KeyError for a metric logs never carry); a
+        self-rating is as noisy at every level, so the readings do not matter."""
         return RATING_NOISE[metric]

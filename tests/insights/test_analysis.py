@@ -9,7 +9,7 @@ from scipy import stats
 from app.cycles.position import CyclePhase, Observation
 from app.insights.analysis import PHASES, figures, finding, t_quantile
 from app.insights.sources import scan_noise
-from app.providers.vision.noise import BANDS
+from app.providers.vision.noise import band
 
 PHASE_DAYS = {
     CyclePhase.MENSTRUAL: 3,
@@ -90,7 +90,7 @@ def test_no_effect_gives_no_claim_for_at_least_95_percent_of_users() -> None:
 
 def test_photo_noise_is_a_floor_on_the_spread() -> None:
     # Readings that happen to agree closely cannot make a 2-point difference look real:
-    # acne photo noise is ≈ 2.5 points a photo.
+    # acne photo noise at these readings is ≈ 3 points a photo.
     data = []
     for i in range(5):
         for phase, value in ((CyclePhase.FOLLICULAR, 60.0), (CyclePhase.LUTEAL, 58.0)):
@@ -98,8 +98,8 @@ def test_photo_noise_is_a_floor_on_the_spread() -> None:
             data.append((Observation(on=on, metric="acne", value=value + 0.01 * i), phase))
     table = figures(data, noise=scan_noise, comparisons=4)
     assert not acne_phase(table, CyclePhase.LUTEAL).meaningful
-    # The shipped acne band (a p95 of |Δ|) as a per-photo standard deviation.
-    assert table[0].noise == pytest.approx(BANDS["acne"] / 2.772, abs=0.01)
+    # The shipped acne band at these readings (a p95 of |Δ|) as a per-photo standard deviation.
+    assert table[0].noise == pytest.approx(band("acne", *(o.value for o, _ in data)) / 2.772, abs=0.01)
 
 
 @pytest.mark.parametrize("df", [4, 6, 10, 30])

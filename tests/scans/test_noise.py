@@ -28,7 +28,8 @@ def test_rescan_of_the_same_face_is_flagged_within_noise(client: TestClient, use
     previous = second["deltas"]["previous"]
     assert set(previous["within_noise"]) == set(previous["changes"]) == set(METRICS_WITH_OVERALL)
     for metric, delta in previous["changes"].items():
-        assert previous["within_noise"][metric] == (abs(delta) <= band(metric))
+        readings = first["scores"][metric], second["scores"][metric]
+        assert previous["within_noise"][metric] == (abs(delta) <= band(metric, *readings))
     noisy = {m: d for m, d in previous["changes"].items() if not previous["within_noise"][m]}
     assert noisy == {}
 

@@ -173,8 +173,8 @@ def test_delta_against_names_the_reference_scan() -> None:
     assert delta is not None
     assert (delta.scan_id, delta.scan_date) == (reference.scan_id, reference.scan_date)
     assert delta.changes == {"acne": 5.5}
-    # Each change says whether it is larger than photo-to-photo noise for its metric.
-    assert delta.within_noise == {"acne": within_noise("acne", 5.5)}
+    # Each change says whether it is larger than photo-to-photo noise for its metric at these readings.
+    assert delta.within_noise == {"acne": within_noise("acne", 5.5, 45.5, 40.0)}
 
 
 @pytest.mark.parametrize("scores", [None, {}])

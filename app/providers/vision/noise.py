@@ -26,15 +26,39 @@ BANDS: dict[str, float] = {
     "evenness": 5.0,
     "overall": 1.5,
 }
+# Where a metric finds something it is noisier than on the clear faces that dominate the set:
+# oiliness on a shiny face reads highlights whose colour follows the light and whose height
+# above the skin is bounded by the exposure; acne, pigmentation and redness on papules, spots or
+# a flush move with gamma and exposure. metric → ((below, band), ...), tightest level first: when
+# the lower of the two readings compared is below `below`, that band applies (the first match).
+# Measured 2026-12-02 for local-mesh-5 by bench/vision_trust.py's "conditions" part on the same
+# 60 portraits: the p95 |Δ| of the benign pairs whose lower reading falls in the level, from the
+# ordinary photos and from each real change's photo for its own metric (docs/BENCHMARKS.md,
+# "Repeatability where a metric finds something"); the harness prints this table.
+LEVEL_BANDS: dict[str, tuple[tuple[float, float], ...]] = {
+    "acne": ((50.0, 9.9), (80.0, 8.3)),
+    "redness": ((50.0, 12.6), (80.0, 6.9)),
+    "oiliness": ((50.0, 25.4), (80.0, 24.1), (90.0, 9.9)),
+    "hydration": ((80.0, 5.3),),
+    "pigmentation": ((50.0, 8.1), (80.0, 7.1)),
+    "dark_circles": ((80.0, 6.9),),
+    "overall": ((80.0, 10.3),),
+}
 # A metric without a measured band (e.g. from another provider) uses this, conservatively.
 DEFAULT_BAND = 5.0
 
 
-def band(metric: str) -> float:
-    """The metric's repeatability band in score points."""
+def band(metric: str, *readings: float) -> float:
+    """The metric's repeatability band in score points for a change between these readings
+    (none given: the band of a clear face)."""
+    if readings:
+        lower = min(readings)
+        for below, wide in LEVEL_BANDS.get(metric, ()):
+            if lower < below:
+                return wide
     return BANDS.get(metric, DEFAULT_BAND)
 
 
-def within_noise(metric: str, delta: float) -> bool:
-    """Whether a score change is no larger than the metric's repeatability band."""
-    return abs(delta) <= band(metric)
+def within_noise(metric: str, delta: float, *readings: float) -> bool:
+    """Whether a score change between these readings is no larger than the metric's band there."""
+    return abs(delta) <= band(metric, *readings)

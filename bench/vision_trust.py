@@ -759,36 +759,24 @@ def report(r: dict) -> str:
         lines += ["", "quality verdicts lost at a darker tone: " + "; ".join(r["tone_flips"][:20])]
     analyse, full = r["timing_ms"]
     lines += ["", f"12 MP JPEG: analysis {analyse:.0f} ms, full decode {full:.0f} ms ({analyse / full:.2f}x)"]
-    lines += [
-        "",
-        "p90 |Δ| per benign change:",
-        "",
-        "| change | " + " | ".join(METRICS) + " |",
-        "|---" * (len(METRICS) + 1) + "|",
-    ]
+    lines += _table_head("p90 |Δ| per benign change:", ["change", *METRICS])
     for v, d in r["variant_p90"].items():
         lines.append(f"| {v} | " + " | ".join(f"{d[m]:.1f}" for m in METRICS) + " |")
     if r.get("condition_p90"):
         columns = list(r["condition_p90"])
-        lines += [
-            "",
+        lines += _table_head(
             "p90 |Δ| of a real change's own metric under each benign change, on the photo with that change:",
-            "",
-            "| change | " + " | ".join(columns) + " |",
-            "|---" * (len(columns) + 1) + "|",
-        ]
+            ["change", *columns],
+        )
         for v in next(iter(r["condition_p90"].values()), {}):
             cells = [f"{r['condition_p90'][c].get(v, float('nan')):.1f}" for c in columns]
             lines.append(f"| {v} | " + " | ".join(cells) + " |")
     if r.get("level_bands"):
-        lines += [
-            "",
+        lines += _table_head(
             "p95 |Δ| (pairs) by the lower of the two readings: every ordinary photo's benign pairs, and each"
             " real change's photo for its own metric(s):",
-            "",
-            "| metric | " + " | ".join(f"{b}" for b in _bin_names()) + " |",
-            "|---" * (len(_bin_names()) + 1) + "|",
-        ]
+            ["metric", *_bin_names()],
+        )
         for m, bins in r["level_bands"].items():
             cells = [f"{bins[b][2]:.1f} ({bins[b][0]:.0f})" if b in bins else "-" for b in _bin_names()]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
@@ -797,6 +785,11 @@ def report(r: dict) -> str:
     if r["flips"]:
         lines += ["", "flips: " + "; ".join(r["flips"][:20])]
     return "\n".join(lines)
+
+
+def _table_head(title: str, columns: list[str]) -> list[str]:
+    """A titled Markdown table's first lines (a blank line before and after the title)."""
+    return ["", title, "", "| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
 
 
 def _bin_names() -> list[str]:

@@ -27,6 +27,8 @@ Enqueue = Callable[[str, str], None]
 class EarlyHandle(Protocol):
     """An analysis begun before its scan is written (see `AnalysisWorker.start_early`)."""
 
+    def photos_decoded(self) -> bool: ...
+
     def created(self) -> None: ...
 
     def cancel(self) -> None: ...
@@ -140,14 +142,18 @@ class ScanCreator:
             submitted_at=now,
         )
         # A JPEG kept as is (most phone photos) is known in its stored form before it is
-        # decoded: an idle worker starts on it now, while the request decodes it (the check,
-        # on the other core), stores it and writes the item; the worker claims the scan only
-        # after `created()`, so it never records a scan that is not there, and a photo that
-        # fails the check cancels it. Anything else is re-encoded first, then handed over.
+        # decoded: an idle worker starts on it now. Its decode, the analysis's first step, is
+        # strict, so it is also the photo's check: the request waits for it instead of
+        # decoding the photo a second time (one decode fewer on the two cores; a photo it
+        # could not decode is decoded here, to be refused as before). Then the request stores
+        # the photo and writes the item; the worker claims the scan only after `created()`,
+        # so it never records a scan that is not there, and a refused photo cancels it.
+        # Anything else is re-encoded first, then handed over.
         stored = {angle: check.stored for angle, check in checks.items() if check.stored is not None}
         early = self._start_early(scan, stored) if self._start_early and len(stored) == len(checks) else None
         try:
-            cleaned = {angle: check.complete().jpeg for angle, check in checks.items()}
+            decoded = early is not None and early.photos_decoded()
+            cleaned = {angle: check.complete(decoded=decoded).jpeg for angle, check in checks.items()}
             if early is None and self._start_early:
                 early = self._start_early(scan, cleaned)
             self._store_queued(scan, keys, cleaned)

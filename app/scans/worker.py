@@ -27,7 +27,7 @@ from app.cycles.position import CyclePositionLookup, NoCycleTracking
 from app.db.guards import NO_POINTER
 from app.providers.queue.base import JobQueue
 from app.providers.storage.base import ImageStorage
-from app.providers.vision.base import AnalysisFailedError, ScanAnalysis, VisionProvider
+from app.providers.vision.base import AnalysisFailedError, PhotoDecoder, ScanAnalysis, VisionProvider
 from app.providers.vision.noise import within_noise
 from app.scans.models import (
     AnalysisSummary,
@@ -143,6 +143,11 @@ class PreparedResult:
     error: Exception | None = None
 
 
+# How long a request waits for the worker's decode of its photos before decoding them itself
+# (the worker was idle when it took them, so its decode starts at once).
+EARLY_DECODE_WAIT_SECONDS = 30.0
+
+
 class EarlyStart:
     """A one-call upload analysed while its request is still writing the scan.
 
@@ -157,6 +162,21 @@ class EarlyStart:
         self.images = images
         self._decided = threading.Event()
         self._created = False
+        self._decode_told = threading.Event()
+        self._decoded = False
+
+    def photos_decoded(self, timeout: float = EARLY_DECODE_WAIT_SECONDS) -> bool:
+        """Whether the worker decoded every photo without error (its decode is strict: see
+        app/providers/vision/frames.py), so the request need not decode them again for its
+        check. False (a damaged photo, a provider that does not decode, no word in time): the
+        request decodes them itself, and refuses a damaged one as before."""
+        return self._decode_told.wait(timeout) and self._decoded
+
+    def decoded(self, ok: bool) -> None:
+        """The worker's word on its decode; only the first counts."""
+        if not self._decode_told.is_set():
+            self._decoded = ok
+            self._decode_told.set()
 
     def created(self) -> None:
         """The scan item is written: the worker may claim it."""
@@ -215,7 +235,7 @@ class AnalysisProcessor:
         # lease it takes (ANALYSIS_LEASE_SECONDS) covers the analysis until the keeper starts.
         claim = Beside(lambda: self._claim_once_created(early), name=f"analysis-claim-{scan.scan_id}").start()
         try:
-            prepared = self._prepare(scan.user_id, early.images)
+            prepared = self._prepare(scan.user_id, early.images, on_decoded=early.decoded)
             created, claimed = claim.result()
             if not created:
                 logger.info(
@@ -231,14 +251,28 @@ class AnalysisProcessor:
             claim.wait()
             context.wait()
 
-    def _prepare(self, user_id: str, images: dict[str, bytes]) -> PreparedResult:
-        """The analysis of photos; an error is kept to be recorded after the claim."""
+    def _prepare(
+        self, user_id: str, images: dict[str, bytes], *, on_decoded: Callable[[bool], None] | None = None
+    ) -> PreparedResult:
+        """The analysis of photos; an error is kept to be recorded after the claim.
+
+        `on_decoded` (an early start): a provider that decodes the photos itself does so first
+        and says whether all decoded, before analysing the decoded frames; the request then
+        skips its own decode of them. It hears False on every other path."""
         vision = self.vision_for(user_id) if self.vision_for else self._vision
         prepared = PreparedResult(images=images, vision=vision)
         try:
-            prepared.analysis = vision.analyze(images)
+            if on_decoded is not None and isinstance(vision, PhotoDecoder):
+                decoded = vision.decode_photos(images)  # a damaged photo raises: the request refuses it
+                on_decoded(True)
+                prepared.analysis = vision.analyze(images, decoded=decoded)
+            else:
+                prepared.analysis = vision.analyze(images)
         except Exception as exc:  # noqa: BLE001 - raised again under the claim, as a normal analysis would
             prepared.error = exc
+        finally:
+            if on_decoded is not None:
+                on_decoded(False)  # no-op once told
         return prepared
 
     def process(
@@ -542,6 +576,7 @@ class AnalysisWorker:
         try:
             self._processor.process_early(early)
         except Exception:
+            early.decoded(False)  # if it failed before its decode, the request must not wait for one
             logger.exception(
                 "early analysis failed; the scan goes through the queue", extra={"scan_id": job[1]}
             )

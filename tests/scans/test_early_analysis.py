@@ -33,10 +33,10 @@ def spy_analyze(monkeypatch: pytest.MonkeyPatch, container: Any, before: Callabl
     original = vision.analyze
     started: list[int] = []
 
-    def analyze(images: dict[str, bytes]) -> Any:
+    def analyze(images: dict[str, bytes], **kwargs: Any) -> Any:
         started.append(len(started))
         before()
-        return original(images)
+        return original(images, **kwargs)
 
     monkeypatch.setattr(vision, "analyze", analyze)
     return started
@@ -138,25 +138,71 @@ def _broken_huffman_table(data: bytes) -> bytes:
     return bytes(damaged)
 
 
-def test_the_photo_is_decoded_for_its_check_while_the_worker_analyses_it(
+def test_the_workers_decode_is_the_photos_check_and_the_request_decodes_nothing(
+    client: TestClient, container: Any, user: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.providers.vision.frames as frames
+    import app.scans.intake as intake
+
+    idle(container)
+    request_decodes: list[bool] = []
+    original_check = intake._decode
+    monkeypatch.setattr(
+        intake, "_decode", lambda image, **kw: request_decodes.append(True) or original_check(image, **kw)
+    )
+    worker_decodes: list[str] = []
+    original_decode = frames.decode
+
+    def decode(**kwargs: Any) -> Any:
+        worker_decodes.append(threading.current_thread().name)
+        return original_decode(**kwargs)
+
+    monkeypatch.setattr(frames, "decode", decode)
+    monkeypatch.setattr("app.providers.vision.local.decode", decode)
+    scan = upload_scan(client, user["headers"], face_jpeg())
+    done = wait_for(client, user["headers"], scan["scan_id"])
+    assert done["status"] == "completed"
+    # One decode of the photo, by the analysis: the request, which used to decode it again
+    # for its validity check, took the analysis's word for it.
+    assert request_decodes == []
+    assert len(worker_decodes) == 1
+    assert worker_decodes[0].startswith("analysis")
+
+
+def test_with_a_provider_that_does_not_decode_the_request_checks_the_photo_itself(
     client: TestClient, container: Any, user: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import app.scans.intake as intake
 
     idle(container)
-    began = threading.Event()
-    spy_analyze(monkeypatch, container, began.set)
-    original = intake.PhotoCheck.complete
-    overlapped: list[bool] = []
+    vision = container.vision
 
-    def complete(self: Any) -> Any:
-        # The request's decode of the photo waits for the analysis to begin.
-        overlapped.append(began.wait(10))
-        return original(self)
+    class Remote:
+        """A provider that sends the bytes away (like Gemini): no decode of its own."""
 
-    monkeypatch.setattr(intake.PhotoCheck, "complete", complete)
+        name = "remote"
+
+        def analyze(self, images: dict[str, bytes]) -> Any:
+            return vision.analyze(images)
+
+        def render_overlay(self, image: bytes, analysis: Any) -> bytes:
+            return bytes(vision.render_overlay(image, analysis))
+
+    monkeypatch.setattr(container.analysis, "vision_for", lambda _user_id: Remote())
+    request_decodes: list[bool] = []
+    original_check = intake._decode
+    monkeypatch.setattr(
+        intake, "_decode", lambda image, **kw: request_decodes.append(True) or original_check(image, **kw)
+    )
+    response = client.post(
+        "/api/v1/scans/upload",
+        headers=user["headers"],
+        files={"front": ("face.jpg", _broken_huffman_table(face_jpeg()), "image/jpeg")},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "corrupt_image"
+    assert request_decodes == [True]
     scan = upload_scan(client, user["headers"], face_jpeg())
-    assert overlapped == [True], "the analysis did not begin before the photo's decode check"
     assert wait_for(client, user["headers"], scan["scan_id"])["status"] == "completed"
 
 
@@ -165,7 +211,16 @@ def test_a_photo_that_fails_its_decode_after_the_hand_over_is_refused_and_leaves
 ) -> None:
     user_id = user["user"]["user_id"]
     idle(container)
-    started = spy_analyze(monkeypatch, container, lambda: None)
+    vision = container.vision
+    original = vision.decode_photos
+    started: list[str] = []
+
+    def decode_photos(images: dict[str, bytes]) -> Any:
+        started.append(threading.current_thread().name)
+        return original(images)
+
+    monkeypatch.setattr(vision, "decode_photos", decode_photos)
+    analysed = spy_analyze(monkeypatch, container, lambda: None)
     response = client.post(
         "/api/v1/scans/upload",
         headers=user["headers"],
@@ -174,6 +229,8 @@ def test_a_photo_that_fails_its_decode_after_the_hand_over_is_refused_and_leaves
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "corrupt_image"
     idle(container)
-    assert started, "the photo was not handed to the idle worker before its decode"
+    assert started, "the photo was not handed to the idle worker"
+    assert started[0].startswith("analysis")
+    assert analysed == []  # its decode failed: nothing was analysed
     assert container.scans_repo.all_for_user(user_id=user_id) == []
     assert list(container.storage.list_objects(prefix=f"users/{user_id}/")) == []

@@ -29,6 +29,8 @@ class EarlyHandle(Protocol):
 
     def photos_decoded(self) -> bool: ...
 
+    def claimed(self) -> ScanRecord: ...
+
     def created(self) -> None: ...
 
     def cancel(self) -> None: ...
@@ -112,7 +114,8 @@ class ScanCreator:
         return scan, self.upload_targets(scan)
 
     def create_from_upload(self, *, user_id: str, images: dict[str, bytes]) -> ScanRecord:
-        """The one-call path: photos in the request, the scan stored `queued` in one write."""
+        """The one-call path: photos in the request, the scan stored in one write: `queued`, or
+        `processing` when a worker of this process took the photos on the spot."""
         if "front" not in images:
             raise UnprocessableError("A front photo is required.", code="front_image_required")
         angles = ordered_angles([ScanAngle(a) for a in images])
@@ -146,7 +149,7 @@ class ScanCreator:
         # strict, so it is also the photo's check: the request waits for it instead of
         # decoding the photo a second time (one decode fewer on the two cores; a photo it
         # could not decode is decoded here, to be refused as before). Then the request stores
-        # the photo and writes the item; the worker claims the scan only after `created()`,
+        # the photo and writes the item; the worker records the scan only after `created()`,
         # so it never records a scan that is not there, and a refused photo cancels it.
         # Anything else is re-encoded first, then handed over.
         stored = {angle: check.stored for angle, check in checks.items() if check.stored is not None}
@@ -156,6 +159,10 @@ class ScanCreator:
             cleaned = {angle: check.complete(decoded=decoded).jpeg for angle, check in checks.items()}
             if early is None and self._start_early:
                 early = self._start_early(scan, cleaned)
+            # Taken by a worker: written already `processing` under its lease (one write
+            # fewer than a claim after the create); otherwise `queued`, for the queue.
+            if early is not None:
+                scan = early.claimed()
             self._store_queued(scan, keys, cleaned)
         except BaseException:
             if early is not None:
@@ -165,7 +172,7 @@ class ScanCreator:
             early.created()
         else:
             self._enqueue(user_id, scan_id)
-        logger.info("scan queued", extra={"scan_id": scan_id, "angles": angles})
+        logger.info("scan stored", extra={"scan_id": scan_id, "angles": angles, "status": scan.status})
         return scan
 
     def _store_queued(self, scan: ScanRecord, keys: dict[str, str], images: dict[str, bytes]) -> None:

@@ -151,15 +151,19 @@ EARLY_DECODE_WAIT_SECONDS = 30.0
 class EarlyStart:
     """A one-call upload analysed while its request is still writing the scan.
 
-    The request hands over the checked photos before it stores them and writes the item;
-    the analysis (and the overlay) run meanwhile, and only once the request says the item
-    exists (`created`) does the worker claim it and record the result, exactly as for a
-    queued scan. A request that fails says `cancel` and the result is dropped.
+    The request hands over the checked photos before it stores them and writes the item,
+    which it writes already claimed for this worker (`claimed`); the analysis (and the
+    overlay) run meanwhile, and only once the request says the item exists (`created`) does
+    the worker record the result, as for a queued scan. A request that fails says `cancel`
+    and the result is dropped.
     """
 
-    def __init__(self, *, scan: ScanRecord, images: dict[str, bytes]) -> None:
+    def __init__(
+        self, *, scan: ScanRecord, images: dict[str, bytes], lease_seconds: float = DEFAULT_LEASE_SECONDS
+    ) -> None:
         self.record = scan
         self.images = images
+        self._lease = timedelta(seconds=lease_seconds)
         self._decided = threading.Event()
         self._created = False
         self._decode_told = threading.Event()
@@ -178,8 +182,26 @@ class EarlyStart:
             self._decoded = ok
             self._decode_told.set()
 
+    def claimed(self) -> ScanRecord:
+        """The scan as the request is to write it: already `processing` under this worker's
+        lease, counted from now. The claim rides in the create's transaction, so the worker
+        has no claim of its own to write once the item exists. Should this process die, the
+        lease runs out and the recovery sweep claims the scan again (its job marker is
+        written with it), exactly as for a scan claimed the usual way."""
+        now = utc_now()
+        self.record = self.record.model_copy(
+            update={
+                "status": "processing",
+                "processing_started_at": now,
+                "lease_expires_at": now + self._lease,
+                "attempts": self.record.attempts + 1,
+                "updated_at": now,
+            }
+        )
+        return self.record
+
     def created(self) -> None:
-        """The scan item is written: the worker may claim it."""
+        """The scan item is written (as `claimed()` made it): the worker may record it."""
         self._created = True
         self._decided.set()
 
@@ -221,34 +243,34 @@ class AnalysisProcessor:
         self.vision_for = vision_for
         self.on_finished = on_finished
         self.cycle_lookup: CyclePositionLookup = cycle_lookup or NoCycleTracking()
-        self._lease_seconds = lease_seconds
+        self.lease_seconds = lease_seconds
 
     def process_early(self, early: EarlyStart) -> str | None:
         """Analyse an upload's photos while its request writes the scan, then claim and record.
 
-        The context reads start at once as well, so the claim, the overlay's storage write and
-        the completion transaction are all that is left once the analysis is done."""
+        The context reads start at once as well, so the overlay's storage write and the
+        completion transaction are all that is left once the analysis is done: the request
+        wrote the scan already claimed for this worker (`EarlyStart.claimed`), and the lease
+        it took (ANALYSIS_LEASE_SECONDS) covers the analysis until the keeper starts."""
         scan = early.record
         context = self._context_reads(scan)
-        # The claim, too, is made beside the analysis, as soon as the request has written the
-        # item (well before the analysis ends): its round trip left the critical path. The
-        # lease it takes (ANALYSIS_LEASE_SECONDS) covers the analysis until the keeper starts.
-        claim = Beside(lambda: self._claim_once_created(early), name=f"analysis-claim-{scan.scan_id}").start()
         try:
             prepared = self._prepare(scan.user_id, early.images, on_decoded=early.decoded)
-            created, claimed = claim.result()
-            if not created:
+            if not early.wait_created(EARLY_DECISION_SECONDS):
                 logger.info(
                     "early analysis dropped: the scan was not written", extra={"scan_id": scan.scan_id}
                 )
                 return None
-            if claimed is None:
-                return None  # another worker holds it
+            claimed = early.record
+            if claimed.status != "processing":  # written unclaimed: claim it the usual way
+                claimed_now = self._claim(scan.user_id, scan.scan_id)
+                if claimed_now is None:
+                    return None  # another worker holds it
+                claimed = claimed_now
             return self.process(
                 scan.user_id, scan.scan_id, prepared=prepared, context=context, claimed=claimed
             )
         finally:
-            claim.wait()
             context.wait()
 
     def _prepare(
@@ -300,7 +322,7 @@ class AnalysisProcessor:
             return "failed"
         logger.info("analysis started", extra=log)
         try:
-            with LeaseKeeper(scans=self._scans, scan=scan, lease_seconds=self._lease_seconds):
+            with LeaseKeeper(scans=self._scans, scan=scan, lease_seconds=self.lease_seconds):
                 updates = self._analyse(scan, prepared=prepared, context=context)
         except DomainError as exc:
             updates = self._failure(exc.code, exc.message)
@@ -321,16 +343,10 @@ class AnalysisProcessor:
     def _context_reads(self, scan: ScanRecord) -> ScanContextReads:
         return Beside(lambda: self._context(scan), name=f"analysis-context-{scan.scan_id}").start()
 
-    def _claim_once_created(self, early: EarlyStart) -> tuple[bool, ScanRecord | None]:
-        """(whether the request wrote the item, the claimed scan or None if another worker has it)."""
-        if not early.wait_created(EARLY_DECISION_SECONDS):
-            return False, None
-        return True, self._claim(early.record.user_id, early.record.scan_id)
-
     def _claim(self, user_id: str, scan_id: str) -> ScanRecord | None:
         """queued → processing under a fresh lease; None if another worker holds it."""
         now = utc_now()
-        lease_until = now + timedelta(seconds=self._lease_seconds)
+        lease_until = now + timedelta(seconds=self.lease_seconds)
         return self._scans.claim(user_id=user_id, scan_id=scan_id, now=iso(now), lease_until=iso(lease_until))
 
     def _discard_result(self, scan: ScanRecord, updates: dict[str, Any]) -> None:
@@ -568,7 +584,7 @@ class AnalysisWorker:
             if self._executor is None or job in self._in_flight or len(self._in_flight) >= self._workers:
                 return None
             self._in_flight.add(job)
-        early = EarlyStart(scan=scan, images=images)
+        early = EarlyStart(scan=scan, images=images, lease_seconds=self._processor.lease_seconds)
         self._executor.submit(self._run_early, job, early)
         return early
 

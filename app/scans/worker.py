@@ -246,7 +246,7 @@ class AnalysisProcessor:
         self.lease_seconds = lease_seconds
 
     def process_early(self, early: EarlyStart) -> str | None:
-        """Analyse an upload's photos while its request writes the scan, then claim and record.
+        """Analyse an upload's photos while its request writes the scan, then record the result.
 
         The context reads start at once as well, so the overlay's storage write and the
         completion transaction are all that is left once the analysis is done: the request

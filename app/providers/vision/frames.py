@@ -101,6 +101,7 @@ def _decode_rgb_jpeg(data: bytes, reduction: int) -> np.ndarray | None:
             width, height = img.size
             if reduction > 1:
                 img.draft("RGB", (width // reduction, height // reduction))
+            img.decodermaxblock = len(data)  # one decoder call (see app/scans/intake.py `_inspect`)
             img.load()
             rgb = np.asarray(img)
     except Image.DecompressionBombError as exc:

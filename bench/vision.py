@@ -192,16 +192,18 @@ TIMELINE: tuple[tuple[str, str], ...] = (
     ("request: daily quota (rate-limit write)", "quota"),
     ("request: photo header check and metadata cut (beside the quota write)", "check_photo"),
     ("request: hand-over to an idle worker (early start)", "start_early"),
-    ("request: photo decode check (1/8 scale, beside the analysis)", "photo_complete"),
+    ("request: photo check done (its own 1/8-scale decode before session 7)", "photo_complete"),
+    ("request: waiting for the worker's decode (the photo's check)", "decode_wait"),
     ("request: storage write (photo)", "put_photo"),
     ("request: DynamoDB create (scan + job marker, one transaction)", "create_queued"),
     ("request: enqueue (no idle worker)", "enqueue"),
     ("POST answered (202)", "post"),
-    ("worker: analysis (decode, face, mesh, metrics)", "analyze"),
+    ("worker: decode (early start: the request's check)", "decode_photos"),
+    ("worker: analysis (face, mesh, metrics; the decode too, unless decoded first)", "analyze"),
     ("worker: overlay render", "render_overlay"),
     ("worker: context reads (previous scan, baseline, cycle), beside the analysis", "context_reads"),
     ("worker: storage read (photo; queued path only)", "storage_get"),
-    ("worker: claim (conditional update)", "claim"),
+    ("worker: claim (conditional update; none since session 7's pre-claimed early start)", "claim"),
     ("worker: overlay storage write", "put_overlay"),
     ("worker: waiting on the context reads", "context_wait"),
     ("worker: completion transaction", "finish"),
@@ -300,9 +302,15 @@ def upload_to_completed(
                 recorder.wrap(repo, "claim", "claim")
                 recorder.wrap(storage, "get", "storage_get")
                 recorder.wrap(processor._vision, "analyze", "analyze")
+                import app.scans.worker as worker_module
+
+                # Session 7's decode once (absent from older trees).
+                if hasattr(processor._vision, "decode_photos"):
+                    recorder.wrap(processor._vision, "decode_photos", "decode_photos")
+                if hasattr(worker_module.EarlyStart, "photos_decoded"):
+                    recorder.wrap(worker_module.EarlyStart, "photos_decoded", "decode_wait")
                 recorder.wrap(processor._vision, "render_overlay", "render_overlay")
                 recorder.wrap(processor, "_context", "context_reads")
-                import app.scans.worker as worker_module
 
                 original_result = worker_module.Beside.result
 

@@ -27,6 +27,10 @@ Enqueue = Callable[[str, str], None]
 class EarlyHandle(Protocol):
     """An analysis begun before its scan is written (see `AnalysisWorker.start_early`)."""
 
+    def photos_decoded(self) -> bool: ...
+
+    def claimed(self) -> ScanRecord: ...
+
     def created(self) -> None: ...
 
     def cancel(self) -> None: ...
@@ -110,7 +114,8 @@ class ScanCreator:
         return scan, self.upload_targets(scan)
 
     def create_from_upload(self, *, user_id: str, images: dict[str, bytes]) -> ScanRecord:
-        """The one-call path: photos in the request, the scan stored `queued` in one write."""
+        """The one-call path: photos in the request, the scan stored in one write: `queued`, or
+        `processing` when a worker of this process took the photos on the spot."""
         if "front" not in images:
             raise UnprocessableError("A front photo is required.", code="front_image_required")
         angles = ordered_angles([ScanAngle(a) for a in images])
@@ -140,16 +145,24 @@ class ScanCreator:
             submitted_at=now,
         )
         # A JPEG kept as is (most phone photos) is known in its stored form before it is
-        # decoded: an idle worker starts on it now, while the request decodes it (the check,
-        # on the other core), stores it and writes the item; the worker claims the scan only
-        # after `created()`, so it never records a scan that is not there, and a photo that
-        # fails the check cancels it. Anything else is re-encoded first, then handed over.
+        # decoded: an idle worker starts on it now. Its decode, the analysis's first step, is
+        # strict, so it is also the photo's check: the request waits for it instead of
+        # decoding the photo a second time (one decode fewer on the two cores; a photo it
+        # could not decode is decoded here, to be refused as before). Then the request stores
+        # the photo and writes the item; the worker records the scan only after `created()`,
+        # so it never records a scan that is not there, and a refused photo cancels it.
+        # Anything else is re-encoded first, then handed over.
         stored = {angle: check.stored for angle, check in checks.items() if check.stored is not None}
         early = self._start_early(scan, stored) if self._start_early and len(stored) == len(checks) else None
         try:
-            cleaned = {angle: check.complete().jpeg for angle, check in checks.items()}
+            decoded = early is not None and early.photos_decoded()
+            cleaned = {angle: check.complete(decoded=decoded).jpeg for angle, check in checks.items()}
             if early is None and self._start_early:
                 early = self._start_early(scan, cleaned)
+            # Taken by a worker: written already `processing` under its lease (one write
+            # fewer than a claim after the create); otherwise `queued`, for the queue.
+            if early is not None:
+                scan = early.claimed()
             self._store_queued(scan, keys, cleaned)
         except BaseException:
             if early is not None:
@@ -159,7 +172,7 @@ class ScanCreator:
             early.created()
         else:
             self._enqueue(user_id, scan_id)
-        logger.info("scan queued", extra={"scan_id": scan_id, "angles": angles})
+        logger.info("scan stored", extra={"scan_id": scan_id, "angles": angles, "status": scan.status})
         return scan
 
     def _store_queued(self, scan: ScanRecord, keys: dict[str, str], images: dict[str, bytes]) -> None:

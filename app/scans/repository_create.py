@@ -32,10 +32,14 @@ class ScanCreation(ScansTable):
     def create_queued(
         self, *, scan: ScanRecord, idempotency_ttl_epoch: int | None = None, now_epoch: int = 0
     ) -> tuple[ScanRecord, bool]:
-        """Write a new scan whose photos came with it: `queued`, with its job marker, in the
-        same one transaction (and with the same conditions and idempotency) as `create`."""
-        if scan.status != "queued":
-            raise ValueError("create_queued stores queued scans only")
+        """Write a new scan whose photos came with it: `queued`, or `processing` already
+        claimed (a lease) by the worker analysing it, with its job marker (recovery finds
+        it either way), in the same one transaction (and with the same conditions and
+        idempotency) as `create`."""
+        if scan.status not in {"queued", "processing"} or (scan.status == "processing") != bool(
+            scan.lease_expires_at
+        ):
+            raise ValueError("create_queued stores queued scans, or processing ones under a lease")
         return self._insert(
             scan=scan,
             marker=self._job_marker(scan, "put"),

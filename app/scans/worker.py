@@ -27,7 +27,7 @@ from app.cycles.position import CyclePositionLookup, NoCycleTracking
 from app.db.guards import NO_POINTER
 from app.providers.queue.base import JobQueue
 from app.providers.storage.base import ImageStorage
-from app.providers.vision.base import AnalysisFailedError, ScanAnalysis, VisionProvider
+from app.providers.vision.base import AnalysisFailedError, PhotoDecoder, ScanAnalysis, VisionProvider
 from app.providers.vision.noise import within_noise
 from app.scans.models import (
     AnalysisSummary,
@@ -146,23 +146,65 @@ class PreparedResult:
     error: Exception | None = None
 
 
+# How long a request waits for the worker's decode of its photos before decoding them itself
+# (the worker was idle when it took them, so its decode starts at once).
+EARLY_DECODE_WAIT_SECONDS = 30.0
+
+
 class EarlyStart:
     """A one-call upload analysed while its request is still writing the scan.
 
-    The request hands over the checked photos before it stores them and writes the item;
-    the analysis (and the overlay) run meanwhile, and only once the request says the item
-    exists (`created`) does the worker claim it and record the result, exactly as for a
-    queued scan. A request that fails says `cancel` and the result is dropped.
+    The request hands over the checked photos before it stores them and writes the item,
+    which it writes already claimed for this worker (`claimed`); the analysis (and the
+    overlay) run meanwhile, and only once the request says the item exists (`created`) does
+    the worker record the result, as for a queued scan. A request that fails says `cancel`
+    and the result is dropped.
     """
 
-    def __init__(self, *, scan: ScanRecord, images: dict[str, bytes]) -> None:
+    def __init__(
+        self, *, scan: ScanRecord, images: dict[str, bytes], lease_seconds: float = DEFAULT_LEASE_SECONDS
+    ) -> None:
         self.record = scan
         self.images = images
+        self._lease = timedelta(seconds=lease_seconds)
         self._decided = threading.Event()
         self._created = False
+        self._decode_told = threading.Event()
+        self._decoded = False
+
+    def photos_decoded(self, timeout: float = EARLY_DECODE_WAIT_SECONDS) -> bool:
+        """Whether the worker decoded every photo without error (its decode is strict: see
+        app/providers/vision/frames.py), so the request need not decode them again for its
+        check. False (a damaged photo, a provider that does not decode, no word in time): the
+        request decodes them itself, and refuses a damaged one as before."""
+        return self._decode_told.wait(timeout) and self._decoded
+
+    def decoded(self, ok: bool) -> None:
+        """The worker's word on its decode; only the first counts."""
+        if not self._decode_told.is_set():
+            self._decoded = ok
+            self._decode_told.set()
+
+    def claimed(self) -> ScanRecord:
+        """The scan as the request is to write it: already `processing` under this worker's
+        lease, counted from now. The claim rides in the create's transaction, so the worker
+        has no claim of its own to write once the item exists. Should this process die, the
+        lease runs out and the recovery sweep claims the scan again (its job marker is
+        written with it), exactly as for a scan claimed the usual way."""
+        now = utc_now()
+        self.record = self.record.model_copy(
+            update={
+                "status": "processing",
+                "processing_started_at": now,
+                "lease_expires_at": now + self._lease,
+                "attempts": self.record.attempts + 1,
+                "updated_at": now,
+            }
+        )
+        return self.record
 
     def created(self) -> None:
-        """The scan item is written: the worker may claim it."""
+        """The scan item is written (as `claimed()` made it): the worker may record it."""
         self._created = True
         self._decided.set()
 
@@ -204,44 +246,58 @@ class AnalysisProcessor:
         self.vision_for = vision_for
         self.on_finished = on_finished
         self.cycle_lookup: CyclePositionLookup = cycle_lookup or NoCycleTracking()
-        self._lease_seconds = lease_seconds
+        self.lease_seconds = lease_seconds
 
     def process_early(self, early: EarlyStart) -> str | None:
-        """Analyse an upload's photos while its request writes the scan, then claim and record.
+        """Analyse an upload's photos while its request writes the scan, then record the result.
 
-        The context reads start at once as well, so the claim, the overlay's storage write and
-        the completion transaction are all that is left once the analysis is done."""
+        The context reads start at once as well, so the overlay's storage write and the
+        completion transaction are all that is left once the analysis is done: the request
+        wrote the scan already claimed for this worker (`EarlyStart.claimed`), and the lease
+        it took (ANALYSIS_LEASE_SECONDS) covers the analysis until the keeper starts."""
         scan = early.record
         context = self._context_reads(scan)
-        # The claim, too, is made beside the analysis, as soon as the request has written the
-        # item (well before the analysis ends): its round trip left the critical path. The
-        # lease it takes (ANALYSIS_LEASE_SECONDS) covers the analysis until the keeper starts.
-        claim = Beside(lambda: self._claim_once_created(early), name=f"analysis-claim-{scan.scan_id}").start()
         try:
-            prepared = self._prepare(scan.user_id, early.images)
-            created, claimed = claim.result()
-            if not created:
+            prepared = self._prepare(scan.user_id, early.images, on_decoded=early.decoded)
+            if not early.wait_created(EARLY_DECISION_SECONDS):
                 logger.info(
                     "early analysis dropped: the scan was not written", extra={"scan_id": scan.scan_id}
                 )
                 return None
-            if claimed is None:
-                return None  # another worker holds it
+            claimed = early.record
+            if claimed.status != "processing":  # written unclaimed: claim it the usual way
+                claimed_now = self._claim(scan.user_id, scan.scan_id)
+                if claimed_now is None:
+                    return None  # another worker holds it
+                claimed = claimed_now
             return self.process(
                 scan.user_id, scan.scan_id, prepared=prepared, context=context, claimed=claimed
             )
         finally:
-            claim.wait()
             context.wait()
 
-    def _prepare(self, user_id: str, images: dict[str, bytes]) -> PreparedResult:
-        """The analysis of photos; an error is kept to be recorded after the claim."""
+    def _prepare(
+        self, user_id: str, images: dict[str, bytes], *, on_decoded: Callable[[bool], None] | None = None
+    ) -> PreparedResult:
+        """The analysis of photos; an error is kept to be recorded after the claim.
+
+        `on_decoded` (an early start): a provider that decodes the photos itself does so first
+        and says whether all decoded, before analysing the decoded frames; the request then
+        skips its own decode of them. It hears False on every other path."""
         vision = self.vision_for(user_id) if self.vision_for else self._vision
         prepared = PreparedResult(images=images, vision=vision)
         try:
-            prepared.analysis = vision.analyze(images)
+            if on_decoded is not None and isinstance(vision, PhotoDecoder):
+                decoded = vision.decode_photos(images)  # a damaged photo raises: the request refuses it
+                on_decoded(True)
+                prepared.analysis = vision.analyze(images, decoded=decoded)
+            else:
+                prepared.analysis = vision.analyze(images)
         except Exception as exc:  # noqa: BLE001 - raised again under the claim, as a normal analysis would
             prepared.error = exc
+        finally:
+            if on_decoded is not None:
+                on_decoded(False)  # no-op once told
         return prepared
 
     def process(
@@ -269,7 +325,7 @@ class AnalysisProcessor:
             return "failed"
         logger.info("analysis started", extra=log)
         try:
-            with LeaseKeeper(scans=self._scans, scan=scan, lease_seconds=self._lease_seconds):
+            with LeaseKeeper(scans=self._scans, scan=scan, lease_seconds=self.lease_seconds):
                 updates = self._analyse(scan, prepared=prepared, context=context)
         except DomainError as exc:
             updates = self._failure(exc.code, exc.message)
@@ -290,16 +346,10 @@ class AnalysisProcessor:
     def _context_reads(self, scan: ScanRecord) -> ScanContextReads:
         return Beside(lambda: self._context(scan), name=f"analysis-context-{scan.scan_id}").start()
 
-    def _claim_once_created(self, early: EarlyStart) -> tuple[bool, ScanRecord | None]:
-        """(whether the request wrote the item, the claimed scan or None if another worker has it)."""
-        if not early.wait_created(EARLY_DECISION_SECONDS):
-            return False, None
-        return True, self._claim(early.record.user_id, early.record.scan_id)
-
     def _claim(self, user_id: str, scan_id: str) -> ScanRecord | None:
         """queued → processing under a fresh lease; None if another worker holds it."""
         now = utc_now()
-        lease_until = now + timedelta(seconds=self._lease_seconds)
+        lease_until = now + timedelta(seconds=self.lease_seconds)
         return self._scans.claim(user_id=user_id, scan_id=scan_id, now=iso(now), lease_until=iso(lease_until))
 
     def _discard_result(self, scan: ScanRecord, updates: dict[str, Any]) -> None:
@@ -347,49 +397,55 @@ class AnalysisProcessor:
             raise prepared.error
         analysis = prepared.analysis
         assert analysis is not None
-        now = iso(utc_now())
-        base: dict[str, Any] = {
-            "passed_quality": analysis.passed_quality,
-            "quality": {
-                a.angle: StoredQuality.model_validate(a.quality.model_dump()).model_dump()
-                for a in analysis.angles
-            },
-            "analysis": _analysis_summary(analysis).model_dump(),
-            "completed_at": now,
-            "updated_at": now,
-        }
-        if not analysis.passed_quality:
-            problems = [StoredProblem(code=p.code, message=p.message) for p in analysis.problems]
-            first = problems[0].message if problems else "The photo did not pass the quality check."
-            failure = ScanFailureRecord(code="quality_check_failed", message=first, problems=problems)
-            return {**base, "status": "failed", "failure": failure.model_dump()}
-        # The overlay is drawn, encoded and stored under the claim (so a dropped or taken-over
-        # scan leaves none behind), beside the wait for the context reads and the building
-        # of the result; the completion below is written only once it is stored, so a
-        # completed scan's overlay link never answers 404.
-        overlay = Beside(
-            lambda: self._store_overlay(scan, prepared, analysis), name=f"analysis-overlay-{scan.scan_id}"
-        ).start()
-        try:
-            context = reads.result()
-        except BaseException:
-            overlay.wait()
-            self._storage.delete_prefix(prefix=overlay_key(scan.user_id, scan.scan_id))
-            raise
-        previous, baseline = context.previous, context.baseline
-        deltas = ScanDeltas(
-            previous=delta_against(previous, analysis.scores),
-            baseline=delta_against(baseline, analysis.scores)
-            if baseline and baseline.scan_id != scan.scan_id
-            else None,
+        # The overlay of a passed analysis is drawn, encoded and stored under the claim (so a
+        # dropped or taken-over scan leaves none behind), beside the building of the result
+        # (pydantic dumps: ≈ 5 ms that came before the overlay's start) and the wait for the
+        # context reads; the completion is written only once it is stored, so a completed
+        # scan's overlay link never answers 404.
+        overlay = (
+            Beside(
+                lambda: self._store_overlay(scan, prepared, analysis), name=f"analysis-overlay-{scan.scan_id}"
+            ).start()
+            if analysis.passed_quality
+            else None
         )
-        result = {
-            **base,
-            "status": "completed",
-            "scores": analysis.scores,
-            "deltas": deltas.model_dump(),
-            **context.cycle,
-        }
+        try:
+            now = iso(utc_now())
+            base: dict[str, Any] = {
+                "passed_quality": analysis.passed_quality,
+                "quality": {
+                    a.angle: StoredQuality.model_validate(a.quality.model_dump()).model_dump()
+                    for a in analysis.angles
+                },
+                "analysis": _analysis_summary(analysis).model_dump(),
+                "completed_at": now,
+                "updated_at": now,
+            }
+            if overlay is None:
+                problems = [StoredProblem(code=p.code, message=p.message) for p in analysis.problems]
+                first = problems[0].message if problems else "The photo did not pass the quality check."
+                failure = ScanFailureRecord(code="quality_check_failed", message=first, problems=problems)
+                return {**base, "status": "failed", "failure": failure.model_dump()}
+            context = reads.result()
+            previous, baseline = context.previous, context.baseline
+            deltas = ScanDeltas(
+                previous=delta_against(previous, analysis.scores),
+                baseline=delta_against(baseline, analysis.scores)
+                if baseline and baseline.scan_id != scan.scan_id
+                else None,
+            )
+            result = {
+                **base,
+                "status": "completed",
+                "scores": analysis.scores,
+                "deltas": deltas.model_dump(),
+                **context.cycle,
+            }
+        except BaseException:
+            if overlay is not None:
+                overlay.wait()
+                self._storage.delete_prefix(prefix=overlay_key(scan.user_id, scan.scan_id))
+            raise
         stored_overlay = overlay.result()
         return {**result, "overlay_key": stored_overlay} if stored_overlay else result
 
@@ -537,7 +593,7 @@ class AnalysisWorker:
             if self._executor is None or job in self._in_flight or len(self._in_flight) >= self._workers:
                 return None
             self._in_flight.add(job)
-        early = EarlyStart(scan=scan, images=images)
+        early = EarlyStart(scan=scan, images=images, lease_seconds=self._processor.lease_seconds)
         self._executor.submit(self._run_early, job, early)
         return early
 
@@ -545,6 +601,7 @@ class AnalysisWorker:
         try:
             self._processor.process_early(early)
         except Exception:
+            early.decoded(False)  # if it failed before its decode, the request must not wait for one
             logger.exception(
                 "early analysis failed; the scan goes through the queue", extra={"scan_id": job[1]}
             )

@@ -195,10 +195,10 @@ def test_a_deleted_account_leaves_nothing_in_any_table_or_prefix(
     analysing, release = threading.Event(), threading.Event()
     real_analyze = container.vision.analyze
 
-    def held_analyze(images: dict[str, bytes]) -> Any:
+    def held_analyze(images: dict[str, bytes], **kwargs: Any) -> Any:
         analysing.set()
         release.wait(30)
-        return real_analyze(images)
+        return real_analyze(images, **kwargs)
 
     monkeypatch.setattr(container.vision, "analyze", held_analyze)
     upload_scan(client, headers, face_jpeg())

@@ -104,8 +104,8 @@ def test_worker_writes_nothing_for_a_scan_deleted_during_analysis(
     real_analyze = container.vision.analyze
     done = threading.Event()
 
-    def analyze_then_delete(images: dict[str, bytes]) -> Any:
-        result = real_analyze(images)
+    def analyze_then_delete(images: dict[str, bytes], **kwargs: Any) -> Any:
+        result = real_analyze(images, **kwargs)
         if what == "scan":
             for scan in container.scans_repo.all_for_user(user_id=user_id):
                 container.scans.delete(user_id=user_id, scan_id=scan.scan_id)

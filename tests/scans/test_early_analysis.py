@@ -33,10 +33,10 @@ def spy_analyze(monkeypatch: pytest.MonkeyPatch, container: Any, before: Callabl
     original = vision.analyze
     started: list[int] = []
 
-    def analyze(images: dict[str, bytes]) -> Any:
+    def analyze(images: dict[str, bytes], **kwargs: Any) -> Any:
         started.append(len(started))
         before()
-        return original(images)
+        return original(images, **kwargs)
 
     monkeypatch.setattr(vision, "analyze", analyze)
     return started
@@ -66,7 +66,8 @@ def test_the_photo_is_analysed_before_the_scan_is_written_and_the_result_is_the_
     monkeypatch.setattr(repo, "create_queued", create_queued)
     before = len(repo.all_for_user(user_id=user_id))
     scan = upload_scan(client, user["headers"], face_jpeg())
-    assert scan["status"] == "queued"
+    # Written already claimed by the worker analysing it (no claim write of its own after).
+    assert scan["status"] == "processing"
     assert stored_at_start == [before]  # the new scan was not in DynamoDB yet
 
     done = wait_for(client, user["headers"], scan["scan_id"])
@@ -121,9 +122,10 @@ def test_with_every_worker_busy_an_upload_is_queued_and_finishes_after_them(
     spy_analyze(monkeypatch, container, lambda: release.wait(30) or None)
     workers = container.settings.analysis_workers
     scans = [upload_scan(client, user["headers"], face_jpeg()) for _ in range(workers + 1)]
-    # Every worker holds an analysis; the last upload still answered at once, queued.
+    # Every worker holds an analysis (its scan written claimed); the last upload still
+    # answered at once, queued.
     assert len(container.analysis_worker._in_flight) == workers + 1
-    assert all(s["status"] == "queued" for s in scans)
+    assert [s["status"] for s in scans] == ["processing"] * workers + ["queued"]
     release.set()
     assert [wait_for(client, user["headers"], s["scan_id"])["status"] for s in scans] == ["completed"] * (
         workers + 1
@@ -138,25 +140,71 @@ def _broken_huffman_table(data: bytes) -> bytes:
     return bytes(damaged)
 
 
-def test_the_photo_is_decoded_for_its_check_while_the_worker_analyses_it(
+def test_the_workers_decode_is_the_photos_check_and_the_request_decodes_nothing(
+    client: TestClient, container: Any, user: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.providers.vision.frames as frames
+    import app.scans.intake as intake
+
+    idle(container)
+    request_decodes: list[bool] = []
+    original_check = intake._decode
+    monkeypatch.setattr(
+        intake, "_decode", lambda image, **kw: request_decodes.append(True) or original_check(image, **kw)
+    )
+    worker_decodes: list[str] = []
+    original_decode = frames.decode
+
+    def decode(**kwargs: Any) -> Any:
+        worker_decodes.append(threading.current_thread().name)
+        return original_decode(**kwargs)
+
+    monkeypatch.setattr(frames, "decode", decode)
+    monkeypatch.setattr("app.providers.vision.local.decode", decode)
+    scan = upload_scan(client, user["headers"], face_jpeg())
+    done = wait_for(client, user["headers"], scan["scan_id"])
+    assert done["status"] == "completed"
+    # One decode of the photo, by the analysis: the request, which used to decode it again
+    # for its validity check, took the analysis's word for it.
+    assert request_decodes == []
+    assert len(worker_decodes) == 1
+    assert worker_decodes[0].startswith("analysis")
+
+
+def test_with_a_provider_that_does_not_decode_the_request_checks_the_photo_itself(
     client: TestClient, container: Any, user: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import app.scans.intake as intake
 
     idle(container)
-    began = threading.Event()
-    spy_analyze(monkeypatch, container, began.set)
-    original = intake.PhotoCheck.complete
-    overlapped: list[bool] = []
+    vision = container.vision
 
-    def complete(self: Any) -> Any:
-        # The request's decode of the photo waits for the analysis to begin.
-        overlapped.append(began.wait(10))
-        return original(self)
+    class Remote:
+        """A provider that sends the bytes away (like Gemini): no decode of its own."""
 
-    monkeypatch.setattr(intake.PhotoCheck, "complete", complete)
+        name = "remote"
+
+        def analyze(self, images: dict[str, bytes]) -> Any:
+            return vision.analyze(images)
+
+        def render_overlay(self, image: bytes, analysis: Any) -> bytes:
+            return bytes(vision.render_overlay(image, analysis))
+
+    monkeypatch.setattr(container.analysis, "vision_for", lambda _user_id: Remote())
+    request_decodes: list[bool] = []
+    original_check = intake._decode
+    monkeypatch.setattr(
+        intake, "_decode", lambda image, **kw: request_decodes.append(True) or original_check(image, **kw)
+    )
+    response = client.post(
+        "/api/v1/scans/upload",
+        headers=user["headers"],
+        files={"front": ("face.jpg", _broken_huffman_table(face_jpeg()), "image/jpeg")},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "corrupt_image"
+    assert request_decodes == [True]
     scan = upload_scan(client, user["headers"], face_jpeg())
-    assert overlapped == [True], "the analysis did not begin before the photo's decode check"
     assert wait_for(client, user["headers"], scan["scan_id"])["status"] == "completed"
 
 
@@ -165,7 +213,16 @@ def test_a_photo_that_fails_its_decode_after_the_hand_over_is_refused_and_leaves
 ) -> None:
     user_id = user["user"]["user_id"]
     idle(container)
-    started = spy_analyze(monkeypatch, container, lambda: None)
+    vision = container.vision
+    original = vision.decode_photos
+    started: list[str] = []
+
+    def decode_photos(images: dict[str, bytes]) -> Any:
+        started.append(threading.current_thread().name)
+        return original(images)
+
+    monkeypatch.setattr(vision, "decode_photos", decode_photos)
+    analysed = spy_analyze(monkeypatch, container, lambda: None)
     response = client.post(
         "/api/v1/scans/upload",
         headers=user["headers"],
@@ -174,6 +231,70 @@ def test_a_photo_that_fails_its_decode_after_the_hand_over_is_refused_and_leaves
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "corrupt_image"
     idle(container)
-    assert started, "the photo was not handed to the idle worker before its decode"
+    assert started, "the photo was not handed to the idle worker"
+    assert started[0].startswith("analysis")
+    assert analysed == []  # its decode failed: nothing was analysed
     assert container.scans_repo.all_for_user(user_id=user_id) == []
     assert list(container.storage.list_objects(prefix=f"users/{user_id}/")) == []
+
+
+def test_the_worker_writes_no_claim_of_its_own_for_a_scan_written_claimed(
+    client: TestClient, container: Any, user: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    idle(container)
+    repo = container.scans_repo
+    claims: list[str] = []
+    original = repo.claim
+    monkeypatch.setattr(repo, "claim", lambda **kw: claims.append(kw["scan_id"]) or original(**kw))
+    scan = upload_scan(client, user["headers"], face_jpeg())
+    record = repo.get(user_id=user["user"]["user_id"], scan_id=scan["scan_id"])
+    assert record is not None
+    # Stored `processing` under the worker's lease by the create's one transaction...
+    assert scan["status"] == "processing"
+    assert record.attempts == 1
+    assert record.lease_expires_at is not None
+    assert record.lease_expires_at > utc_now()
+    done = wait_for(client, user["headers"], scan["scan_id"])
+    assert done["status"] == "completed"
+    assert claims == []  # ... so the worker did not claim it again
+
+
+def test_a_scan_written_claimed_whose_worker_vanished_is_recovered_once_its_lease_runs_out(
+    client: TestClient, container: Any, user: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process died between the request's write and the result (SIGKILL): the scan is
+    `processing` under a lease nobody renews, with its job marker, and the recovery sweep
+    takes it once the lease has run out (tests/scans/test_crash_recovery.py does it for real)."""
+    from app.scans.worker import EarlyStart
+
+    user_id = user["user"]["user_id"]
+    idle(container)
+    lease = 1.5
+
+    def taken_by_a_worker_that_vanishes(scan: Any, images: dict[str, bytes]) -> EarlyStart:
+        early = EarlyStart(scan=scan, images=images, lease_seconds=lease)
+        early.decoded(False)  # it never decodes (the request checks the photo itself)
+        return early
+
+    creator = container.scans._creator
+    monkeypatch.setattr(creator, "_start_early", taken_by_a_worker_that_vanishes)
+    scan = creator.create_from_upload(user_id=user_id, images={"front": face_jpeg()})
+    monkeypatch.undo()
+    assert scan.status == "processing"
+    worker = container.analysis_worker
+    assert scan.lease_expires_at is not None
+    if utc_now() < scan.lease_expires_at:
+        worker.recover()  # the lease still holds: the sweep may not take it
+        idle(container)
+        record = container.scans_repo.get(user_id=user_id, scan_id=scan.scan_id)
+        assert record is not None
+        if utc_now() < scan.lease_expires_at:
+            assert record.status == "processing"
+            assert record.attempts == 1
+    time.sleep(max(0.0, (scan.lease_expires_at - utc_now()).total_seconds()) + 0.1)
+    worker.recover()
+    done = wait_for(client, user["headers"], scan.scan_id)
+    assert done["status"] == "completed"
+    record = container.scans_repo.get(user_id=user_id, scan_id=scan.scan_id)
+    assert record is not None
+    assert record.attempts == 2  # claimed again by the sweep, under a lease of its own

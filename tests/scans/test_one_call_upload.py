@@ -65,14 +65,16 @@ def test_the_one_call_upload_is_one_transaction(
 ) -> None:
     user_id = user["user"]["user_id"]
     scan = upload_scan(client, user["headers"], face_jpeg(), left=face_jpeg())
-    assert scan["status"] == "queued"
+    # `processing` when an idle worker took the photos (written claimed, under its lease).
+    assert scan["status"] in {"queued", "processing"}
 
     writes = calls.for_user("TransactWriteItems", user_id)
     assert len(writes) == 1, [w["TransactItems"] for w in writes]
     actions = writes[0]["TransactItems"]
     (put_scan,) = [a["Put"] for a in actions if "Put" in a and "scan_date" in a["Put"]["Item"]]
     item = put_scan["Item"]
-    assert item["status"] == {"S": "queued"}
+    assert item["status"] == {"S": scan["status"]}
+    assert ("lease_expires_at" in item) == (scan["status"] == "processing")
     assert set(item["image_keys"]["M"]) == {"front", "left"}
     assert "upload_keys" not in item or item["upload_keys"] == {"M": {}}
     # The job marker travels with the scan, and the write still depends on the user existing.

@@ -6,7 +6,7 @@ with problem codes the app can show. It raises `AnalysisFailedError` only when i
 analyse at all (e.g. the remote model is down or answered nonsense).
 """
 
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -98,3 +98,14 @@ class VisionProvider(Protocol):
     def render_overlay(self, image: bytes, analysis: AngleAnalysis) -> bytes:
         """A JPEG of the photo with face box, regions and detected spots drawn on it."""
         ...
+
+
+@runtime_checkable
+class PhotoDecoder(Protocol):
+    """A provider that decodes the photos itself, strictly (a damaged JPEG raises), and can be
+    given them decoded: a one-call upload's worker decodes first and tells the request, whose
+    validity check that decode then is (the local provider; remote ones send the bytes)."""
+
+    def decode_photos(self, images: dict[str, bytes]) -> dict[str, Any]: ...
+
+    def analyze(self, images: dict[str, bytes], *, decoded: dict[str, Any] | None = None) -> ScanAnalysis: ...

@@ -59,7 +59,15 @@ def decode_header(data: bytes) -> tuple[str, int, int, int]:
 
 
 def decode(*, data: bytes, min_side: int | None) -> Decoded:
-    """Decode JPEG/PNG bytes; JPEGs are DCT-downscaled by 2/4/8 while the short side stays ≥ min_side."""
+    """Decode JPEG/PNG bytes; JPEGs are DCT-downscaled by 2/4/8 while the short side stays ≥ min_side.
+
+    An RGB JPEG (every photo intake stores) is decoded by Pillow, the decoder of intake's
+    validity check, and refuses what that check refuses (a damaged table or scan header, a
+    truncated stream): so a one-call upload's request, which used to decode the photo once
+    more for the check alone, takes this decode's word (`AnalysisWorker.start_early`). Pillow
+    and OpenCV both bundle libjpeg-turbo: the pixels are bit-identical to cv2.imdecode's at
+    every DCT scale (tests/providers/vision/test_frames.py).
+    """
     if not data:
         raise AnalysisFailedError("The photo is empty.", code="undecodable_image")
     fmt, width, height, orientation = decode_header(data)
@@ -67,10 +75,12 @@ def decode(*, data: bytes, min_side: int | None) -> Decoded:
     if fmt == "JPEG" and min_side is not None:
         # libjpeg scales in the DCT domain: decoding 1/4 of a 12 MP JPEG costs a fraction of it.
         reduction = next((f for f in (8, 4, 2) if min(width, height) // f >= min_side), 1)
-    # The turn is applied here, after the reduced decode (cheap on the small frame), from the
-    # orientation read above, so the decoded and the stated sizes always agree.
-    flags = REDUCED_FLAGS[reduction] | cv2.IMREAD_IGNORE_ORIENTATION
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    image = _decode_rgb_jpeg(data, reduction) if fmt == "JPEG" else None
+    if image is None:
+        # The turn is applied here, after the reduced decode (cheap on the small frame), from the
+        # orientation read above, so the decoded and the stated sizes always agree.
+        flags = REDUCED_FLAGS[reduction] | cv2.IMREAD_IGNORE_ORIENTATION
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if image is None:
         raise AnalysisFailedError("The photo could not be decoded.", code="undecodable_image")
     turn = _UPRIGHT.get(orientation)
@@ -79,6 +89,29 @@ def decode(*, data: bytes, min_side: int | None) -> Decoded:
         if orientation >= 5:
             width, height = height, width
     return Decoded(image=image, width=width, height=height, reduction=reduction)
+
+
+def _decode_rgb_jpeg(data: bytes, reduction: int) -> np.ndarray | None:
+    """An RGB JPEG's coded pixels (BGR, not turned) at 1/reduction scale, decoded strictly; None
+    for other JPEGs (grey, CMYK), which cv2 converts as before."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.mode != "RGB":
+                return None
+            width, height = img.size
+            if reduction > 1:
+                img.draft("RGB", (width // reduction, height // reduction))
+            img.decodermaxblock = len(data)  # one decoder call (see app/scans/intake.py `_inspect`)
+            img.load()
+            rgb = np.asarray(img)
+    except Image.DecompressionBombError as exc:
+        raise AnalysisFailedError("The photo has too many pixels.", code="image_too_large") from exc
+    except (OSError, SyntaxError, ValueError) as exc:  # truncated or damaged coded data
+        raise AnalysisFailedError("The photo could not be decoded.", code="undecodable_image") from exc
+    expected = (-(-height // reduction), -(-width // reduction), 3)
+    if rgb.shape != expected:  # another DCT scale than cv2's (never seen): cv2 decodes it, as before
+        return None
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
 
 
 @dataclass(frozen=True)

@@ -165,14 +165,26 @@ class LocalVisionProvider:
             return False, "local vision: the face models or the LiteRT runtime are missing"
         return True, f"local vision ({self.model_version}): offline, nothing to reach"
 
-    def analyze(self, images: dict[str, bytes]) -> ScanAnalysis:
-        """Analyse a scan's photos (angle → bytes) and combine them; the front photo decides."""
+    def decode_photos(self, images: dict[str, bytes]) -> dict[str, Decoded]:
+        """Every photo decoded as `analyze` reads it; a damaged JPEG raises (see frames.decode)."""
+        return {angle: decode(data=data, min_side=self.decode_min_side) for angle, data in images.items()}
+
+    def analyze(self, images: dict[str, bytes], *, decoded: dict[str, Decoded] | None = None) -> ScanAnalysis:
+        """Analyse a scan's photos (angle → bytes) and combine them; the front photo decides.
+
+        `decoded`: the photos already decoded by `decode_photos` (a one-call upload's worker
+        decodes first, since that decode is the request's validity check)."""
         unknown = set(images) - set(ANGLE_ORDER)
         if unknown:
             raise AnalysisFailedError(f"Unknown photo angles: {sorted(unknown)}.", code="invalid_angle")
         if ScanAngle.FRONT not in images:
             raise AnalysisFailedError("The front photo is missing.", code="missing_front_photo")
-        angles = [self.analyze_angle(angle=a, data=images[a]) for a in ANGLE_ORDER if a in images]
+        frames = decoded or {}
+        angles = [
+            self.analyze_angle(angle=a, data=images[a], decoded=frames.get(a))
+            for a in ANGLE_ORDER
+            if a in images
+        ]
         front = angles[0]
         return ScanAnalysis(
             provider=self.name,
@@ -183,9 +195,10 @@ class LocalVisionProvider:
             problems=list(front.quality.problems),
         )
 
-    def analyze_angle(self, *, angle: str, data: bytes) -> AngleAnalysis:
-        """Quality gate and, if it passes, scores for one photo."""
-        decoded = decode(data=data, min_side=self.decode_min_side)
+    def analyze_angle(self, *, angle: str, data: bytes, decoded: Decoded | None = None) -> AngleAnalysis:
+        """Quality gate and, if it passes, scores for one photo (`decoded`: `data` already decoded)."""
+        if decoded is None:
+            decoded = decode(data=data, min_side=self.decode_min_side)
         face = self._find_face(decoded.image)
         if face is None:
             return AngleAnalysis(angle=angle, quality=self.gate.no_face(decoded=decoded))

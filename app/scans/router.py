@@ -82,7 +82,8 @@ def upload_scan(
     left: Annotated[UploadFile | None, File()] = None,
     right: Annotated[UploadFile | None, File()] = None,
 ) -> ScanRead:
-    """One call: send the photos as multipart form fields, the analysis is queued."""
+    """One call: send the photos as multipart form fields; the scan comes back `queued`, or already
+    `processing` when an idle worker took the photos at once. Poll `GET /scans/{scan_id}`."""
     max_bytes = settings.max_image_bytes
     files = {"front": front, "left": left, "right": right}
     images = {angle: _read_limited(f, max_bytes, angle) for angle, f in files.items() if f is not None}

@@ -322,7 +322,8 @@ export interface paths {
         put?: never;
         /**
          * Upload Scan
-         * @description One call: send the photos as multipart form fields, the analysis is queued.
+         * @description One call: send the photos as multipart form fields; the scan comes back `queued`, or already
+         *     `processing` when an idle worker took the photos at once. Poll `GET /scans/{scan_id}`.
          */
         post: operations["scans-upload"];
         delete?: never;

@@ -134,6 +134,7 @@ class Prepared:
     masks: dict[str, np.ndarray]
     face: np.ndarray
     reference: np.ndarray
+    shrink: float  # photo px per crop px: how the photo's own noise reaches the crop
 
 
 def yaw_ratio(points: np.ndarray) -> float:

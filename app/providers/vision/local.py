@@ -115,7 +115,7 @@ class LocalVisionProvider:
     """Offline skin analysis: MediaPipe face mesh and pixel measurements relative to the face."""
 
     name = "local"
-    model_version = "local-mesh-5"
+    model_version = "local-mesh-6"
 
     def __init__(
         self,
@@ -348,13 +348,25 @@ class LocalVisionProvider:
         near = reference_mask & (np.abs(ratio) < 0.5)
         if near.sum() > 50:
             ref = skin_reference(linear, near)
-        return Prepared(crop=crop, valid=valid, polygons=polygons, masks=masks, face=union, reference=ref)
+        return Prepared(
+            crop=crop,
+            valid=valid,
+            polygons=polygons,
+            masks=masks,
+            face=union,
+            reference=ref,
+            shrink=1.0 / face.alignment.scale,
+        )
 
     # ---- measurement and combination --------------------------------------------------------
 
     def _measure(self, prepared: Prepared, *, angle: str) -> FaceResult:
         planes = compute_planes(
-            bgr=prepared.crop, valid=prepared.valid, reference=prepared.reference, face=prepared.face
+            bgr=prepared.crop,
+            valid=prepared.valid,
+            reference=prepared.reference,
+            face=prepared.face,
+            shrink=prepared.shrink,
         )
         masks = prepared.masks
         if angle != ScanAngle.FRONT:

@@ -25,6 +25,7 @@ import numpy as np
 from app.core.vocabulary import METRICS, OVERALL
 from app.providers.vision.planes import (
     MIN_REGION_PIXELS,
+    NOISE_MAX_SHARE,
     RELIEF_FLOOR,
     Blob,
     Planes,
@@ -32,6 +33,7 @@ from app.providers.vision.planes import (
     compute_planes,
     make_regions,
     skin_reference,
+    spread_below,
     srgb_to_linear,
 )
 from app.providers.vision.regions import IOD_PX, TWINS
@@ -72,13 +74,13 @@ MAPPINGS: dict[str, Falling] = {
     "redness": Falling(mid=21.5, scale=10.0),  # cheek/nose E minus forehead/chin E, log-units
     "oiliness": Falling(mid=2.77, scale=2.0, zero_is_perfect=True),  # soft % specular pixels
     "hydration": Falling(mid=9.4, scale=3.6),  # robust std of the 1.6-6 px L relief, log-units
-    "pores": Falling(mid=-219.7, scale=70.9),  # 100·ln(mean dark-pit depth / own relief)
+    "pores": Falling(mid=-106.9, scale=84.6),  # 100·ln(dark-side pit depth without noise / own relief)
     "wrinkles": Falling(mid=3.56, scale=2.49, zero_is_perfect=True),  # soft % horizontal-valley pixels
     "pigmentation": Falling(
         mid=2.53, scale=1.16, zero_is_perfect=True
     ),  # soft % of skin in round dark non-red spots
     "dark_circles": Falling(mid=7.4, scale=11.9),  # cheek - under-eye red-channel L, log-units
-    "texture": Falling(mid=-102.0, scale=47.0),  # 100·ln(1-1.6 px L band / own 1.6-6 px relief)
+    "texture": Falling(mid=-116.2, scale=45.7),  # 100·ln(1-1.6 px L band without noise / own relief)
     "evenness": Falling(mid=18.6, scale=5.8),  # std of region median red-channel L, log-units
 }
 
@@ -153,11 +155,29 @@ def _relief(planes: Planes, r: Region) -> float:
     return max(RELIEF_FLOOR, r.robust_std(planes.relief, r.clean(planes)))
 
 
+def _without_noise(variance: float, noise_gain: float, planes: Planes, mask: np.ndarray) -> float:
+    """A band's variance minus what the photo's noise puts into it (local-mesh-6).
+
+    The noise is read on the same pixels from the crop's finest residual (planes.probe) and
+    carried to the band by noise_gain (planes.noise_gains). At most NOISE_MAX_SHARE of the
+    variance is taken away.
+    """
+    probe = float(1.4826 * np.median(np.abs(planes.probe[mask] - np.median(planes.probe[mask])))) ** 2
+    return max(variance - noise_gain * probe, (1.0 - NOISE_MAX_SHARE) * variance)
+
+
 def raw_pores(planes: Planes, r: Region) -> float:
-    """Mean depth of small dark pits, max(0, G1.3 - G0.8), against the region's own relief (100·ln ratio)."""
-    clean = r.clean(planes)
-    values = planes.pits[clean] if clean.sum() >= MIN_REGION_PIXELS else planes.pits[r.skin]
-    return 100.0 * math.log(max(float(values.mean()), 1e-4) / _relief(planes, r))
+    """Depth of small dark pits against the region's own relief (100·ln ratio).
+
+    The pit band G1.3 - G0.8 of L is positive where a pixel is darker than its 1-2 mm
+    surroundings; its robust spread on that side only (pores are dark pits, bumps do not count),
+    without the photo's noise, over the region's relief.
+    """
+    clean = _clean_or_skin(planes, r)
+    depth = spread_below(-planes.pits[clean]) ** 2
+    return 100.0 * math.log(
+        math.sqrt(max(_without_noise(depth, planes.noise_pits, planes, clean), 1e-8)) / _relief(planes, r)
+    )
 
 
 def raw_wrinkles(planes: Planes, r: Region) -> float:
@@ -167,12 +187,17 @@ def raw_wrinkles(planes: Planes, r: Region) -> float:
 
 
 def raw_texture(planes: Planes, r: Region) -> float:
-    """Robust std of the 1.0-1.6 px L band against the region's own 1.6-6 px relief (100·ln ratio).
+    """Robust std of the 1.0-1.6 px L band, without the photo's noise, against the region's own
+    1.6-6 px relief (100·ln ratio).
 
     In log units because photo noise scales with the ratio itself: a difference of logs has the
     same noise on a smooth and on a rough face.
     """
-    return 100.0 * math.log(max(r.robust_std(planes.band, r.clean(planes)), 1e-4) / _relief(planes, r))
+    clean = _clean_or_skin(planes, r)
+    fine = r.robust_std(planes.band, clean) ** 2
+    return 100.0 * math.log(
+        math.sqrt(max(_without_noise(fine, planes.noise_band, planes, clean), 1e-8)) / _relief(planes, r)
+    )
 
 
 RAW_FUNCTIONS: dict[str, Callable[[Planes, Region], float]] = {

@@ -9,11 +9,12 @@ median skin. Spots (round red blobs and flat dark ones) are found here once, and
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
 
-from app.providers.vision.regions import REGION_NAMES
+from app.providers.vision.regions import REGION_NAMES, area_step
 
 # L = 0.77 ln G + 0.23 ln R: the green and red luminance weights (Rec. 709), renormalised.
 LUM_WEIGHT_G = 0.7152 / (0.7152 + 0.2126)
@@ -29,6 +30,15 @@ SIGMA_RELIEF_COARSE = 6.0
 # Pores: pits 1-2 mm across, max(0, G1.3 - G0.8) of L (narrower than texture's band: a pore is
 # smaller than the relief around it).
 SIGMA_PIT = 1.3
+# The photo's noise in the fine bands (local-mesh-6). A darker face in the same light and camera
+# holds less light, so its sensor, 8-bit and JPEG noise is larger in log units and read as
+# coarser skin. The crop's finest residual (L - G0.7) is mostly that noise; what white photo noise
+# puts into the texture and pore bands, relative to that residual, follows from the crop's own
+# averaging and warp (noise_gains), and is subtracted from their variance.
+SIGMA_NOISE_PROBE = 0.7
+# At most this share of a band's variance is taken away as noise: what is left of a very smooth
+# face stays a (small) relief, never zero.
+NOISE_MAX_SHARE = 0.95
 RELIEF_FLOOR = 0.5  # log-units: a face flatter than this (in the 1.6-6 px band) is not divided further
 # Skin: within these log-units of the face's median (hair, brows, nostrils, shadows and
 # highlights are not skin); redder is allowed further (acne and redness are what we measure).
@@ -93,8 +103,11 @@ class Planes:
     red_l: np.ndarray  # 100 ln R relative: lightness that blood barely changes (evenness)
     ery: np.ndarray  # E, log-units relative to the skin median
     skin: np.ndarray  # bool
-    pits: np.ndarray
+    pits: np.ndarray  # G1.3 - G0.8 of L: positive at small dark pits (pores), negative at bumps
     band: np.ndarray  # 1.0-1.6 px band of L: fine relief
+    probe: np.ndarray  # L - G0.7: the crop's finest residual, mostly photo noise
+    noise_band: float  # white photo noise's variance in `band` per unit of its variance in `probe`
+    noise_pits: float  # the same for `pits`
     relief: np.ndarray  # 1.6-6 px band of L: the face's own relief, the fine band's yardstick
     lines: np.ndarray  # 0-1: how clearly a pixel lies on a horizontal valley
     shine: np.ndarray  # 0-1: how clearly a pixel is a specular highlight
@@ -111,7 +124,7 @@ def _mad(values: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(values - np.median(values))))
 
 
-def _spread_below(values: np.ndarray) -> float:
+def spread_below(values: np.ndarray) -> float:
     """A robust std from the half of the values below their median (0 for no values).
 
     For noise it equals the MAD-based std; spots on the other side (red blobs raise E, dark spots
@@ -195,10 +208,68 @@ def _blobs(candidates: np.ndarray, *, kind: str) -> tuple[Blob, ...]:
     )
 
 
-def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray, face: np.ndarray) -> Planes:
+def _gaussian_taps(sigma: float) -> np.ndarray:
+    """OpenCV's float Gaussian kernel for this sigma (a single tap for 0: no blur)."""
+    if sigma <= 0:
+        return np.ones(1)
+    size = round(sigma * 8 + 1) | 1
+    x = np.arange(size) - (size - 1) / 2
+    taps = np.exp(-(x**2) / (2 * sigma**2))
+    return taps / taps.sum()
+
+
+_NOISE_PHASES = 16
+
+
+@lru_cache(maxsize=512)
+def noise_gains(shrink: float) -> tuple[float, float]:
+    """(texture band, pit band) variance of white photo noise per unit of its probe variance.
+
+    shrink: photo px per crop px. The photo is box-averaged by area_step(shrink) and then
+    warped bilinearly, so how much of a pixel's noise reaches each band depends on the shrink
+    (tenfold between a 0.7x and a 1.9x photo). Computed exactly for the separable pipeline in
+    one dimension (box-averaged noise is white; the bilinear phase is averaged over the crop;
+    the roll is ignored), then squared for two.
+    """
+    k = area_step(shrink)
+    step = shrink / k  # source px per crop px
+    sigmas = (0.0, SIGMA_NOISE_PROBE, SIGMA_FINE, SIGMA_RELIEF_FINE, SIGMA_PIT, SIGMA_PORE)
+    pairs = [(a, a) for a in sigmas] + [
+        (0.0, SIGMA_NOISE_PROBE),
+        (SIGMA_RELIEF_FINE, SIGMA_PORE),
+        (SIGMA_FINE, SIGMA_PIT),
+    ]
+    cross = dict.fromkeys(pairs, 0.0)
+    for phase in (np.arange(_NOISE_PHASES) + 0.5) / _NOISE_PHASES:
+        weights = {}
+        for sigma in sigmas:
+            taps = _gaussian_taps(sigma)
+            half = (len(taps) - 1) // 2
+            u = phase + np.arange(-half, half + 1) * step  # the taps' positions in source px
+            j = np.arange(math.floor(u.min()) - 1, math.ceil(u.max()) + 2)
+            w = (taps[:, None] * np.maximum(0.0, 1.0 - np.abs(u[:, None] - j[None, :]))).sum(0)
+            weights[sigma] = dict(zip(j.tolist(), w.tolist(), strict=True))
+        for a, b in pairs:
+            wa, wb = weights[a], weights[b]
+            cross[a, b] += sum(v * wb.get(i, 0.0) for i, v in wa.items()) / _NOISE_PHASES
+
+    def band_variance(a: float, b: float) -> float:
+        return cross[a, a] ** 2 + cross[b, b] ** 2 - 2 * cross[a, b] ** 2
+
+    probe = band_variance(0.0, SIGMA_NOISE_PROBE)
+    return (
+        band_variance(SIGMA_RELIEF_FINE, SIGMA_PORE) / probe,
+        band_variance(SIGMA_FINE, SIGMA_PIT) / probe,
+    )
+
+
+def compute_planes(
+    *, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray, face: np.ndarray, shrink: float
+) -> Planes:
     """Relative colour planes, frequency bands, flags and blobs of a crop.
 
-    reference: the skin's linear BGR median; face: the union of the region polygons.
+    reference: the skin's linear BGR median; face: the union of the region polygons; shrink:
+    photo px per crop px (how the photo's noise reaches the crop's bands).
     """
     raw = srgb_to_linear(bgr)
     linear = raw / reference
@@ -260,8 +331,8 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
     # Round, not elongated: folds, wrinkles and feature edges are lines, spots are blobs.
     red_round = _roundness(-dog_e) * (skin & is_red)
     dark_round = _roundness(dog_l) * (skin & ~is_red)
-    acne_delta = max(ACNE_DELTA_E, SPOT_SPREAD_Z * _spread_below(dog_e[skin]))
-    spot_delta = max(SPOT_DELTA_L, SPOT_SPREAD_Z * _spread_below(-dog_l[skin]))
+    acne_delta = max(ACNE_DELTA_E, SPOT_SPREAD_Z * spread_below(dog_e[skin]))
+    spot_delta = max(SPOT_DELTA_L, SPOT_SPREAD_Z * spread_below(-dog_l[skin]))
     red_soft = np.clip((dog_e - acne_delta) / acne_delta, 0, 1) * red_round
     dark_soft = np.clip((darker - spot_delta) / spot_delta, 0, 1) * dark_round
     blobs = (*_blobs(dark_soft >= 0.5, kind="dark_spot"), *_blobs(red_soft >= 0.5, kind="red_blob"))
@@ -270,13 +341,17 @@ def compute_planes(*, bgr: np.ndarray, valid: np.ndarray, reference: np.ndarray,
     # texture, pores, hydration and wrinkles do not move with it.
     candidates = ((dog_e > ACNE_DELTA_E) & (red_round > 0)) | ((darker > SPOT_DELTA_L) & (dark_round > 0))
     spot_pixels = cv2.dilate(candidates.astype(np.uint8), np.ones((5, 5), np.uint8))
+    noise_band, noise_pits = noise_gains(round(shrink, 3))
     return Planes(
         lum=lum,
         red_l=100.0 * log_r,
         ery=ery,
         skin=skin,
-        pits=np.maximum(_blur(lum, SIGMA_PIT) - g1, 0.0),
+        pits=_blur(lum, SIGMA_PIT) - g1,
         band=g_relief - g2,
+        probe=lum - _blur(lum, SIGMA_NOISE_PROBE),
+        noise_band=noise_band,
+        noise_pits=noise_pits,
         relief=g2 - _blur(lum, SIGMA_RELIEF_COARSE),
         lines=lines.astype(np.float32),
         shine=shine.astype(np.float32),

@@ -74,15 +74,19 @@ def align(mesh: np.ndarray) -> Alignment:
     )
 
 
+def area_step(shrink: float) -> int:
+    """The box size (photo px) the photo is averaged down by before the warp (1: warped directly)."""
+    return max(1, math.floor(shrink)) if shrink > MAX_DIRECT_SHRINK else 1
+
+
 def warp_face(image: np.ndarray, alignment: Alignment) -> tuple[np.ndarray, np.ndarray]:
     """The upright crop of the face and which of its pixels lie inside the photo."""
     matrix = alignment.matrix()
     source = image
-    shrink = 1.0 / alignment.scale
-    if shrink > MAX_DIRECT_SHRINK:
+    k = area_step(1.0 / alignment.scale)
+    if k > 1:
         # Average the photo down first (the warp does the rest). The whole photo is resized, not
         # trimmed to a multiple, so the result stays mirror-symmetric.
-        k = max(1, math.floor(shrink))
         h, w = image.shape[:2]
         size = (max(1, w // k), max(1, h // k))
         source = cv2.resize(image, size, interpolation=cv2.INTER_AREA)

@@ -34,7 +34,9 @@ BANDS: dict[str, float] = {
 # Measured 2026-12-02 for local-mesh-5 by bench/vision_trust.py's "conditions" part on the same
 # 60 portraits: the p95 |Δ| of the benign pairs whose lower reading falls in the level, from the
 # ordinary photos and from each real change's photo for its own metric (docs/BENCHMARKS.md,
-# "Repeatability where a metric finds something"); the harness prints this table.
+# "Repeatability where a metric finds something"); the harness prints this table. Re-measured
+# for local-mesh-6: the same but overall 10.3 → 10.9; pores and texture still need no level band
+# (no bin of 50 pairs is wider than their clear-face band by a point).
 LEVEL_BANDS: dict[str, tuple[tuple[float, float], ...]] = {
     "acne": ((50.0, 9.9), (80.0, 8.3)),
     "redness": ((50.0, 12.6), (80.0, 6.9)),
@@ -42,7 +44,7 @@ LEVEL_BANDS: dict[str, tuple[tuple[float, float], ...]] = {
     "hydration": ((80.0, 5.3),),
     "pigmentation": ((50.0, 8.1), (80.0, 7.1)),
     "dark_circles": ((80.0, 6.9),),
-    "overall": ((80.0, 10.3),),
+    "overall": ((80.0, 10.9),),
 }
 # A metric without a measured band (e.g. from another provider) uses this, conservatively.
 DEFAULT_BAND = 5.0

@@ -155,14 +155,14 @@ def _relief(planes: Planes, r: Region) -> float:
     return max(RELIEF_FLOOR, r.robust_std(planes.relief, r.clean(planes)))
 
 
-def _without_noise(variance: float, noise_gain: float, planes: Planes, mask: np.ndarray) -> float:
+def _without_noise(variance: float, noise_gain: float, planes: Planes, r: Region, mask: np.ndarray) -> float:
     """A band's variance minus what the photo's noise puts into it (local-mesh-6).
 
     The noise is read on the same pixels from the crop's finest residual (planes.probe) and
     carried to the band by noise_gain (planes.noise_gains). At most NOISE_MAX_SHARE of the
     variance is taken away.
     """
-    probe = float(1.4826 * np.median(np.abs(planes.probe[mask] - np.median(planes.probe[mask])))) ** 2
+    probe = r.robust_std(planes.probe, mask) ** 2
     return max(variance - noise_gain * probe, (1.0 - NOISE_MAX_SHARE) * variance)
 
 
@@ -176,7 +176,7 @@ def raw_pores(planes: Planes, r: Region) -> float:
     clean = _clean_or_skin(planes, r)
     depth = spread_below(-planes.pits[clean]) ** 2
     return 100.0 * math.log(
-        math.sqrt(max(_without_noise(depth, planes.noise_pits, planes, clean), 1e-8)) / _relief(planes, r)
+        math.sqrt(max(_without_noise(depth, planes.noise_pits, planes, r, clean), 1e-8)) / _relief(planes, r)
     )
 
 
@@ -196,7 +196,7 @@ def raw_texture(planes: Planes, r: Region) -> float:
     clean = _clean_or_skin(planes, r)
     fine = r.robust_std(planes.band, clean) ** 2
     return 100.0 * math.log(
-        math.sqrt(max(_without_noise(fine, planes.noise_band, planes, clean), 1e-8)) / _relief(planes, r)
+        math.sqrt(max(_without_noise(fine, planes.noise_band, planes, r, clean), 1e-8)) / _relief(planes, r)
     )
 
 

@@ -27,8 +27,8 @@ SIGMA_PORE = 1.6
 # ratio cancels them; a smoothing filter removes the fine band and keeps the coarse one.
 SIGMA_RELIEF_FINE = 1.0
 SIGMA_RELIEF_COARSE = 6.0
-# Pores: pits 1-2 mm across, max(0, G1.3 - G0.8) of L (narrower than texture's band: a pore is
-# smaller than the relief around it).
+# Pores: pits 1-2 mm across, G1.3 - G0.8 of L read on its dark side (narrower than texture's band:
+# a pore is smaller than the relief around it).
 SIGMA_PIT = 1.3
 # The photo's noise in the fine bands (local-mesh-6). A darker face in the same light and camera
 # holds less light, so its sensor, 8-bit and JPEG noise is larger in log units and read as

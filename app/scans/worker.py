@@ -29,6 +29,7 @@ from app.providers.queue.base import JobQueue
 from app.providers.storage.base import ImageStorage
 from app.providers.vision.base import AnalysisFailedError, PhotoDecoder, ScanAnalysis, VisionProvider
 from app.providers.vision.noise import within_noise
+from app.providers.vision.versions import comparable
 from app.scans.models import (
     AnalysisSummary,
     AngleSummary,
@@ -67,11 +68,17 @@ def score_changes(current: dict[str, float], reference: dict[str, float]) -> dic
     }
 
 
-def delta_against(reference: ScanRecord | None, scores: dict[str, float]) -> ScoreDelta | None:
-    """Changes against one earlier scan, or None when there is nothing to compare with."""
+def delta_against(
+    reference: ScanRecord | None, scores: dict[str, float], model_version: str | None = None
+) -> ScoreDelta | None:
+    """Changes against one earlier scan, or None when there is nothing to compare with. A
+    metric the analyser recalibrated between the two scans' versions is left out: its change
+    would be the analyser's, not the skin's."""
     if reference is None or not reference.scores:
         return None
-    changes = score_changes(scores, reference.scores)
+    reference_version = reference.analysis.model_version if reference.analysis else None
+    same_scale = comparable(scores, reference_version, model_version)
+    changes = {m: d for m, d in score_changes(scores, reference.scores).items() if m in same_scale}
     return ScoreDelta(
         scan_id=reference.scan_id,
         scan_date=reference.scan_date,
@@ -429,8 +436,8 @@ class AnalysisProcessor:
             context = reads.result()
             previous, baseline = context.previous, context.baseline
             deltas = ScanDeltas(
-                previous=delta_against(previous, analysis.scores),
-                baseline=delta_against(baseline, analysis.scores)
+                previous=delta_against(previous, analysis.scores, analysis.model_version),
+                baseline=delta_against(baseline, analysis.scores, analysis.model_version)
                 if baseline and baseline.scan_id != scan.scan_id
                 else None,
             )

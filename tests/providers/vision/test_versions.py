@@ -1,0 +1,51 @@
+"""Scans analysed by different analyser versions are compared only on the metrics both score alike."""
+
+from app.core.vocabulary import METRICS_WITH_OVERALL
+from app.providers.vision.local import LocalVisionProvider
+from app.providers.vision.versions import LOCAL_VERSIONS, comparable, rescaled_between
+from app.scans.models import AnalysisSummary
+from app.scans.worker import delta_against
+from tests.factories import scan_record
+
+
+def analysed_by(version: str) -> AnalysisSummary:
+    return AnalysisSummary(provider="local", model_version=version)
+
+
+def test_the_local_analysers_version_is_the_newest_the_table_knows() -> None:
+    # A version bump must say here which metrics it recalibrated.
+    assert LocalVisionProvider.model_version == LOCAL_VERSIONS[-1][0]
+
+
+def test_a_version_step_changes_only_the_metrics_it_recalibrated() -> None:
+    assert rescaled_between("local-mesh-5", "local-mesh-6") == {"pores", "texture", "overall"}
+    assert rescaled_between("local-mesh-6", "local-mesh-5") == {"pores", "texture", "overall"}
+    assert rescaled_between("local-mesh-4", "local-mesh-6") == {
+        "acne",
+        "pigmentation",
+        "pores",
+        "texture",
+        "overall",
+    }
+    assert rescaled_between("local-mesh-3", "local-mesh-6") is None  # mesh-4 changed every metric
+    assert rescaled_between("local-mesh-6", "local-mesh-6") == frozenset()
+    # Another provider, or a scan stored before versions were kept: compared as always.
+    assert rescaled_between("gemini-2.5-flash", "local-mesh-6") == frozenset()
+    assert rescaled_between(None, "local-mesh-6") == frozenset()
+    assert comparable(["acne", "pores"], "local-mesh-3", "local-mesh-6") == set()
+
+
+def test_a_delta_across_a_recalibration_leaves_the_recalibrated_metrics_out() -> None:
+    every = dict.fromkeys(METRICS_WITH_OVERALL, 60.0)
+    reference = scan_record(
+        user_id="u", status="completed", scores=every, analysis=analysed_by("local-mesh-5")
+    )
+    scores = dict.fromkeys(every, 50.0)
+    delta = delta_against(reference, scores, "local-mesh-6")
+    assert delta is not None
+    assert set(delta.changes) == set(every) - {"pores", "texture", "overall"}
+    assert set(delta.within_noise) == set(delta.changes)
+    assert all(change == -10.0 for change in delta.changes.values())
+    same = delta_against(reference, scores, "local-mesh-5")
+    assert same is not None
+    assert set(same.changes) == set(every)

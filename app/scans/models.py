@@ -13,11 +13,13 @@ ScanStatus = Literal["awaiting_upload", "queued", "processing", "completed", "fa
 
 @dataclass(frozen=True)
 class ScoredScan:
-    """A completed scan's id, date and scores (all a statistic or an insight needs of it)."""
+    """A completed scan's id, date, scores and the analyser version that scored it (all a
+    statistic or an insight needs of it)."""
 
     scan_id: str
     scan_date: str
     scores: dict[str, float]
+    model_version: str | None = None
 
 
 class ScanGoneError(Exception):
@@ -125,6 +127,11 @@ class ScanRecord(BaseModel):
     # Cycle day and phase on the scan's date, set at completion for users who log periods.
     cycle_day: int | None = None
     cycle_phase: str | None = None
+
+    @property
+    def model_version(self) -> str | None:
+        """The analyser version that scored this scan (None before any analysis)."""
+        return self.analysis.model_version if self.analysis else None
 
     def regions(self) -> dict[str, dict[str, dict[str, float]]] | None:
         """angle → region → metric → score, from the stored analysis summary."""

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from app.core.security import parse_iso
 from app.core.vocabulary import METRICS_WITH_OVERALL
 from app.providers.vision.noise import within_noise
+from app.providers.vision.versions import comparable
 
 
 class Scored(Protocol):
@@ -19,6 +20,8 @@ class Scored(Protocol):
     def scan_date(self) -> str: ...
     @property
     def scores(self) -> Mapping[str, float] | None: ...
+    @property
+    def model_version(self) -> str | None: ...
 
 
 SECONDS_PER_WEEK = 7 * 24 * 3600
@@ -56,11 +59,24 @@ def slope_per_week(points: list[ProgressPoint]) -> float | None:
     return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
 
 
+def on_current_scale(scans: Sequence[Scored], metric: str) -> list[Scored]:
+    """The scans with `metric` scored on the newest one's scale: the series since the analyser
+    last recalibrated it (an older score is a number on another scale, not a point of the trend)."""
+    scored = [s for s in scans if s.scores and metric in s.scores]
+    if not scored:
+        return []
+    newest = scored[-1].model_version
+    start = len(scored)
+    while start > 0 and comparable([metric], scored[start - 1].model_version, newest):
+        start -= 1
+    return scored[start:]
+
+
 def metric_progress(scans: Sequence[Scored], metric: str) -> MetricProgress:
     points = [
         ProgressPoint(scan_id=s.scan_id, scan_date=s.scan_date, value=s.scores[metric])
-        for s in scans
-        if s.scores and metric in s.scores
+        for s in on_current_scale(scans, metric)
+        if s.scores
     ]
     slope = slope_per_week(points)
     if slope is None:

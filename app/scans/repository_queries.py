@@ -62,7 +62,7 @@ class ScanQueries(ScansTable):
             user_id=user_id,
             date_from=date_from,
             date_to=date_to,
-            projection="scan_id, scan_date, scores",
+            projection="scan_id, scan_date, scores, analysis.model_version",
             consistent=consistent,
         )
         return [
@@ -70,6 +70,7 @@ class ScanQueries(ScansTable):
                 scan_id=str(item["scan_id"]),
                 scan_date=str(item["scan_date"]),
                 scores={str(k): float(v) for k, v in item["scores"].items()},
+                model_version=item.get("analysis", {}).get("model_version"),
             )
             for item in items
             if item.get("scores")

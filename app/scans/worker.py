@@ -76,8 +76,7 @@ def delta_against(
     would be the analyser's, not the skin's."""
     if reference is None or not reference.scores:
         return None
-    reference_version = reference.analysis.model_version if reference.analysis else None
-    same_scale = comparable(scores, reference_version, model_version)
+    same_scale = comparable(scores, reference.model_version, model_version)
     changes = {m: d for m, d in score_changes(scores, reference.scores).items() if m in same_scale}
     return ScoreDelta(
         scan_id=reference.scan_id,

@@ -1,11 +1,18 @@
 """Scans analysed by different analyser versions are compared only on the metrics both score alike."""
 
+from typing import Any
+
+from fastapi.testclient import TestClient
+
 from app.core.vocabulary import METRICS_WITH_OVERALL
 from app.providers.vision.local import LocalVisionProvider
 from app.providers.vision.versions import LOCAL_VERSIONS, comparable, rescaled_between
-from app.scans.models import AnalysisSummary
+from app.scans.models import AnalysisSummary, ScoredScan
+from app.scans.progress import progress
 from app.scans.worker import delta_against
 from tests.factories import scan_record
+from tests.helpers import upload_scan, wait_for
+from tests.images import face_jpeg
 
 
 def analysed_by(version: str) -> AnalysisSummary:
@@ -49,3 +56,29 @@ def test_a_delta_across_a_recalibration_leaves_the_recalibrated_metrics_out() ->
     same = delta_against(reference, scores, "local-mesh-5")
     assert same is not None
     assert set(same.changes) == set(every)
+
+
+def test_progress_follows_a_metric_only_since_the_analyser_last_recalibrated_it() -> None:
+    versions = ["local-mesh-5", "local-mesh-5", "local-mesh-6", "local-mesh-6"]
+    history = [
+        ScoredScan(
+            scan_id=f"s{i}",
+            scan_date=f"2026-11-0{i + 1}T09:00:00Z",
+            scores={"pores": 70.0 - 10 * i, "acne": 60.0 + 5 * i},
+            model_version=version,
+        )
+        for i, version in enumerate(versions)
+    ]
+    pores, acne = progress(history, "pores")[0], progress(history, "acne")[0]
+    assert [p.scan_id for p in pores.points] == ["s2", "s3"]  # mesh-6 rescaled pores
+    assert pores.change_since_first == -10.0
+    assert [p.scan_id for p in acne.points] == ["s0", "s1", "s2", "s3"]  # acne kept its scale
+    assert acne.change_since_first == 15.0
+
+
+def test_the_scores_projection_carries_the_analyser_version(client: TestClient, user: dict) -> None:
+    scan = wait_for(client, user["headers"], upload_scan(client, user["headers"], face_jpeg())["scan_id"])
+    assert scan["status"] == "completed"
+    container: Any = client.app.state.container  # type: ignore[attr-defined]
+    (scored,) = container.scans_repo.completed_scores(user_id=user["user"]["user_id"], consistent=True)
+    assert scored.model_version == LocalVisionProvider.model_version

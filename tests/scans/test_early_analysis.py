@@ -140,6 +140,17 @@ def _broken_huffman_table(data: bytes) -> bytes:
     return bytes(damaged)
 
 
+def assert_refused_as_corrupt(client: TestClient, user: dict[str, Any]) -> None:
+    """A one-call upload of a photo with a damaged Huffman table: 422 corrupt_image."""
+    response = client.post(
+        "/api/v1/scans/upload",
+        headers=user["headers"],
+        files={"front": ("face.jpg", _broken_huffman_table(face_jpeg()), "image/jpeg")},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "corrupt_image"
+
+
 def test_the_workers_decode_is_the_photos_check_and_the_request_decodes_nothing(
     client: TestClient, container: Any, user: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -196,13 +207,7 @@ def test_with_a_provider_that_does_not_decode_the_request_checks_the_photo_itsel
     monkeypatch.setattr(
         intake, "_decode", lambda image, **kw: request_decodes.append(True) or original_check(image, **kw)
     )
-    response = client.post(
-        "/api/v1/scans/upload",
-        headers=user["headers"],
-        files={"front": ("face.jpg", _broken_huffman_table(face_jpeg()), "image/jpeg")},
-    )
-    assert response.status_code == 422
-    assert response.json()["error"]["code"] == "corrupt_image"
+    assert_refused_as_corrupt(client, user)
     assert request_decodes == [True]
     scan = upload_scan(client, user["headers"], face_jpeg())
     assert wait_for(client, user["headers"], scan["scan_id"])["status"] == "completed"
@@ -223,13 +228,7 @@ def test_a_photo_that_fails_its_decode_after_the_hand_over_is_refused_and_leaves
 
     monkeypatch.setattr(vision, "decode_photos", decode_photos)
     analysed = spy_analyze(monkeypatch, container, lambda: None)
-    response = client.post(
-        "/api/v1/scans/upload",
-        headers=user["headers"],
-        files={"front": ("face.jpg", _broken_huffman_table(face_jpeg()), "image/jpeg")},
-    )
-    assert response.status_code == 422
-    assert response.json()["error"]["code"] == "corrupt_image"
+    assert_refused_as_corrupt(client, user)
     idle(container)
     assert started, "the photo was not handed to the idle worker"
     assert started[0].startswith("analysis")

@@ -10,6 +10,7 @@ from datetime import date
 
 from app.cycles.position import Observation
 from app.providers.vision.noise import band
+from app.scans.progress import on_current_scale
 from app.scans.repository import ScansRepository
 
 # BANDS are the 95th percentile of |Δ| between two photos of unchanged skin. With
@@ -32,11 +33,14 @@ class ScanObservations:
         self._scans = scans
 
     def observations(self, *, user_id: str) -> list[Observation]:
-        """One observation per scan and metric (overall included)."""
+        """One observation per scan and metric (overall included), each metric only since the
+        analyser last recalibrated it: an older score is on another scale."""
+        scans = self._scans.completed_scores(user_id=user_id)
+        metrics = {metric for scan in scans for metric in scan.scores}
         return [
-            Observation(on=date.fromisoformat(scan.scan_date[:10]), metric=metric, value=value)
-            for scan in self._scans.completed_scores(user_id=user_id)
-            for metric, value in scan.scores.items()
+            Observation(on=date.fromisoformat(scan.scan_date[:10]), metric=metric, value=scan.scores[metric])
+            for metric in sorted(metrics)
+            for scan in on_current_scale(scans, metric)
         ]
 
     def noise(self, *, metric: str, readings: Sequence[float] = ()) -> float:

@@ -1,7 +1,7 @@
 """Progress over time: per-metric series, change since the first scan, weekly trend (pure)."""
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -59,7 +59,10 @@ def slope_per_week(points: list[ProgressPoint]) -> float | None:
     return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
 
 
-def on_current_scale(scans: Sequence[Scored], metric: str) -> list[Scored]:
+S = TypeVar("S", bound=Scored)
+
+
+def on_current_scale(scans: Sequence[S], metric: str) -> list[S]:
     """The scans with `metric` scored on the newest one's scale: the series since the analyser
     last recalibrated it (an older score is a number on another scale, not a point of the trend)."""
     scored = [s for s in scans if s.scores and metric in s.scores]

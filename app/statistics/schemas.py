@@ -9,7 +9,9 @@ from app.skin_logs.schemas import SelfRatedStatistics
 
 class MetricChange(BaseModel):
     metric: str
-    change: float = Field(description="Latest minus first score (positive = healthier).")
+    change: float = Field(
+        description="Latest minus first score on the analyser's current scale (positive = healthier)."
+    )
 
 
 class MetricScore(BaseModel):
@@ -24,8 +26,14 @@ class ScanStatistics(BaseModel):
     first_overall: float | None
     latest_overall: float | None
     overall_change: float | None
+    overall_within_noise: bool | None = Field(
+        None,
+        description="True when overall_change is no larger than photo-to-photo noise (no real change "
+        "yet); null when there is no change to judge.",
+    )
     best_improving_metric: MetricChange | None = Field(
-        description="The metric that gained most since the first scan."
+        description="The metric that gained most since the first scan, of those whose gain is larger "
+        "than photo-to-photo noise; null when none is (no real improvement yet)."
     )
     worst_metric: MetricScore | None = Field(description="The lowest-scoring metric of the latest scan.")
 

@@ -11,9 +11,10 @@ from pydantic import BaseModel
 
 from app.auth.models import UserRecord
 from app.core.security import parse_iso
-from app.core.vocabulary import METRICS_WITH_OVERALL
+from app.core.vocabulary import METRICS
 from app.notifications.schedule import rescan_due_on
 from app.plans.timeline import adherence, plan_timeline
+from app.scans.progress import progress as metric_series
 from app.statistics.repository import StatisticsInputs
 from app.statistics.schemas import MetricChange, MetricScore, PlanStatistics, RescanStatistics, ScanStatistics
 
@@ -44,13 +45,17 @@ class ScansSection:
             )
         first, latest = scans[0], scans[-1]
         first_overall, latest_overall = first.scores.get("overall"), latest.scores.get("overall")
-        metrics = [m for m in METRICS_WITH_OVERALL if m != "overall"]
-        changes = {
-            m: latest.scores[m] - first.scores[m] for m in metrics if m in latest.scores and m in first.scores
+        # Each metric's change and its noise verdict, as /progress has them (on the current scale).
+        progress = {m.metric: m for m in metric_series(scans, None) if m.change_since_first is not None}
+        gains = {
+            name: m.change_since_first
+            for name, m in progress.items()
+            if name != "overall" and m.change_since_first and m.change_since_first > 0 and not m.within_noise
         }
-        best = max(changes.items(), key=lambda kv: kv[1]) if len(scans) > 1 and changes else None
+        best = max(gains.items(), key=lambda kv: kv[1]) if gains else None
+        overall = progress.get("overall")
         worst = min(
-            ((m, latest.scores[m]) for m in metrics if m in latest.scores), key=lambda kv: kv[1], default=None
+            ((m, latest.scores[m]) for m in METRICS if m in latest.scores), key=lambda kv: kv[1], default=None
         )
         return ScanStatistics(
             scans_done=len(scans),
@@ -58,9 +63,8 @@ class ScansSection:
             latest_scan_at=latest.scan_date,
             first_overall=first_overall,
             latest_overall=latest_overall,
-            overall_change=round(latest_overall - first_overall, 1)
-            if first_overall is not None and latest_overall is not None
-            else None,
+            overall_change=overall.change_since_first if overall else None,
+            overall_within_noise=overall.within_noise if overall else None,
             best_improving_metric=MetricChange(metric=best[0], change=round(best[1], 1)) if best else None,
             worst_metric=MetricScore(metric=worst[0], score=worst[1]) if worst else None,
         )

@@ -1836,7 +1836,7 @@ export interface components {
             metric: string;
             /**
              * Change
-             * @description Latest minus first score (positive = healthier).
+             * @description Latest minus first score on the analyser's current scale (positive = healthier).
              */
             change: number;
         };
@@ -2745,7 +2745,12 @@ export interface components {
             latest_overall: number | null;
             /** Overall Change */
             overall_change: number | null;
-            /** @description The metric that gained most since the first scan. */
+            /**
+             * Overall Within Noise
+             * @description True when overall_change is no larger than photo-to-photo noise (no real change yet); null when there is no change to judge.
+             */
+            overall_within_noise?: boolean | null;
+            /** @description The metric that gained most since the first scan, of those whose gain is larger than photo-to-photo noise; null when none is (no real improvement yet). */
             best_improving_metric: components["schemas"]["MetricChange"] | null;
             /** @description The lowest-scoring metric of the latest scan. */
             worst_metric: components["schemas"]["MetricScore"] | null;

@@ -84,6 +84,8 @@ def test_the_numbers_come_from_the_users_scans_plan_and_preferences(
     scans = body["scans"]
     assert scans["scans_done"] == 3  # the failed scan does not count
     assert (scans["first_overall"], scans["latest_overall"], scans["overall_change"]) == (55.0, 61.5, 6.5)
+    # Overall 55 → 61.5: below 80 two photos of one face differ by up to 10.9 (noise.LEVEL_BANDS).
+    assert scans["overall_within_noise"] is True
     assert scans["best_improving_metric"] == {"metric": "acne", "change": 22.0}
     assert scans["worst_metric"] == {"metric": "pores", "score": 45.0}
 
@@ -156,3 +158,24 @@ def test_a_user_without_skin_logs_has_an_empty_self_rated_section(client: TestCl
     assert rated["logs"] == 0
     assert rated["averages"] == {}
     assert rated["latest_log_date"] is None
+
+
+def test_changes_within_photo_noise_are_not_called_an_improvement(
+    client: TestClient, container: Any, user: dict
+) -> None:
+    now = datetime.now(UTC)
+    for days_ago, values in (
+        (14, {"acne": 90.0, "hydration": 80.0, "texture": 76.0, "overall": 86.0}),
+        (1, {"acne": 91.5, "hydration": 82.0, "texture": 79.0, "overall": 86.8}),
+    ):
+        scan = scan_record(
+            user_id=user["user"]["user_id"],
+            status="completed",
+            created=now - timedelta(days=days_ago),
+            scores=values,
+        )
+        container.scans_repo.create(scan=scan)
+    scans = client.get(STATS, headers=user["headers"]).json()["scans"]
+    assert scans["overall_change"] == 0.8
+    assert scans["overall_within_noise"] is True
+    assert scans["best_improving_metric"] is None  # no real improvement yet

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from app.core.vocabulary import METRICS_WITH_OVERALL
+from app.insights.sources import ScanObservations
 from app.providers.vision.local import LocalVisionProvider
 from app.providers.vision.versions import LOCAL_VERSIONS, comparable, rescaled_between
 from app.scans.models import AnalysisSummary, ScoredScan
@@ -58,9 +59,10 @@ def test_a_delta_across_a_recalibration_leaves_the_recalibrated_metrics_out() ->
     assert set(same.changes) == set(every)
 
 
-def test_progress_follows_a_metric_only_since_the_analyser_last_recalibrated_it() -> None:
+def history_across_an_upgrade() -> list[ScoredScan]:
+    """Two local-mesh-5 scans, then two local-mesh-6 ones (which recalibrated pores)."""
     versions = ["local-mesh-5", "local-mesh-5", "local-mesh-6", "local-mesh-6"]
-    history = [
+    return [
         ScoredScan(
             scan_id=f"s{i}",
             scan_date=f"2026-11-0{i + 1}T09:00:00Z",
@@ -69,6 +71,10 @@ def test_progress_follows_a_metric_only_since_the_analyser_last_recalibrated_it(
         )
         for i, version in enumerate(versions)
     ]
+
+
+def test_progress_follows_a_metric_only_since_the_analyser_last_recalibrated_it() -> None:
+    history = history_across_an_upgrade()
     pores, acne = progress(history, "pores")[0], progress(history, "acne")[0]
     assert [p.scan_id for p in pores.points] == ["s2", "s3"]  # mesh-6 rescaled pores
     assert pores.change_since_first == -10.0
@@ -82,3 +88,13 @@ def test_the_scores_projection_carries_the_analyser_version(client: TestClient, 
     container: Any = client.app.state.container  # type: ignore[attr-defined]
     (scored,) = container.scans_repo.completed_scores(user_id=user["user"]["user_id"], consistent=True)
     assert scored.model_version == LocalVisionProvider.model_version
+
+
+def test_the_cycle_insight_reads_each_metric_only_on_its_current_scale() -> None:
+    class Scans:
+        def completed_scores(self, *, user_id: str) -> list[ScoredScan]:
+            return history_across_an_upgrade()
+
+    observations = ScanObservations(scans=Scans()).observations(user_id="u")  # type: ignore[arg-type]
+    assert sorted(o.value for o in observations if o.metric == "pores") == [40.0, 50.0]
+    assert sorted(o.value for o in observations if o.metric == "acne") == [60.0, 65.0, 70.0, 75.0]

@@ -105,7 +105,8 @@ If a photo has any problem, set its scores to null: never score a photo that fai
 
 Otherwise score every metric from 0 to 100, where HIGHER MEANS HEALTHIER skin, on the
 same anchors as DermaLens's own analyser (docs/VISION.md): 100 = none of it visible,
-90 = less than most people, about 80 = a typical face without a skin condition, 60 = clearly
+90 = less than most people, about 80 = a typical face without a skin condition (about 70 for
+pores and 75 for texture, where typical skin shows some), 60 = clearly
 visible but mild, 30 = marked (more than almost any ordinary face). Judge colour relative to the person's own skin, never the light's colour or the skin
 tone itself: a darker or warmer-lit face is not redder or more pigmented.
 {metric_lines}

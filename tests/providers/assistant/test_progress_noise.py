@@ -32,3 +32,16 @@ def test_without_noise_flags_the_answer_is_unchanged() -> None:
     answer = _answer("am i improving", None)
     assert "(better)" in answer
     assert "no real change yet" not in answer.lower()
+
+
+def test_a_metric_the_analyser_recalibrated_since_that_scan_is_not_compared() -> None:
+    context = user_context()
+    assert context.latest_scan is not None
+    baseline = context.latest_scan["deltas"]["baseline"]
+    # The delta leaves out a metric recalibrated between the two scans' analyser versions.
+    baseline["changes"].pop("pores", None)
+    baseline.get("within_noise", {}).pop("pores", None)
+    answer = asyncio.run(LocalChatProvider().reply(message="have my pores improved", context=context)).content
+    assert "no comparison with that scan" in answer.lower()
+    assert "(better)" not in answer
+    assert "(worse)" not in answer

@@ -11,6 +11,7 @@ WITHIN_NOISE = "within photo noise"
 NO_REAL_CHANGE_YET = (
     "No real change yet: each of these is no larger than two photos of the same face differ by."
 )
+NOT_COMPARABLE = "no comparison with that scan: the analyser measures it differently since then"
 JUDGE_THE_TREND = "Skin changes slowly: judge the trend over several scans, not one."
 HOW_TO_RESCAN = "Scan about once a week, at the same time of day, in the same soft light, without makeup, facing the camera. Changes from a routine show after 4-6 weeks, so weekly scans give a trend rather than noise."
 

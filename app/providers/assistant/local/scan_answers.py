@@ -76,6 +76,8 @@ def progress(request: Request, context: ChatContext) -> str:
         else:
             word = "better" if change > 0 else "worse" if change < 0 else "unchanged"
         lines.append(f"- {label_of(metric)}: {change:+.0f} points ({word})")
+    # Asked about a metric the delta leaves out (recalibrated between the two scans' versions).
+    lines += [f"- {label_of(m)}: {phrases.NOT_COMPARABLE}" for m in request.metrics if m not in changes]
     if shown and all(noise.get(metric) for metric in shown):
         lines.append(phrases.NO_REAL_CHANGE_YET)
     lines.append(phrases.JUDGE_THE_TREND)

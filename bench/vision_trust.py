@@ -598,6 +598,8 @@ def run(
         if first_image is not None and "timing" not in skip
         else (float("nan"), float("nan"))
     )
+    benign_p95 = {m: float(np.percentile(benign[m], 95)) if benign[m] else float("nan") for m in METRICS}
+    by_level = level_bands(levels)
     return {
         "photos": len(files),
         "accepted": accepted,
@@ -607,9 +609,7 @@ def run(
             m: statistics.median(by_metric[m]) if by_metric[m] else float("nan") for m in METRICS
         },
         "benign_p90": {m: p90(benign[m]) for m in METRICS},
-        "benign_p95": {
-            m: float(np.percentile(benign[m], 95)) if benign[m] else float("nan") for m in METRICS
-        },
+        "benign_p95": benign_p95,
         "mirror_p90": {m: p90(mirror[m]) for m in METRICS},
         "variant_p90": {v: {m: p90(d[m]) for m in METRICS} for v, d in per_variant.items()},
         "ita_rho": {m: spearman(ita_for_metric[m], by_metric[m]) for m in METRICS},
@@ -620,11 +620,9 @@ def run(
         },
         "real": {k: {m: list(v) for m, v in d.items()} for k, d in real.items()},
         "condition_p90": {c: {v: p90(d) for v, d in by.items()} for c, by in on_condition.items()},
-        "level_bands": level_bands(levels),
+        "level_bands": by_level,
         "level_pairs": {m: [list(pair) for pair in pairs] for m, pairs in levels.items()},
-        "level_bands_proposed": proposed_level_bands(
-            level_bands(levels), {m: float(np.percentile(benign[m], 95)) for m in METRICS if benign[m]}
-        ),
+        "level_bands_proposed": proposed_level_bands(by_level, benign_p95),
         "tone": {k: {m: list(v) for m, v in d.items()} for k, d in tone.items()},
         "tone_ita": dict(tone_ita),
         "tone_flips": tone_flips,

@@ -115,7 +115,7 @@ class LocalVisionProvider:
     """Offline skin analysis: MediaPipe face mesh and pixel measurements relative to the face."""
 
     name = "local"
-    model_version = "local-mesh-6"
+    model_version = "local-mesh-7"
 
     def __init__(
         self,
@@ -340,14 +340,7 @@ class LocalVisionProvider:
         for n in REFERENCE_REGIONS:
             if n in masks:
                 reference_mask |= masks[n]
-        linear = srgb_to_linear(crop)
-        # A first median, then the median of the pixels near it: hair or a beard strand in a
-        # region does not pull the white point.
-        ref = skin_reference(linear, reference_mask)
-        ratio = np.log(np.maximum(linear, 1e-5) / ref).mean(axis=2)
-        near = reference_mask & (np.abs(ratio) < 0.5)
-        if near.sum() > 50:
-            ref = skin_reference(linear, near)
+        ref = skin_reference(srgb_to_linear(crop), reference_mask)
         return Prepared(
             crop=crop,
             valid=valid,

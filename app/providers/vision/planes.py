@@ -40,6 +40,13 @@ SIGMA_NOISE_PROBE = 0.7
 # face stays a (small) relief, never zero.
 NOISE_MAX_SHARE = 0.95
 RELIEF_FLOOR = 0.5  # log-units: a face flatter than this (in the 1.6-6 px band) is not divided further
+# The white point (skin_reference): pixels within this much of its mean log value count (natural
+# log, about 40 %); if this share of them is brighter still, the skin is there and the search
+# moves up (at most REFERENCE_STEPS times); fewer pixels than REFERENCE_MIN_PIXELS decide nothing.
+REFERENCE_WINDOW = 0.5
+REFERENCE_BRIGHTER_SHARE = 0.25
+REFERENCE_STEPS = 3
+REFERENCE_MIN_PIXELS = 50
 # Skin: within these log-units of the face's median (hair, brows, nostrils, shadows and
 # highlights are not skin); redder is allowed further (acne and redness are what we measure).
 SKIN_MAX_DARKER = 60.0
@@ -184,11 +191,34 @@ _LINEAR_TABLE = _make_table()
 
 
 def skin_reference(linear: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Per-channel median of the linear BGR over mask pixels: the face's own white point."""
+    """Per-channel median of the linear BGR of the face's skin: the face's own white point.
+
+    The median of the region pixels, then the median of those near it (within REFERENCE_WINDOW
+    of its mean log value), so a strand of hair does not pull it. Hair and beards are darker
+    than the skin they cover, and a beard can cover most of the chin and the lower cheeks: the
+    median is then the beard's, and the skin, far brighter than that, is not skin any more. So
+    when at least REFERENCE_BRIGHTER_SHARE of the pixels are brighter than the window, the
+    search starts again from their median (`local-mesh-7`). A face without a beard has almost
+    none there, and keeps the white point it had.
+    """
     pixels = linear[mask]
     if not len(pixels):
         return np.ones(3, np.float32)
-    return np.median(pixels, axis=0).astype(np.float32)
+    floored = np.maximum(pixels, 1e-5)
+    start = pixels
+    reference = np.median(pixels, axis=0).astype(np.float32)
+    for _ in range(REFERENCE_STEPS):
+        reference = np.median(start, axis=0).astype(np.float32)
+        tone = np.log(floored / reference).mean(axis=1)
+        near = np.abs(tone) < REFERENCE_WINDOW
+        if near.sum() > REFERENCE_MIN_PIXELS:
+            reference = np.median(pixels[near], axis=0).astype(np.float32)
+            tone = np.log(floored / reference).mean(axis=1)
+        brighter = tone >= REFERENCE_WINDOW
+        if brighter.mean() < REFERENCE_BRIGHTER_SHARE or brighter.sum() <= REFERENCE_MIN_PIXELS:
+            break
+        start = pixels[brighter]
+    return reference
 
 
 def _blobs(candidates: np.ndarray, *, kind: str) -> tuple[Blob, ...]:

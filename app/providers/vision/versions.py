@@ -15,6 +15,8 @@ LOCAL_VERSIONS: tuple[tuple[str, frozenset[str] | None], ...] = (
     ("local-mesh-4", None),  # lightness from a fixed mix of log channels: every metric reads it
     ("local-mesh-5", frozenset({"acne", "pigmentation", "overall"})),
     ("local-mesh-6", frozenset({"pores", "texture", "overall"})),
+    # The skin's white point found from the brighter side: on a bearded face every metric moves.
+    ("local-mesh-7", None),
 )
 _ORDER = {version: index for index, (version, _) in enumerate(LOCAL_VERSIONS)}
 

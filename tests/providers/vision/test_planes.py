@@ -154,3 +154,36 @@ def test_the_noise_model_matches_white_noise_sent_through_the_crop(shrink: float
     texture_gain, pit_gain = noise_gains(shrink)
     assert (blur(SIGMA_RELIEF_FINE) - blur(SIGMA_PORE)).var() / probe == pytest.approx(texture_gain, rel=0.12)
     assert (blur(SIGMA_FINE) - blur(SIGMA_PIT)).var() / probe == pytest.approx(pit_gain, rel=0.12)
+
+
+# ---- the white point on a bearded face (local-mesh-7) -------------------------------------------
+
+# Stubble: dark, grey-brown hair over the skin, as the bearded portraits of the benchmark set show.
+STUBBLE_BGR = (40.0, 45.0, 55.0)
+
+
+def bearded_patch(*, beard_share: float) -> np.ndarray:
+    """Dark skin whose lower `beard_share` of rows is stubble (dark hair with coarse relief)."""
+    rng = np.random.default_rng(7)
+    image = np.ones((CROP_H, CROP_W, 3), np.float32) * np.array(DARK_SKIN_BGR, np.float32)
+    start = round(CROP_H * (1.0 - beard_share))
+    hair = np.array(STUBBLE_BGR, np.float32) * (1 + 0.3 * rng.standard_normal((CROP_H - start, CROP_W, 1)))
+    image[start:] = hair.astype(np.float32)
+    image += rng.normal(0.0, 2.0, image.shape).astype(np.float32)
+    return np.clip(np.round(image), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("beard_share", [0.0, 0.3, 0.6])
+def test_a_beard_over_most_of_the_face_is_not_taken_for_its_skin_tone(beard_share: float) -> None:
+    # Before local-mesh-7 the white point was the regions' median: with a beard over 60 % of
+    # them it was the beard's colour, and the skin read as too bright to be skin.
+    bgr = bearded_patch(beard_share=beard_share)
+    skin_rows = round(CROP_H * (1.0 - beard_share))
+    reference = skin_reference(srgb_to_linear(bgr), ALL_SKIN)
+    skin_median = np.median(srgb_to_linear(bgr[:skin_rows]).reshape(-1, 3), axis=0)
+    assert np.allclose(reference, skin_median, rtol=0.03)
+    planes = compute_planes(bgr=bgr, valid=ALL_SKIN, reference=reference, face=ALL_SKIN, shrink=1.0)
+    away_from_edges = planes.skin[10 : skin_rows - 10, 10:-10]
+    assert away_from_edges.mean() > 0.98
+    if beard_share:
+        assert planes.skin[skin_rows + 10 :].mean() < 0.1  # stubble is not skin

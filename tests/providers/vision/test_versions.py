@@ -41,6 +41,8 @@ def test_a_version_step_changes_only_the_metrics_it_recalibrated() -> None:
     assert rescaled_between("gemini-2.5-flash", "local-mesh-6") == frozenset()
     assert rescaled_between(None, "local-mesh-6") == frozenset()
     assert comparable(["acne", "pores"], "local-mesh-3", "local-mesh-6") == set()
+    # mesh-7 moved the white point of bearded faces, and with it every metric of theirs.
+    assert rescaled_between("local-mesh-6", "local-mesh-7") is None
 
 
 def test_a_delta_across_a_recalibration_leaves_the_recalibrated_metrics_out() -> None:

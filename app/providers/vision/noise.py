@@ -12,16 +12,17 @@ only when fewer than 1 in 20 benign re-takes would produce it.
 # Measured 2026-12-02 on 60 portraits for local-mesh-6 (docs/BENCHMARKS.md, "Skin tone, session 7":
 # pores, texture and overall changed from local-mesh-5, the rest re-measured the same); re-measure
 # with python bench/vision_trust.py PHOTO_DIR --json out.json (the tables print p90; the p95 of the
-# same per-change deltas is what is shipped here).
+# same per-change deltas is what is shipped here). Re-measured for local-mesh-7 (session 8):
+# oiliness 5.0 → 5.8, hydration 3.8 → 4.1 and dark circles 5.1 → 5.2 widened; none narrowed.
 BANDS: dict[str, float] = {
     "acne": 2.8,
     "redness": 5.0,
-    "oiliness": 5.0,
-    "hydration": 3.8,
+    "oiliness": 5.8,
+    "hydration": 4.1,
     "pores": 3.7,
     "wrinkles": 3.9,
     "pigmentation": 1.9,
-    "dark_circles": 5.1,
+    "dark_circles": 5.2,
     "texture": 4.2,
     "evenness": 5.0,
     "overall": 1.7,
@@ -36,14 +37,18 @@ BANDS: dict[str, float] = {
 # ordinary photos and from each real change's photo for its own metric (docs/BENCHMARKS.md,
 # "Repeatability where a metric finds something"); the harness prints this table. Re-measured
 # for local-mesh-6: the same but overall 10.3 → 10.9; pores and texture still need no level band
-# (no bin of 50 pairs is wider than their clear-face band by a point).
+# (no bin of 50 pairs is wider than their clear-face band by a point). Re-measured for
+# local-mesh-7 (session 8; two bearded faces of the 60 changed): a band is the larger of that
+# run and the one before, so one run's luck never narrows it; hydration below 80, pigmentation
+# 50-80 and a new evenness band below 80 (6.5 against 5.0 clear) widened.
 LEVEL_BANDS: dict[str, tuple[tuple[float, float], ...]] = {
     "acne": ((50.0, 9.9), (80.0, 8.3)),
     "redness": ((50.0, 12.6), (80.0, 6.9)),
     "oiliness": ((50.0, 25.4), (80.0, 24.1), (90.0, 9.9)),
-    "hydration": ((80.0, 5.3),),
-    "pigmentation": ((50.0, 8.1), (80.0, 7.1)),
+    "hydration": ((80.0, 5.8),),
+    "pigmentation": ((50.0, 8.1), (80.0, 7.2)),
     "dark_circles": ((80.0, 6.9),),
+    "evenness": ((80.0, 6.5),),
     "overall": ((80.0, 10.9),),
 }
 # A metric without a measured band (e.g. from another provider) uses this, conservatively.

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     aws_read_timeout_seconds: float = Field(default=3.0, gt=0, le=300)
     aws_max_attempts: int = Field(default=3, ge=1, le=10)
     aws_max_pool_connections: int = 50
+    # The authentication read's GetItem tried first on a lean signed request (app/db/
+    # lean_reads.py), boto3 behind it on anything but a clean 200; false: boto3 only.
+    dynamodb_lean_reads: bool = True
 
     # Storage
     storage_backend: Literal["local", "s3"] = "local"

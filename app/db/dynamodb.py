@@ -56,20 +56,26 @@ def aws_client_config(settings: Settings, **extra: Any) -> Config:
     )
 
 
-def build_dynamodb_client(settings: Settings) -> "DynamoDBClient":
-    """One client per process: explicit timeouts, pool size and standard retries.
+def dynamodb_session(settings: Settings) -> boto3.session.Session:
+    """The session DynamoDB clients are built from; its credentials are the clients' own.
 
     No keys are read: boto3's default chain (the EC2 instance role) supplies credentials.
     DynamoDB Local accepts any signature, so on a loopback endpoint we sign with
     placeholder credentials instead of asking the machine for real ones.
     """
+    if settings.uses_local_dynamodb:
+        return boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local")
+    return boto3.session.Session()
+
+
+def build_dynamodb_client(
+    settings: Settings, session: boto3.session.Session | None = None
+) -> "DynamoDBClient":
+    """One client per process: explicit timeouts, pool size and standard retries."""
     kwargs: dict[str, Any] = {"config": aws_client_config(settings)}
     if settings.aws_dynamodb_endpoint:
         kwargs["endpoint_url"] = settings.aws_dynamodb_endpoint
-    if settings.uses_local_dynamodb:
-        kwargs["aws_access_key_id"] = "local"
-        kwargs["aws_secret_access_key"] = "local"
-    client = boto3.session.Session().client("dynamodb", **kwargs)
+    client = (session or dynamodb_session(settings)).client("dynamodb", **kwargs)
     install_fast_parsing(client)
     return client
 

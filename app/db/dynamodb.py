@@ -37,11 +37,14 @@ def worst_case_call_seconds(settings: Settings) -> float:
     15 s; a refused connection (DynamoDB down) fails in milliseconds per attempt instead.
     Once the standard mode's retry quota (500 tokens, 14 per retry, refilled by successes) is
     spent during an outage, calls stop retrying, so a long outage costs each call one attempt.
+    With DYNAMODB_LEAN_READS the authentication read may first spend one lean attempt (then
+    none for the next 10 s): 19 s with the defaults.
     """
     attempts = max(1, settings.aws_max_attempts)
     per_attempt = settings.aws_connect_timeout_seconds + settings.aws_read_timeout_seconds
     backoff = sum(min(2.0**retry, _MAX_RETRY_DELAY_SECONDS) for retry in range(attempts - 1))
-    return attempts * per_attempt + backoff
+    lean_attempt = per_attempt if settings.dynamodb_lean_reads else 0.0
+    return lean_attempt + attempts * per_attempt + backoff
 
 
 def aws_client_config(settings: Settings, **extra: Any) -> Config:

@@ -34,7 +34,8 @@ from app.core.security import TokenCodec, configure_password_hashing
 from app.cycles.owner import CycleData
 from app.cycles.repository import CyclesRepository
 from app.cycles.service import CycleService
-from app.db.dynamodb import build_dynamodb_client
+from app.db.dynamodb import build_dynamodb_client, dynamodb_session
+from app.db.lean_reads import build_lean_reads
 from app.db.leases import IntervalLeases
 from app.db.records import RecordsRepository
 from app.insights.context import CycleChatContext
@@ -189,14 +190,19 @@ def build_container(
     chat_provider: ChatProvider | None = None,
 ) -> Container:
     """Build every part from settings; tests may pass a client, storage or provider in."""
-    client = dynamodb_client or build_dynamodb_client(settings)
+    if dynamodb_client is None:
+        session = dynamodb_session(settings)
+        client = build_dynamodb_client(settings, session)
+        lean_reads = build_lean_reads(client, session.get_credentials(), settings=settings)
+    else:  # a client passed in keeps every call on it (a test's hooks see them all)
+        client, lean_reads = dynamodb_client, None
     names = settings.table_names
     storage = storage or build_storage(settings)
     vision = vision or build_vision_provider(settings)
     chat_provider = chat_provider or build_chat_provider(settings)
     mailer = build_mailer(settings)
 
-    users = UsersRepository(client, names["users"])
+    users = UsersRepository(client, names["users"], lean_reads=lean_reads)
     scans_repo = ScansRepository(client, names["scans"], names["records"], names["users"])
     plans_repo = PlansRepository(client, names["plans"], names["records"], names["users"])
     chat_repo = ChatRepository(client, names["chat"], names["users"])

@@ -18,7 +18,8 @@ With two or more workers the table also gives the busiest worker's part of the s
 at each point (0.5: an even split; 1.0: one process took every connection).
 
 Usage: .venv/bin/python bench/api_load.py [--seconds 3] [--users 32] [--concurrency 1 16 64]
-       [--launcher app.serve|uvicorn] [--json OUT]
+       [--launcher app.serve|uvicorn] [--reads-only] [--json OUT]
+       DYNAMODB_LEAN_READS=false ... serves the app without the lean authentication read.
        --launcher uvicorn: uvicorn's own workers on one shared socket (the launch before
        session 6), to compare with app.serve's socket per worker.
        BENCH_PROFILE=/tmp/profile.txt ... writes the server's sampled hot frames there.
@@ -160,6 +161,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                         server=app,
                     )
                     rows.append(_row(name, c, result, references[c]))
+            if args.reads_only:
+                return _report(args, rows, {})
             for c in args.concurrency:
                 result = run_load(
                     app.url,
@@ -188,11 +191,18 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 rows.append(_row("POST /auth/login", c, result, references[c]))
             interference = me_under_logins(app, users, login_users, seconds=max(args.seconds, 4.0))
+    return _report(args, rows, interference)
+
+
+def _report(
+    args: argparse.Namespace, rows: list[dict[str, Any]], interference: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "machine": machine(),
         "seconds": args.seconds,
         "workers": args.workers,
         "launcher": args.launcher,
+        "lean_reads": os.environ.get("DYNAMODB_LEAN_READS", "true"),
         "rows": rows,
         **interference,
     }
@@ -261,6 +271,8 @@ def table(report: dict[str, Any]) -> str:
             f"| {row['endpoint']} | {row['concurrency']} | {row['rps']:.0f} | {row['p50_ms']} | {row['p95_ms']} "
             f"| {row['p99_ms']} | {cpu} | {busiest} | {ratio} | {statuses} |"
         )
+    if "me_p99_ratio" not in report:  # --reads-only
+        return "\n".join(lines)
     lines += [
         "",
         f"`GET /auth/me` p99 at concurrency 4: idle {report['me_idle_p99_ms']} ms, with 16 concurrent sign-ins "
@@ -292,6 +304,11 @@ def main() -> None:
         choices=("app.serve", "uvicorn"),
         default="app.serve",
         help="app.serve: a socket per worker, as shipped; uvicorn: uvicorn's workers on one shared socket",
+    )
+    parser.add_argument(
+        "--reads-only",
+        action="store_true",
+        help="only the references and the four reads (no chat, sign-in or interference points)",
     )
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
     args = parser.parse_args()

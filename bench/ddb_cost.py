@@ -70,6 +70,9 @@ def measure() -> tuple[list[Row], dict[str, Any]]:
             dermalens_data_dir=Path(data_dir),
             secret_key=SECRET,
             log_level="WARNING",
+            # Capacity comes from ReturnConsumedCapacity, which the lean authentication read
+            # does not ask for; its GetItem costs the same units either way.
+            dynamodb_lean_reads=False,
         )
         with TestClient(create_app(settings)) as client:
             container = client.app.state.container  # type: ignore[attr-defined]

@@ -84,8 +84,8 @@ class UsersRepository(SessionWrites):
         """One user by id (email guards are never returned)."""
         if is_email_guard(user_id):
             return None
-        result = self._call("get_item", Key=user_key(user_id), ConsistentRead=True)
-        item = result.get("Item")
+        # Every authenticated request comes through here: the lean read is for this call.
+        item = self._consistent_get(user_key(user_id)).get("Item")
         return UserRecord.model_validate(from_item(item)) if item else None
 
     def get_by_email(self, *, email: str) -> UserRecord | None:

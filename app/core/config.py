@@ -67,11 +67,15 @@ class Settings(BaseSettings):
     dynamodb_plans_table: str = "dermalens-treatment-plans"
     dynamodb_chat_table: str = "dermalens-chat-messages"
     dynamodb_records_table: str = "dermalens-records"
-    # Per attempt; a failing call takes at most worst_case_call_seconds (15 s with these).
+    # Per attempt; a failing call takes at most worst_case_call_seconds (15 s with these, 19 s
+    # for the authentication read with DYNAMODB_LEAN_READS: one lean attempt before boto3's).
     aws_connect_timeout_seconds: float = Field(default=1.0, gt=0, le=60)
     aws_read_timeout_seconds: float = Field(default=3.0, gt=0, le=300)
     aws_max_attempts: int = Field(default=3, ge=1, le=10)
     aws_max_pool_connections: int = 50
+    # The authentication read's GetItem tried first on a lean signed request (app/db/
+    # lean_reads.py), boto3 behind it on anything but a clean 200; false: boto3 only.
+    dynamodb_lean_reads: bool = True
 
     # Storage
     storage_backend: Literal["local", "s3"] = "local"

@@ -37,11 +37,14 @@ def worst_case_call_seconds(settings: Settings) -> float:
     15 s; a refused connection (DynamoDB down) fails in milliseconds per attempt instead.
     Once the standard mode's retry quota (500 tokens, 14 per retry, refilled by successes) is
     spent during an outage, calls stop retrying, so a long outage costs each call one attempt.
+    With DYNAMODB_LEAN_READS the authentication read may first spend one lean attempt (then
+    none for the next 10 s): 19 s with the defaults.
     """
     attempts = max(1, settings.aws_max_attempts)
     per_attempt = settings.aws_connect_timeout_seconds + settings.aws_read_timeout_seconds
     backoff = sum(min(2.0**retry, _MAX_RETRY_DELAY_SECONDS) for retry in range(attempts - 1))
-    return attempts * per_attempt + backoff
+    lean_attempt = per_attempt if settings.dynamodb_lean_reads else 0.0
+    return lean_attempt + attempts * per_attempt + backoff
 
 
 def aws_client_config(settings: Settings, **extra: Any) -> Config:
@@ -56,20 +59,26 @@ def aws_client_config(settings: Settings, **extra: Any) -> Config:
     )
 
 
-def build_dynamodb_client(settings: Settings) -> "DynamoDBClient":
-    """One client per process: explicit timeouts, pool size and standard retries.
+def dynamodb_session(settings: Settings) -> boto3.session.Session:
+    """The session DynamoDB clients are built from; its credentials are the clients' own.
 
     No keys are read: boto3's default chain (the EC2 instance role) supplies credentials.
     DynamoDB Local accepts any signature, so on a loopback endpoint we sign with
     placeholder credentials instead of asking the machine for real ones.
     """
+    if settings.uses_local_dynamodb:
+        return boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local")
+    return boto3.session.Session()
+
+
+def build_dynamodb_client(
+    settings: Settings, session: boto3.session.Session | None = None
+) -> "DynamoDBClient":
+    """One client per process: explicit timeouts, pool size and standard retries."""
     kwargs: dict[str, Any] = {"config": aws_client_config(settings)}
     if settings.aws_dynamodb_endpoint:
         kwargs["endpoint_url"] = settings.aws_dynamodb_endpoint
-    if settings.uses_local_dynamodb:
-        kwargs["aws_access_key_id"] = "local"
-        kwargs["aws_secret_access_key"] = "local"
-    client = boto3.session.Session().client("dynamodb", **kwargs)
+    client = (session or dynamodb_session(settings)).client("dynamodb", **kwargs)
     install_fast_parsing(client)
     return client
 

@@ -8,6 +8,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from app.core.errors import BadRequestError, DependencyUnavailableError
 from app.core.pagination import pack_cursor, unpack_cursor
 from app.db.dynamodb import from_item, to_attr
+from app.db.lean_reads import LeanGetItem
 
 T = TypeVar("T")
 
@@ -110,16 +111,28 @@ class Repository:
     """Base: holds the injected client, the table name, and the users table that writes
     guarded by "the account still exists" check (`app/db/guards.py`)."""
 
-    def __init__(self, client: Any, table_name: str, users_table: str = "") -> None:
+    def __init__(
+        self, client: Any, table_name: str, users_table: str = "", *, lean_reads: LeanGetItem | None = None
+    ) -> None:
         self._client = client
         self.table_name = table_name
         self.users_table = users_table
+        self._lean_reads = lean_reads
 
     def _call(self, operation_name: str, **kwargs: Any) -> Any:
         operation = getattr(self._client, operation_name)
         if operation_name not in {"transact_write_items", "batch_write_item"}:
             kwargs.setdefault("TableName", self.table_name)
         return call_dynamodb(operation, **kwargs)
+
+    def _consistent_get(self, key: dict[str, Any]) -> dict[str, Any]:
+        """A strongly consistent GetItem: the lean attempt first when there is one, then boto3."""
+        if self._lean_reads is not None:
+            result = self._lean_reads.get_item(table_name=self.table_name, key=key)
+            if result is not None:
+                return result
+        response: dict[str, Any] = self._call("get_item", Key=key, ConsistentRead=True)
+        return response
 
     def _query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
         """Every item of a (bounded, per-user) query, following pages."""

@@ -43,16 +43,22 @@ def parse_item_response(
     body = response_dict.get("body")
     if not isinstance(body, bytes) or not body:
         return
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return  # not JSON (a proxy's page?): botocore's parser reports it as it always did
-    if not isinstance(document, dict):
-        return
-    if _BINARY_VALUE.search(body):  # decode base64 as botocore would
-        document = _decode_binary(document)
+    document = decode_body(body)
+    if document is None:
+        return  # not a JSON object (a proxy's page?): botocore's parser reports it as it always did
     customized_response_dict.update(document)
     response_dict["body"] = _EMPTY_BODY
+
+
+def decode_body(body: bytes) -> dict[str, Any] | None:
+    """An item operation's JSON body as boto3 returns it (binary values as bytes), or None."""
+    try:
+        document = json.loads(body)
+        if isinstance(document, dict) and _BINARY_VALUE.search(body):
+            document = _decode_binary(document)  # base64 → bytes, as botocore would
+    except ValueError:  # not JSON, or not base64 (binascii.Error is a ValueError)
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def _decode_binary(value: Any) -> Any:

@@ -1,0 +1,121 @@
+"""Client wall and CPU time of one strongly consistent GetItem: boto3 and its knobs vs the lean read.
+
+A user-sized item (three sessions) on a fresh DynamoDB Local; each variant makes 200 warm-up
+calls then `--calls` measured ones, the variants interleaved round after round (load from other
+work moves absolute numbers). Medians and ranges over the rounds.
+
+Usage: .venv/bin/python bench/getitem_client.py [--rounds 7] [--calls 1000]
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.credentials import Credentials
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.db.lean_reads import LeanGetItem
+from app.db.wire import install_fast_parsing
+from bench.stack import dynamodb_local, machine
+
+TABLE = "users"
+KEY = {"user_id": {"S": "U1"}}
+ITEM = {
+    "user_id": {"S": "U1"},
+    "email": {"S": "a@example.com"},
+    "password_hash": {"S": "x" * 97},
+    "sessions": {
+        "M": {
+            f"s{i}": {"M": {"created_at": {"S": "2026-12-02T00:00:00Z"}, "refresh": {"S": "y" * 64}}}
+            for i in range(3)
+        }
+    },
+    "data_version": {"N": "12"},
+    "timezone": {"S": "Europe/Paris"},
+}
+
+
+def _client(endpoint: str, **config: Any) -> Any:
+    client = boto3.session.Session().client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"mode": "standard", "total_max_attempts": 3}, **config),
+    )
+    install_fast_parsing(client)  # as the app's client
+    return client
+
+
+def variants(endpoint: str) -> dict[str, Callable[[], Any]]:
+    def boto3_call(client: Any) -> Callable[[], Any]:
+        return lambda: client.get_item(TableName=TABLE, Key=KEY, ConsistentRead=True)
+
+    lean = LeanGetItem(
+        endpoint_url=endpoint,
+        region="us-east-1",
+        credentials=Credentials("local", "local"),
+        connect_timeout=1,
+        read_timeout=3,
+        pool_size=4,
+    )
+    return {
+        "boto3 as shipped (fast parsing)": boto3_call(_client(endpoint)),
+        "+ parameter_validation=False": boto3_call(_client(endpoint, parameter_validation=False)),
+        '+ account_id_endpoint_mode="disabled"': boto3_call(
+            _client(endpoint, account_id_endpoint_mode="disabled")
+        ),
+        "both knobs": boto3_call(
+            _client(endpoint, parameter_validation=False, account_id_endpoint_mode="disabled")
+        ),
+        "lean read": lambda: lean.get_item(table_name=TABLE, key=KEY),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--calls", type=int, default=1000)
+    args = parser.parse_args()
+    with dynamodb_local() as endpoint:
+        setup = _client(endpoint)
+        setup.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "user_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        setup.put_item(TableName=TABLE, Item=ITEM)
+        calls = variants(endpoint)
+        wall: dict[str, list[float]] = {name: [] for name in calls}
+        cpu: dict[str, list[float]] = {name: [] for name in calls}
+        for _ in range(args.rounds):
+            for name, call in calls.items():
+                for _ in range(200):
+                    call()
+                started, cpu_started = time.perf_counter(), time.process_time()
+                for _ in range(args.calls):
+                    call()
+                wall[name].append((time.perf_counter() - started) / args.calls * 1000)
+                cpu[name].append((time.process_time() - cpu_started) / args.calls * 1000)
+    print(f"Machine: {machine()}; {args.rounds} rounds x {args.calls} calls\n")
+    print("| client | wall per call, median [range] | client CPU per call, median [range] |")
+    print("|---|---|---|")
+    for name in calls:
+        print(f"| {name} | {_spread(wall[name])} | {_spread(cpu[name])} |")
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ms [{min(values):.2f}-{max(values):.2f}]"
+
+
+if __name__ == "__main__":
+    main()

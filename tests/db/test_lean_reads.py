@@ -26,7 +26,7 @@ from app.db.lean_reads import LeanGetItem, build_lean_reads
 from app.db.local_dynamodb import free_port
 from app.main import create_app
 from tests.conftest import PASSWORD, make_settings, unique_email
-from tests.db.test_wire import ITEM
+from tests.db.test_wire import ITEM, put_sample_item
 from tests.helpers import DynamoDBCalls
 
 TABLE = "lean-read-check"
@@ -62,20 +62,7 @@ def _plain_client(endpoint: str, credentials: Credentials | None = None, attempt
 @pytest.fixture(scope="module")
 def plain(dynamodb_endpoint: str) -> Any:
     client = _plain_client(dynamodb_endpoint)
-    if TABLE not in client.list_tables()["TableNames"]:
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-    client.put_item(TableName=TABLE, Item=ITEM)
+    put_sample_item(client, TABLE)
     return client
 
 

@@ -54,14 +54,11 @@ def _plain_client(endpoint: str) -> Any:
     )
 
 
-@pytest.fixture(scope="module")
-def clients(settings: Settings, dynamodb_endpoint: str) -> tuple[Any, Any]:
-    plain = _plain_client(dynamodb_endpoint)
-    fast = build_dynamodb_client(settings)
-    existing = plain.list_tables()["TableNames"]
-    if TABLE not in existing:
-        plain.create_table(
-            TableName=TABLE,
+def put_sample_item(client: Any, table: str) -> None:
+    """A pk/sk table (created if missing) holding ITEM."""
+    if table not in client.list_tables()["TableNames"]:
+        client.create_table(
+            TableName=table,
             KeySchema=[
                 {"AttributeName": "pk", "KeyType": "HASH"},
                 {"AttributeName": "sk", "KeyType": "RANGE"},
@@ -72,7 +69,14 @@ def clients(settings: Settings, dynamodb_endpoint: str) -> tuple[Any, Any]:
             ],
             BillingMode="PAY_PER_REQUEST",
         )
-    plain.put_item(TableName=TABLE, Item=ITEM)
+    client.put_item(TableName=table, Item=ITEM)
+
+
+@pytest.fixture(scope="module")
+def clients(settings: Settings, dynamodb_endpoint: str) -> tuple[Any, Any]:
+    plain = _plain_client(dynamodb_endpoint)
+    fast = build_dynamodb_client(settings)
+    put_sample_item(plain, TABLE)
     plain.put_item(TableName=TABLE, Item={**ITEM, "sk": {"S": "scan#02"}})
     return plain, fast
 

@@ -31,6 +31,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.httpsession import get_cert_path
 
+from app.core.config import Settings
 from app.db.wire import decode_body
 
 logger = logging.getLogger("dermalens.db")
@@ -171,7 +172,9 @@ def uses_proxy(endpoint_url: str) -> bool:
     )
 
 
-def build_lean_reads(client: Any, credentials: Credentials | None, *, settings: Any) -> LeanGetItem | None:
+def build_lean_reads(
+    client: Any, credentials: Credentials | None, *, settings: Settings
+) -> LeanGetItem | None:
     """The lean reader for this client (same endpoint, region, credentials, timeouts), or None."""
     if not settings.dynamodb_lean_reads or credentials is None:
         return None

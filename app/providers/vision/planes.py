@@ -206,7 +206,6 @@ def skin_reference(linear: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.ones(3, np.float32)
     floored = np.maximum(pixels, 1e-5)
     start = pixels
-    reference = np.median(pixels, axis=0).astype(np.float32)
     for _ in range(REFERENCE_STEPS):
         reference = np.median(start, axis=0).astype(np.float32)
         tone = np.log(floored / reference).mean(axis=1)

@@ -150,21 +150,25 @@ class Principal:
     session_id: str
 
 
-def _principal(auth: AuthService, token: str | None, *, allow_pending_deletion: bool) -> Principal:
+async def _principal(auth: AuthService, token: str | None, *, allow_pending_deletion: bool) -> Principal:
     if not token:
         raise AuthenticationError("Sign in and send the access token as 'Authorization: Bearer ...'.")
-    user, claims = auth.authenticate(access_token=token, allow_pending_deletion=allow_pending_deletion)
+    user, claims = await auth.authenticate_async(
+        access_token=token, allow_pending_deletion=allow_pending_deletion
+    )
     set_user_id(user.user_id)  # the access log line and later log lines carry who it was
     return Principal(user=user, session_id=claims.session_id)
 
 
-def get_principal(request: Request, token: BearerToken) -> Principal:
-    return _principal(_container(request).auth, token, allow_pending_deletion=False)
+# Async: every authenticated request reads its user here, and on the event loop that read
+# costs no hop to the thread pool (app/db/lean_reads.py; boto3 still runs in a thread).
+async def get_principal(request: Request, token: BearerToken) -> Principal:
+    return await _principal(_container(request).auth, token, allow_pending_deletion=False)
 
 
-def get_principal_for_deletion(request: Request, token: BearerToken) -> Principal:
+async def get_principal_for_deletion(request: Request, token: BearerToken) -> Principal:
     """Like `get_principal`, but lets a half-finished account deletion be retried."""
-    return _principal(_container(request).auth, token, allow_pending_deletion=True)
+    return await _principal(_container(request).auth, token, allow_pending_deletion=True)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -88,6 +88,13 @@ class UsersRepository(SessionWrites):
         item = self._consistent_get(user_key(user_id)).get("Item")
         return UserRecord.model_validate(from_item(item)) if item else None
 
+    async def get_async(self, *, user_id: str) -> UserRecord | None:
+        """`get` on the event loop: what authenticates every request, without a thread hop."""
+        if is_email_guard(user_id):
+            return None
+        item = (await self._consistent_get_async(user_key(user_id))).get("Item")
+        return UserRecord.model_validate(from_item(item)) if item else None
+
     def get_by_email(self, *, email: str) -> UserRecord | None:
         """Resolve an email through its guard item (strongly consistent, unlike the GSI)."""
         result = self._call("get_item", Key=email_guard_key(email), ConsistentRead=True)

@@ -30,6 +30,15 @@ logger = logging.getLogger("dermalens.auth")
 INVALID_LOGIN = "Incorrect email or password."
 
 
+def _signed_in(user: UserRecord | None, claims: TokenClaims, *, allow_pending_deletion: bool) -> UserRecord:
+    """The token's user if its account and session still stand; a revoked one is a 401."""
+    if user is None or (user.deletion_requested_at and not allow_pending_deletion):
+        raise AuthenticationError("This account no longer exists.", code="invalid_token")
+    if claims.session_id not in user.sessions:
+        raise AuthenticationError("This session has ended; sign in again.", code="session_revoked")
+    return user
+
+
 class AuthService:
     """Everything about who the caller is; routers call it, it calls the users repository."""
 
@@ -165,11 +174,15 @@ class AuthService:
         """The user behind a bearer token; a revoked session or deleted account is a 401."""
         claims = self._tokens.decode(access_token, expected_type="access")
         user = self._users.get(user_id=claims.user_id)
-        if user is None or (user.deletion_requested_at and not allow_pending_deletion):
-            raise AuthenticationError("This account no longer exists.", code="invalid_token")
-        if claims.session_id not in user.sessions:
-            raise AuthenticationError("This session has ended; sign in again.", code="session_revoked")
-        return user, claims
+        return _signed_in(user, claims, allow_pending_deletion=allow_pending_deletion), claims
+
+    async def authenticate_async(
+        self, *, access_token: str, allow_pending_deletion: bool = False
+    ) -> tuple[UserRecord, TokenClaims]:
+        """`authenticate` on the event loop (the user read without a worker thread)."""
+        claims = self._tokens.decode(access_token, expected_type="access")
+        user = await self._users.get_async(user_id=claims.user_id)
+        return _signed_in(user, claims, allow_pending_deletion=allow_pending_deletion), claims
 
     def update_profile(self, *, user: UserRecord, changes: dict[str, Any]) -> UserRecord:
         if not changes:

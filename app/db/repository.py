@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import anyio
 from botocore.exceptions import BotoCoreError, ClientError
 
 from app.core.errors import BadRequestError, DependencyUnavailableError
@@ -133,6 +134,14 @@ class Repository:
                 return result
         response: dict[str, Any] = self._call("get_item", Key=key, ConsistentRead=True)
         return response
+
+    async def _consistent_get_async(self, key: dict[str, Any]) -> dict[str, Any]:
+        """`_consistent_get` for the event loop: the lean attempt on the loop, boto3 in a thread."""
+        if self._lean_reads is not None:
+            result = await self._lean_reads.get_item_async(table_name=self.table_name, key=key)
+            if result is not None:
+                return result
+        return await anyio.to_thread.run_sync(self._consistent_get, key)
 
     def _query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
         """Every item of a (bounded, per-user) query, following pages."""

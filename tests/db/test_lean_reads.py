@@ -1,9 +1,12 @@
 """The lean authentication read answers what boto3 answers, signs as botocore signs, and
-steps aside for boto3 (retries, the 503 envelope) on anything but a clean 200."""
+steps aside for boto3 (retries, the 503 envelope) on anything but a clean 200: on both of its
+transports (urllib3 for worker threads, asyncio + httptools on the event loop)."""
 
+import asyncio
 import datetime as dt
 import json
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,6 +49,21 @@ def _lean(endpoint: str, credentials: Credentials | None = None, **extra: Any) -
     )
 
 
+TRANSPORTS = ("thread", "event loop")
+
+
+def _read(lean: LeanGetItem, transport: str, table_name: str, key: dict[str, Any]) -> dict[str, Any] | None:
+    """One lean GetItem on the transport under test (a fresh event loop for the async one)."""
+    if transport == "thread":
+        return lean.get_item(table_name=table_name, key=key)
+    return asyncio.run(lean.get_item_async(table_name=table_name, key=key))
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 def _plain_client(endpoint: str, credentials: Credentials | None = None, attempts: int = 3) -> Any:
     credentials = credentials or Credentials("local", "local")
     return boto3.session.Session().client(
@@ -66,19 +84,23 @@ def plain(dynamodb_endpoint: str) -> Any:
     return client
 
 
-def test_the_lean_read_returns_exactly_the_item_boto3_returns(plain: Any, dynamodb_endpoint: str) -> None:
+def test_the_lean_read_returns_exactly_the_item_boto3_returns(
+    plain: Any, dynamodb_endpoint: str, transport: str
+) -> None:
     key = {"pk": ITEM["pk"], "sk": ITEM["sk"]}
     expected = plain.get_item(TableName=TABLE, Key=key, ConsistentRead=True)
-    answered = _lean(dynamodb_endpoint).get_item(table_name=TABLE, key=key)
+    answered = _read(_lean(dynamodb_endpoint), transport, TABLE, key)
     assert answered == {"Item": expected["Item"]}  # every type: S, N, B, BS, SS, NS, M, L, NULL, BOOL
     assert answered["Item"]["blob"]["B"] == b"\x00\x01binary\xff"
     assert from_item(answered["Item"]) == from_item(expected["Item"])
 
 
-def test_a_missing_item_is_an_empty_answer_as_with_boto3(plain: Any, dynamodb_endpoint: str) -> None:
+def test_a_missing_item_is_an_empty_answer_as_with_boto3(
+    plain: Any, dynamodb_endpoint: str, transport: str
+) -> None:
     key = {"pk": {"S": "nobody"}, "sk": {"S": "nothing"}}
     assert plain.get_item(TableName=TABLE, Key=key, ConsistentRead=True).get("Item") is None
-    assert _lean(dynamodb_endpoint).get_item(table_name=TABLE, key=key) == {}
+    assert _read(_lean(dynamodb_endpoint), transport, TABLE, key) == {}
 
 
 def test_the_users_repository_reads_the_same_user_either_way(
@@ -101,14 +123,21 @@ def test_the_users_repository_reads_the_same_user_either_way(
 class Recorder(BaseHTTPRequestHandler):
     """A stand-in endpoint: records each request, answers with the status and body it is set to."""
 
+    protocol_version = "HTTP/1.1"  # keeps connections alive, as DynamoDB does
     requests: list[tuple[dict[str, str], bytes]] = []
     status = 200
     body = b"{}"
     crc: str | None = None
+    delay = 0.0
+    close_after_answer = False  # drop the connection without saying so, as an idle timeout does
 
     def do_POST(self) -> None:
         data = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).requests.append(({k.lower(): v for k, v in self.headers.items()}, data))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        headers["x-client-port"] = str(self.client_address[1])  # which connection it came on
+        type(self).requests.append((headers, data))
+        time.sleep(self.delay)
+        self.close_connection = self.close_after_answer
         self.send_response(self.status)
         self.send_header("Content-Type", "application/x-amz-json-1.0")
         self.send_header("Content-Length", str(len(self.body)))
@@ -141,14 +170,14 @@ def _signed_part(headers: dict[str, str]) -> dict[str, str | None]:
 
 
 def test_the_signature_is_the_one_botocore_computes(
-    recorder: tuple[str, type[Recorder]], monkeypatch: pytest.MonkeyPatch
+    recorder: tuple[str, type[Recorder]], monkeypatch: pytest.MonkeyPatch, transport: str
 ) -> None:
     endpoint, handler = recorder
     monkeypatch.setattr("botocore.auth.get_current_datetime", lambda *_, **__: FROZEN_AT)
     role = Credentials("ASIAEXAMPLE", "secret/with+chars", "session-token-of-the-role")
     key = {"user_id": {"S": "01JUSER"}}
     _plain_client(endpoint, role).get_item(TableName="dermalens-users", Key=key, ConsistentRead=True)
-    assert _lean(endpoint, role).get_item(table_name="dermalens-users", key=key) == {}
+    assert _read(_lean(endpoint, role), transport, "dermalens-users", key) == {}
     (botocore_headers, botocore_body), (lean_headers, lean_body) = handler.requests
     assert lean_body == botocore_body
     assert _signed_part(lean_headers) == _signed_part(botocore_headers)
@@ -203,12 +232,14 @@ def test_refreshing_credentials_are_read_afresh_for_each_request(
     ids=["throttled", "server-error", "bad-crc", "not-json", "odd-body"],
 )
 def test_anything_but_a_clean_200_is_left_to_boto3(
-    recorder: tuple[str, type[Recorder]], status: int, body: bytes, crc: str | None
+    recorder: tuple[str, type[Recorder]], status: int, body: bytes, crc: str | None, transport: str
 ) -> None:
     endpoint, handler = recorder
     handler.status, handler.body, handler.crc = status, body, crc
     lean = _lean(endpoint)
-    assert lean.get_item(table_name="t", key={"user_id": {"S": "x"}}) is None
+    assert _read(lean, transport, "t", {"user_id": {"S": "x"}}) is None
+    assert _read(lean, transport, "t", {"user_id": {"S": "x"}}) is None
+    assert len(handler.requests) == 1, "after the failure the lean read stands aside"
 
 
 def test_throttling_falls_back_to_boto3_which_retries_and_answers_503(
@@ -226,18 +257,19 @@ def test_throttling_falls_back_to_boto3_which_retries_and_answers_503(
 
 
 def test_after_a_failure_the_lean_read_stands_aside_then_tries_again(
-    dynamodb_endpoint: str, plain: Any, monkeypatch: pytest.MonkeyPatch
+    dynamodb_endpoint: str, plain: Any, monkeypatch: pytest.MonkeyPatch, transport: str
 ) -> None:
     now = [1000.0]
     monkeypatch.setattr(lean_reads.time, "monotonic", lambda: now[0])
     dead = _lean(f"http://127.0.0.1:{free_port()}")  # nothing listens there: refused at once
     key = {"pk": ITEM["pk"], "sk": ITEM["sk"]}
-    assert dead.get_item(table_name=TABLE, key=key) is None
-    dead._pool = _lean(dynamodb_endpoint)._pool  # DynamoDB is back
-    assert dead.get_item(table_name=TABLE, key=key) is None, "still standing aside"
+    assert _read(dead, transport, TABLE, key) is None
+    alive = _lean(dynamodb_endpoint)  # DynamoDB is back
+    dead._pool, dead._connections = alive._pool, alive._connections
+    assert _read(dead, transport, TABLE, key) is None, "still standing aside"
     now[0] += lean_reads.PAUSE_AFTER_FAILURE_SECONDS + 0.1
     expected = plain.get_item(TableName=TABLE, Key=key, ConsistentRead=True)["Item"]
-    assert dead.get_item(table_name=TABLE, key=key) == {"Item": expected}
+    assert _read(dead, transport, TABLE, key) == {"Item": expected}
 
 
 def test_a_refused_lean_read_falls_back_to_boto3_for_the_right_answer(
@@ -313,3 +345,124 @@ def test_the_lean_read_sends_the_request_body_boto3_would(recorder: tuple[str, t
         "Key": {"user_id": {"S": "01JUSER"}},
         "ConsistentRead": True,
     }
+
+
+# ---- the event-loop transport: kept-alive connections, timeouts, cancellation ----
+
+USER_KEY = {"user_id": {"S": "01JUSER"}}
+
+
+def test_on_the_event_loop_connections_are_kept_alive_and_reused(
+    recorder: tuple[str, type[Recorder]],
+) -> None:
+    endpoint, handler = recorder
+    lean = _lean(endpoint)
+
+    async def three_reads() -> list[dict[str, Any] | None]:
+        return [await lean.get_item_async(table_name="t", key=USER_KEY) for _ in range(3)]
+
+    assert asyncio.run(three_reads()) == [{}, {}, {}]
+    ports = {headers["x-client-port"] for headers, _ in handler.requests}
+    assert len(ports) == 1, "the three reads shared one connection"
+
+
+def test_a_connection_the_server_dropped_while_idle_is_replaced_without_standing_aside(
+    recorder: tuple[str, type[Recorder]],
+) -> None:
+    endpoint, handler = recorder
+    handler.close_after_answer = True  # every connection is gone by the next request
+    lean = _lean(endpoint)
+
+    async def reads() -> list[dict[str, Any] | None]:
+        return [await lean.get_item_async(table_name="t", key=USER_KEY) for _ in range(3)]
+
+    assert asyncio.run(reads()) == [{}, {}, {}], "each read resent on a fresh connection"
+    assert len(handler.requests) == 3
+
+
+def test_a_hanging_endpoint_is_left_to_boto3_after_the_read_timeout(
+    recorder: tuple[str, type[Recorder]],
+) -> None:
+    endpoint, handler = recorder
+    handler.delay = 1.5
+    lean = LeanGetItem(
+        endpoint_url=endpoint,
+        region="us-east-1",
+        credentials=Credentials("local", "local"),
+        connect_timeout=1,
+        read_timeout=0.3,
+        pool_size=4,
+    )
+    started = time.monotonic()
+    assert asyncio.run(lean.get_item_async(table_name="t", key=USER_KEY)) is None
+    assert time.monotonic() - started < 1.0, "bounded by the read timeout, not the endpoint"
+    handler.delay = 0.0
+    assert asyncio.run(lean.get_item_async(table_name="t", key=USER_KEY)) is None, "standing aside"
+    assert len(handler.requests) == 1
+
+
+def test_a_cancelled_read_never_hands_its_late_answer_to_the_next_read(
+    recorder: tuple[str, type[Recorder]],
+) -> None:
+    """A client that disconnects cancels its request mid-read; the next read on that worker
+    must get its own answer, not the cancelled one's bytes."""
+    endpoint, handler = recorder
+    lean = _lean(endpoint)
+    first = b'{"Item": {"user_id": {"S": "first"}}}'
+    second = b'{"Item": {"user_id": {"S": "second"}}}'
+
+    async def cancel_then_read() -> dict[str, Any] | None:
+        handler.body, handler.delay = first, 0.4
+        read = asyncio.ensure_future(lean.get_item_async(table_name="t", key=USER_KEY))
+        await asyncio.sleep(0.1)
+        read.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await read
+        handler.body, handler.delay = second, 0.0
+        return await lean.get_item_async(table_name="t", key=USER_KEY)
+
+    assert asyncio.run(cancel_then_read()) == {"Item": {"user_id": {"S": "second"}}}
+
+
+def test_credentials_due_for_a_refresh_are_left_to_the_threaded_path(
+    recorder: tuple[str, type[Recorder]],
+) -> None:
+    """Refreshing the instance role's credentials blocks on the metadata service: never on the loop."""
+    endpoint, handler = recorder
+
+    def refresh() -> dict[str, str]:
+        expiry = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)  # inside the refresh window
+        return {"access_key": "ASIAROLE", "secret_key": "s", "token": "t", "expiry_time": expiry.isoformat()}
+
+    role = RefreshableCredentials.create_from_metadata(refresh(), refresh, "test")
+    assert asyncio.run(_lean(endpoint, role).get_item_async(table_name="t", key=USER_KEY)) is None
+    assert handler.requests == [], "nothing was sent from the event loop"
+
+
+def test_the_repository_falls_back_to_boto3_in_a_thread_for_the_right_answer(
+    client: TestClient, container: Any, settings: Settings
+) -> None:
+    registered = client.post(f"{API}/auth/register", json={"email": unique_email(), "password": PASSWORD})
+    user_id = registered.json()["user"]["user_id"]
+    dead = _lean(f"http://127.0.0.1:{free_port()}")
+    users = UsersRepository(container.dynamodb, settings.table_names["users"], lean_reads=dead)
+    user = asyncio.run(users.get_async(user_id=user_id))
+    assert user is not None
+    assert user.user_id == user_id
+    assert asyncio.run(users.get_async(user_id="no-such-user")) is None
+
+
+def test_authenticating_a_request_needs_no_worker_thread(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While sign-ins hold every worker thread (Argon2), `/auth/me` still answers."""
+    token = client.post(f"{API}/auth/register", json={"email": unique_email(), "password": PASSWORD}).json()
+    headers = {"Authorization": f"Bearer {token['tokens']['access_token']}"}
+
+    async def no_thread(*_: Any, **__: Any) -> Any:
+        raise AssertionError("a worker thread was asked for")
+
+    monkeypatch.setattr("anyio.to_thread.run_sync", no_thread)
+    response = client.get(f"{API}/auth/me", headers=headers)
+    assert response.status_code == 200
+    assert response.json()["user_id"] == token["user"]["user_id"]

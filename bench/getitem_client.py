@@ -2,20 +2,25 @@
 
 A user-sized item (three sessions) on a fresh DynamoDB Local; each variant makes 200 warm-up
 calls then `--calls` measured ones, the variants interleaved round after round (load from other
-work moves absolute numbers). Medians and ranges over the rounds.
+work moves absolute numbers). Medians and ranges over the rounds. The last two rows are timed
+from inside a uvloop event loop, as the app's authentication runs: the threaded lean read
+through anyio's thread pool (session 8's path) and the lean read on the loop itself.
 
 Usage: .venv/bin/python bench/getitem_client.py [--rounds 7] [--calls 1000]
 """
 
 import argparse
+import asyncio
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import boto3
+import uvloop
 from botocore.config import Config
 from botocore.credentials import Credentials
 
@@ -55,7 +60,10 @@ def _client(endpoint: str, **config: Any) -> Any:
     return client
 
 
-def variants(endpoint: str) -> dict[str, Callable[[], Any]]:
+LoopCall = Callable[[], Awaitable[Any]]
+
+
+def variants(endpoint: str) -> dict[str, Callable[[], Any] | LoopCall]:
     def boto3_call(client: Any) -> Callable[[], Any]:
         return lambda: client.get_item(TableName=TABLE, Key=KEY, ConsistentRead=True)
 
@@ -77,7 +85,37 @@ def variants(endpoint: str) -> dict[str, Callable[[], Any]]:
             _client(endpoint, parameter_validation=False, account_id_endpoint_mode="disabled")
         ),
         "lean read": lambda: lean.get_item(table_name=TABLE, key=KEY),
+        LOOP_VIA_THREADS: lambda: anyio.to_thread.run_sync(lambda: lean.get_item(table_name=TABLE, key=KEY)),
+        LOOP_LEAN: lambda: lean.get_item_async(table_name=TABLE, key=KEY),
     }
+
+
+LOOP_VIA_THREADS = "lean read from the event loop, through the thread pool"
+LOOP_LEAN = "**lean read on the event loop**"
+ON_THE_LOOP = (LOOP_VIA_THREADS, LOOP_LEAN)
+
+
+def _timed(call: Any, calls: int, runner: asyncio.Runner | None) -> tuple[float, float]:
+    """(wall, client CPU) ms per call after 200 warm-up calls; awaited on the runner's loop if given."""
+
+    async def on_loop() -> tuple[float, float]:
+        for _ in range(200):
+            await call()
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for _ in range(calls):
+            await call()
+        return time.perf_counter() - started, time.process_time() - cpu_started
+
+    if runner is not None:
+        wall, cpu = runner.run(on_loop())
+    else:
+        for _ in range(200):
+            call()
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for _ in range(calls):
+            call()
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return wall / calls * 1000, cpu / calls * 1000
 
 
 def main() -> None:
@@ -97,15 +135,12 @@ def main() -> None:
         calls = variants(endpoint)
         wall: dict[str, list[float]] = {name: [] for name in calls}
         cpu: dict[str, list[float]] = {name: [] for name in calls}
-        for _ in range(args.rounds):
-            for name, call in calls.items():
-                for _ in range(200):
-                    call()
-                started, cpu_started = time.perf_counter(), time.process_time()
-                for _ in range(args.calls):
-                    call()
-                wall[name].append((time.perf_counter() - started) / args.calls * 1000)
-                cpu[name].append((time.process_time() - cpu_started) / args.calls * 1000)
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            for _ in range(args.rounds):
+                for name, call in calls.items():
+                    call_wall, call_cpu = _timed(call, args.calls, runner if name in ON_THE_LOOP else None)
+                    wall[name].append(call_wall)
+                    cpu[name].append(call_cpu)
     print(f"Machine: {machine()}; {args.rounds} rounds x {args.calls} calls\n")
     print("| client | wall per call, median [range] | client CPU per call, median [range] |")
     print("|---|---|---|")

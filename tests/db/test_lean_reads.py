@@ -18,6 +18,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials, RefreshableCredentials
 from fastapi.testclient import TestClient
 
+from app.auth.models import UserRecord
 from app.auth.repository import UsersRepository
 from app.bootstrap import build_container
 from app.core.config import Settings
@@ -37,13 +38,15 @@ API = "/api/v1"
 FROZEN_AT = dt.datetime(2026, 12, 2, 18, 0, 0)
 
 
-def _lean(endpoint: str, credentials: Credentials | None = None, **extra: Any) -> LeanGetItem:
+def _lean(
+    endpoint: str, credentials: Credentials | None = None, *, read_timeout: float = 2, **extra: Any
+) -> LeanGetItem:
     return LeanGetItem(
         endpoint_url=endpoint,
         region="us-east-1",
         credentials=credentials or Credentials("local", "local"),
         connect_timeout=1,
-        read_timeout=2,
+        read_timeout=read_timeout,
         pool_size=4,
         **extra,
     )
@@ -273,15 +276,23 @@ def test_after_a_failure_the_lean_read_stands_aside_then_tries_again(
 
 
 def test_a_refused_lean_read_falls_back_to_boto3_for_the_right_answer(
-    client: TestClient, container: Any, settings: Settings
+    client: TestClient, container: Any, settings: Settings, transport: str
 ) -> None:
+    """In a worker thread boto3 reads right there; on the event loop, in a worker thread."""
     registered = client.post(f"{API}/auth/register", json={"email": unique_email(), "password": PASSWORD})
     user_id = registered.json()["user"]["user_id"]
     dead = _lean(f"http://127.0.0.1:{free_port()}")
     users = UsersRepository(container.dynamodb, settings.table_names["users"], lean_reads=dead)
-    user = users.get(user_id=user_id)
+
+    def read(user_id: str) -> UserRecord | None:
+        if transport == "thread":
+            return users.get(user_id=user_id)
+        return asyncio.run(users.get_async(user_id=user_id))
+
+    user = read(user_id)
     assert user is not None
     assert user.user_id == user_id
+    assert read("no-such-user") is None
 
 
 def test_dynamodb_down_answers_the_503_envelope(settings: Settings, tmp_path: Any) -> None:
@@ -385,14 +396,7 @@ def test_a_hanging_endpoint_is_left_to_boto3_after_the_read_timeout(
 ) -> None:
     endpoint, handler = recorder
     handler.delay = 1.5
-    lean = LeanGetItem(
-        endpoint_url=endpoint,
-        region="us-east-1",
-        credentials=Credentials("local", "local"),
-        connect_timeout=1,
-        read_timeout=0.3,
-        pool_size=4,
-    )
+    lean = _lean(endpoint, read_timeout=0.3)
     started = time.monotonic()
     assert asyncio.run(lean.get_item_async(table_name="t", key=USER_KEY)) is None
     assert time.monotonic() - started < 1.0, "bounded by the read timeout, not the endpoint"
@@ -437,19 +441,6 @@ def test_credentials_due_for_a_refresh_are_left_to_the_threaded_path(
     role = RefreshableCredentials.create_from_metadata(refresh(), refresh, "test")
     assert asyncio.run(_lean(endpoint, role).get_item_async(table_name="t", key=USER_KEY)) is None
     assert handler.requests == [], "nothing was sent from the event loop"
-
-
-def test_the_repository_falls_back_to_boto3_in_a_thread_for_the_right_answer(
-    client: TestClient, container: Any, settings: Settings
-) -> None:
-    registered = client.post(f"{API}/auth/register", json={"email": unique_email(), "password": PASSWORD})
-    user_id = registered.json()["user"]["user_id"]
-    dead = _lean(f"http://127.0.0.1:{free_port()}")
-    users = UsersRepository(container.dynamodb, settings.table_names["users"], lean_reads=dead)
-    user = asyncio.run(users.get_async(user_id=user_id))
-    assert user is not None
-    assert user.user_id == user_id
-    assert asyncio.run(users.get_async(user_id="no-such-user")) is None
 
 
 def test_authenticating_a_request_needs_no_worker_thread(

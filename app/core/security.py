@@ -38,15 +38,22 @@ _DUMMY_HASH = _password_hash.hash("dermalens-timing-equaliser")
 WAITERS_PER_CORE = 8
 
 
-# Argon2 runs in threads of its own at a lower CPU priority (nice +10): under a burst of
-# sign-ins the kernel still gives the cores to the threads answering every other request,
-# and the hashes take what is left (issue 15: /auth/me p99 under concurrent sign-ins).
+# Argon2 runs in threads of its own that only get the cores nothing else wants (Linux's
+# SCHED_IDLE, inherited by the lanes Argon2 starts; nice +10 where that is refused): under a
+# burst of sign-ins the threads answering every other request run first and the hashes take
+# what is left, all of it when the rest is idle. nice +10 alone left `/auth/me`'s p99 at
+# x1.5-2.1 of idle under 16 sign-ins, SCHED_IDLE x1.1-1.2 (docs/BENCHMARKS.md, session 9). If
+# the other work kept both cores busy for longer than the hashing wait, sign-ins would answer
+# the 503 "too many sign-ins" instead of slowing every request: the overload answer we chose.
 HASH_THREAD_NICENESS = 10
 
 
 def _lower_priority() -> None:
+    native_id = threading.get_native_id()
     with contextlib.suppress(OSError, AttributeError):  # not Linux, or not allowed: same speed as before
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICENESS)
+        os.setpriority(os.PRIO_PROCESS, native_id, HASH_THREAD_NICENESS)
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setscheduler(native_id, os.SCHED_IDLE, os.sched_param(0))
 
 
 class _HashSlots:

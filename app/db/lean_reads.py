@@ -213,7 +213,8 @@ class _LoopConnections:
         default_port = 443 if parts.scheme == "https" else 80
         self._port = parts.port or default_port
         # The Host header botocore signs: the port only when it is not the scheme's default.
-        self._host_header = self._host if self._port == default_port else f"{self._host}:{self._port}"
+        name = f"[{self._host}]" if ":" in self._host else self._host  # an IPv6 literal
+        self._host_header = name if self._port == default_port else f"{name}:{self._port}"
         self._ssl = (
             ssl.create_default_context(cafile=get_cert_path(True)) if parts.scheme == "https" else None
         )

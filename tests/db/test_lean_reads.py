@@ -14,6 +14,8 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials, RefreshableCredentials
 from fastapi.testclient import TestClient
@@ -457,3 +459,23 @@ def test_authenticating_a_request_needs_no_worker_thread(
     response = client.get(f"{API}/auth/me", headers=headers)
     assert response.status_code == 200
     assert response.json()["user_id"] == token["user"]["user_id"]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "host"),
+    [
+        ("http://localhost:8000", "localhost:8000"),
+        ("https://dynamodb.eu-west-1.amazonaws.com", "dynamodb.eu-west-1.amazonaws.com"),
+        ("https://dynamodb.eu-west-1.amazonaws.com:443", "dynamodb.eu-west-1.amazonaws.com"),
+        ("http://[::1]:8000", "[::1]:8000"),
+    ],
+)
+def test_the_event_loop_request_names_the_host_botocore_signs(endpoint: str, host: str) -> None:
+    """A Host header other than the signed one is a 403 from DynamoDB (then boto3 for 10 s)."""
+    request = _lean(endpoint)._connections.request_bytes(b"{}", {"X-Amz-Target": "t"})
+    assert f"\r\nHost: {host}\r\n".encode() in request
+    signed = AWSRequest(method="POST", url=endpoint + "/", data=b"{}")
+    SigV4Auth(Credentials("a", "b"), "dynamodb", "eu-west-1").add_auth(signed)
+    assert f"host:{host}\n" in SigV4Auth(Credentials("a", "b"), "dynamodb", "eu-west-1").canonical_request(
+        signed
+    )

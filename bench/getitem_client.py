@@ -11,6 +11,7 @@ Usage: .venv/bin/python bench/getitem_client.py [--rounds 7] [--calls 1000]
 
 import argparse
 import asyncio
+import inspect
 import statistics
 import sys
 import time
@@ -75,6 +76,13 @@ def variants(endpoint: str) -> dict[str, Callable[[], Any] | LoopCall]:
         read_timeout=3,
         pool_size=4,
     )
+
+    async def via_threads() -> Any:
+        return await anyio.to_thread.run_sync(lambda: lean.get_item(table_name=TABLE, key=KEY))
+
+    async def on_the_loop() -> Any:
+        return await lean.get_item_async(table_name=TABLE, key=KEY)
+
     return {
         "boto3 as shipped (fast parsing)": boto3_call(_client(endpoint)),
         "+ parameter_validation=False": boto3_call(_client(endpoint, parameter_validation=False)),
@@ -85,37 +93,34 @@ def variants(endpoint: str) -> dict[str, Callable[[], Any] | LoopCall]:
             _client(endpoint, parameter_validation=False, account_id_endpoint_mode="disabled")
         ),
         "lean read": lambda: lean.get_item(table_name=TABLE, key=KEY),
-        LOOP_VIA_THREADS: lambda: anyio.to_thread.run_sync(lambda: lean.get_item(table_name=TABLE, key=KEY)),
-        LOOP_LEAN: lambda: lean.get_item_async(table_name=TABLE, key=KEY),
+        "lean read from the event loop, through the thread pool": via_threads,
+        "**lean read on the event loop**": on_the_loop,
     }
 
 
-LOOP_VIA_THREADS = "lean read from the event loop, through the thread pool"
-LOOP_LEAN = "**lean read on the event loop**"
-ON_THE_LOOP = (LOOP_VIA_THREADS, LOOP_LEAN)
+def _timed(call: Callable[[], Any] | LoopCall, calls: int, runner: asyncio.Runner) -> tuple[float, float]:
+    """(wall, client CPU) ms per call after 200 warm-up calls; an async call is awaited on the loop."""
 
-
-def _timed(call: Any, calls: int, runner: asyncio.Runner | None) -> tuple[float, float]:
-    """(wall, client CPU) ms per call after 200 warm-up calls; awaited on the runner's loop if given."""
-
-    async def on_loop() -> tuple[float, float]:
-        for _ in range(200):
-            await call()
+    def measure(run: Callable[[int], Any]) -> tuple[float, float]:
+        run(200)
         started, cpu_started = time.perf_counter(), time.process_time()
-        for _ in range(calls):
-            await call()
-        return time.perf_counter() - started, time.process_time() - cpu_started
-
-    if runner is not None:
-        wall, cpu = runner.run(on_loop())
-    else:
-        for _ in range(200):
-            call()
-        started, cpu_started = time.perf_counter(), time.process_time()
-        for _ in range(calls):
-            call()
+        run(calls)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    return wall / calls * 1000, cpu / calls * 1000
+        return wall / calls * 1000, cpu / calls * 1000
+
+    if inspect.iscoroutinefunction(call):
+
+        async def awaited(n: int) -> None:
+            for _ in range(n):
+                await call()
+
+        return measure(lambda n: runner.run(awaited(n)))
+
+    def called(n: int) -> None:
+        for _ in range(n):
+            call()
+
+    return measure(called)
 
 
 def main() -> None:
@@ -138,7 +143,7 @@ def main() -> None:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             for _ in range(args.rounds):
                 for name, call in calls.items():
-                    call_wall, call_cpu = _timed(call, args.calls, runner if name in ON_THE_LOOP else None)
+                    call_wall, call_cpu = _timed(call, args.calls, runner)
                     wall[name].append(call_wall)
                     cpu[name].append(call_cpu)
     print(f"Machine: {machine()}; {args.rounds} rounds x {args.calls} calls\n")

@@ -84,16 +84,13 @@ class UsersRepository(SessionWrites):
         """One user by id (email guards are never returned)."""
         if is_email_guard(user_id):
             return None
-        # Every authenticated request comes through here: the lean read is for this call.
-        item = self._consistent_get(user_key(user_id)).get("Item")
-        return UserRecord.model_validate(from_item(item)) if item else None
+        return _user_in(self._consistent_get(user_key(user_id)))
 
     async def get_async(self, *, user_id: str) -> UserRecord | None:
         """`get` on the event loop: what authenticates every request, without a thread hop."""
         if is_email_guard(user_id):
             return None
-        item = (await self._consistent_get_async(user_key(user_id))).get("Item")
-        return UserRecord.model_validate(from_item(item)) if item else None
+        return _user_in(await self._consistent_get_async(user_key(user_id)))
 
     def get_by_email(self, *, email: str) -> UserRecord | None:
         """Resolve an email through its guard item (strongly consistent, unlike the GSI)."""
@@ -269,3 +266,9 @@ class UsersRepository(SessionWrites):
                 },
             ],
         )
+
+
+def _user_in(response: dict[str, Any]) -> UserRecord | None:
+    """The user of a GetItem answer, or None when there is no item."""
+    item = response.get("Item")
+    return UserRecord.model_validate(from_item(item)) if item else None
